@@ -1,0 +1,45 @@
+// Command webhook is the flexhook webhook Lambda: it receives TaskRouter and
+// CRM callbacks through API Gateway and closes Flex Interaction Channels.
+// This file is wiring only; the behaviour lives in internal/.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/flexhook/flexhook/internal/coldstart"
+	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/logging"
+	"github.com/flexhook/flexhook/internal/webhook"
+)
+
+func main() {
+	h, err := newHandler(context.Background(), os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flexhook webhook: cold start failed:", err)
+		os.Exit(1)
+	}
+	lambda.StartHandler(h)
+}
+
+// newHandler builds the handler from the environment, once per container.
+func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handler, error) {
+	cfg, err := config.LoadWebhook(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := logging.New(os.Stdout, cfg.LogLevel)
+	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
+		SecretID:       cfg.SecretID,
+		SecretCacheTTL: cfg.SecretCacheTTL,
+		APIBaseURL:     cfg.TwilioAPIBaseURL,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return webhook.New(cfg, tw.Secrets, tw.API, log, webhook.Options{}), nil
+}

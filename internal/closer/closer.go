@@ -1,0 +1,111 @@
+// Package closer runs one close job: the live-task guard, then the
+// Interaction Channel update. It is the single close path shared by the
+// webhook (sync mode), the queue worker and the orphan sweeper, so every
+// route closes channels under the same rules.
+//
+// The guard exists because one Interaction Channel can carry several tasks
+// (transfers, invites): closing the channel when one task ends would kill
+// the conversation another agent is still having. See
+// https://www.twilio.com/docs/flex/developer/conversations/interactions-api/channels-subresource.
+package closer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/flexhook/flexhook/internal/flex"
+)
+
+// Job is one channel to close, and why. It is JSON-serializable so that it
+// can travel through a queue.
+type Job struct {
+	// Source is the route that produced the job: taskrouter, crm or sweeper.
+	Source string `json:"source"`
+	// EventType is the TaskRouter event type, when there is one.
+	EventType string `json:"event_type,omitempty"`
+	// WorkspaceSID and TaskSID identify the task whose end triggered the
+	// close; that task is ignored by the live-task guard.
+	WorkspaceSID string `json:"workspace_sid,omitempty"`
+	TaskSID      string `json:"task_sid,omitempty"`
+	// InteractionSID and ChannelSID name the channel.
+	InteractionSID string `json:"interaction_sid"`
+	ChannelSID     string `json:"channel_sid"`
+	// Status is closed or inactive.
+	Status string `json:"status"`
+	// Routing sends Routing={"status":"closed"}, completing the tasks.
+	Routing bool `json:"routing"`
+	// Guard checks, before closing, that no other live task uses the
+	// channel. It needs WorkspaceSID.
+	Guard bool `json:"guard"`
+}
+
+// Channel returns the job's channel reference.
+func (j Job) Channel() flex.ChannelRef {
+	return flex.ChannelRef{InteractionSID: j.InteractionSID, ChannelSID: j.ChannelSID}
+}
+
+// Outcome names what a job did. The names are used in logs and metrics.
+type Outcome string
+
+// Outcomes of a job that did not fail.
+const (
+	Closed          Outcome = "closed"            // the channel was closed or set inactive
+	AlreadyClosed   Outcome = "already_closed"    // it was already closed or inactive
+	SkippedLiveTask Outcome = "skipped_live_task" // another live task still uses it
+	NotFound        Outcome = "not_found"         // the channel does not exist (any more)
+)
+
+// Result describes a job that did not fail.
+type Result struct {
+	Outcome       Outcome
+	ChannelStatus string // status after the close, when known
+	LiveTaskSID   string // the live task that blocked the close
+	Attempts      int    // Twilio HTTP attempts for the close
+}
+
+// api is what the closer needs from Twilio; *flex.Client provides it.
+type api interface {
+	LiveTasks(ctx context.Context, ws, channel, exclude string) ([]flex.Task, error)
+	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
+}
+
+// Closer runs close jobs.
+type Closer struct {
+	api api
+}
+
+// New returns a Closer that calls Twilio through api.
+func New(api api) *Closer { return &Closer{api: api} }
+
+// Close runs job. A channel that is already closed, still in use, or gone is
+// a Result, not an error. Errors come from the Twilio adapter unchanged in
+// class (see flex.Error.RetryableError), wrapped with the channel.
+func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
+	ch := job.Channel()
+	if err := ch.Validate(); err != nil {
+		return Result{}, err
+	}
+	if job.Guard {
+		if job.WorkspaceSID == "" {
+			return Result{}, fmt.Errorf("close %s: the live-task guard needs a workspace SID", ch.ChannelSID)
+		}
+		live, err := c.api.LiveTasks(ctx, job.WorkspaceSID, ch.ChannelSID, job.TaskSID)
+		if err != nil {
+			return Result{}, fmt.Errorf("check live tasks of %s: %w", ch.ChannelSID, err)
+		}
+		if len(live) > 0 {
+			return Result{Outcome: SkippedLiveTask, LiveTaskSID: live[0].SID}, nil
+		}
+	}
+	res, err := c.api.CloseChannel(ctx, ch, job.Status, job.Routing)
+	switch {
+	case err == nil && res.AlreadyClosed:
+		return Result{Outcome: AlreadyClosed, ChannelStatus: res.Status, Attempts: res.Attempts}, nil
+	case err == nil:
+		return Result{Outcome: Closed, ChannelStatus: res.Status, Attempts: res.Attempts}, nil
+	case errors.Is(err, flex.ErrNotFound):
+		return Result{Outcome: NotFound, Attempts: res.Attempts}, nil
+	}
+	return Result{Attempts: res.Attempts}, err
+}

@@ -1,0 +1,261 @@
+// Package config reads flexhook's configuration from environment variables.
+//
+// Configuration is parsed once, at cold start, into a Config. A missing or
+// invalid value is reported as an *Error naming the variable, so a broken
+// deployment fails fast with a message an operator can act on. Nothing under
+// internal/ other than this package reads the environment, and this package
+// reads it only through the getenv function it is given.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// Names of the environment variables flexhook reads. They are a public
+// interface: deployments and template.yaml depend on them.
+const (
+	EnvSecretID         = "TWILIO_SECRET_ID"
+	EnvPublicBaseURL    = "PUBLIC_BASE_URL"
+	EnvCloseStatus      = "CLOSE_STATUS"
+	EnvCloseTasks       = "CLOSE_TASKS"
+	EnvCloseEvents      = "TASKROUTER_CLOSE_EVENTS"
+	EnvWorkspaceSID     = "TASKROUTER_WORKSPACE_SID"
+	EnvMaxEventAge      = "TASKROUTER_MAX_EVENT_AGE"
+	EnvSecretCacheTTL   = "SECRET_CACHE_TTL"
+	EnvTwilioAPIBaseURL = "TWILIO_API_BASE_URL"
+	EnvLogLevel         = "LOG_LEVEL"
+)
+
+// Channel statuses a close may set.
+const (
+	StatusClosed   = "closed"
+	StatusInactive = "inactive"
+)
+
+// What happens to the channel's tasks on close (CLOSE_TASKS).
+const (
+	TasksComplete = "complete" // send Routing={"status":"closed"}: tasks are completed
+	TasksWrapup   = "wrapup"   // omit Routing with Status=closed: tasks go to wrapping
+)
+
+// DefaultCloseEvents are the TaskRouter events that close a channel unless
+// TASKROUTER_CLOSE_EVENTS says otherwise.
+var DefaultCloseEvents = []string{
+	"task.canceled", "task.completed", "task.deleted", "task.system-deleted", "workflow.timeout",
+}
+
+// Defaults for optional durations.
+const (
+	DefaultMaxEventAge    = 15 * time.Minute
+	DefaultSecretCacheTTL = 5 * time.Minute
+)
+
+// Webhook is the configuration of the webhook function.
+type Webhook struct {
+	// SecretID names the Secrets Manager secret holding Twilio credentials.
+	SecretID string
+	// PublicBaseURL is the external base URL Twilio signs, without a
+	// trailing slash; empty means "rebuild it from the API Gateway event".
+	PublicBaseURL string
+	// CloseStatus is StatusClosed or StatusInactive.
+	CloseStatus string
+	// CloseTasks is TasksComplete or TasksWrapup.
+	CloseTasks string
+	// CloseEvents is the set of TaskRouter event types that close a channel.
+	CloseEvents []string
+	// WorkspaceSID is the TaskRouter workspace used for CRM task_sid
+	// look-ups; empty disables them.
+	WorkspaceSID string
+	// MaxEventAge is how old a TaskRouter event may be and still be acted on.
+	MaxEventAge time.Duration
+	// SecretCacheTTL is how long fetched credentials are reused.
+	SecretCacheTTL time.Duration
+	// TwilioAPIBaseURL, when set, receives every Twilio REST request
+	// (scheme://host[:port], no path). It exists for local runs and tests.
+	TwilioAPIBaseURL string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+}
+
+// Routing reports whether a close must send Routing={"status":"closed"}:
+// always with inactive (Twilio requires it), and with closed unless tasks
+// should go to wrap-up.
+func (c Webhook) Routing(status string) bool {
+	return status == StatusInactive || c.CloseTasks == TasksComplete
+}
+
+// Error reports an invalid or missing environment variable.
+type Error struct {
+	Var    string // the variable's name
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config: %s %s", e.Var, e.Reason) }
+
+// LoadWebhook parses the webhook function's configuration. All problems are
+// reported, joined, each as an *Error.
+func LoadWebhook(getenv func(string) string) (Webhook, error) {
+	p := parser{getenv: getenv}
+	c := Webhook{
+		SecretID:         p.required(EnvSecretID),
+		PublicBaseURL:    p.baseURL(EnvPublicBaseURL, true),
+		CloseStatus:      p.oneOf(EnvCloseStatus, StatusClosed, StatusClosed, StatusInactive),
+		CloseTasks:       p.oneOf(EnvCloseTasks, TasksComplete, TasksComplete, TasksWrapup),
+		CloseEvents:      p.eventList(EnvCloseEvents, DefaultCloseEvents),
+		WorkspaceSID:     p.sid(EnvWorkspaceSID, sid.Workspace),
+		MaxEventAge:      p.duration(EnvMaxEventAge, DefaultMaxEventAge),
+		SecretCacheTTL:   p.duration(EnvSecretCacheTTL, DefaultSecretCacheTTL),
+		TwilioAPIBaseURL: p.baseURL(EnvTwilioAPIBaseURL, false),
+		LogLevel:         p.logLevel(EnvLogLevel),
+	}
+	return c, errors.Join(p.errs...)
+}
+
+// parser collects every configuration problem rather than stopping at the
+// first, so one failed deploy shows all of them.
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Var: name, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) get(name string) string { return strings.TrimSpace(p.getenv(name)) }
+
+func (p *parser) required(name string) string {
+	v := p.get(name)
+	if v == "" {
+		p.fail(name, "is required")
+	}
+	return v
+}
+
+func (p *parser) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(p.get(name))
+	if v == "" {
+		return def
+	}
+	if !slices.Contains(allowed, v) {
+		p.fail(name, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
+		return def
+	}
+	return v
+}
+
+func (p *parser) sid(name, prefix string) string {
+	v := p.get(name)
+	if v != "" && !sid.Valid(prefix, v) {
+		p.fail(name, "must be a %s SID (%s followed by 32 hex digits)", prefix, prefix)
+		return ""
+	}
+	return v
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.get(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, "must be a positive Go duration such as 15m, not %q", v)
+		return def
+	}
+	return d
+}
+
+// baseURL parses an absolute http(s) URL. With path false the URL may not
+// carry a path (it names a server); with path true a base path is allowed.
+// Query strings and fragments are never allowed: they would be signed.
+func (p *parser) baseURL(name string, path bool) string {
+	v := p.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		p.fail(name, "is not a URL: %v", err)
+	case u.Scheme != "https" && u.Scheme != "http":
+		p.fail(name, "must start with https:// or http://")
+	case u.Host == "" || u.User != nil:
+		p.fail(name, "must name a host and no user")
+	case u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, "?#"):
+		p.fail(name, "must not have a query string or fragment")
+	case !path && strings.Trim(u.Path, "/") != "":
+		p.fail(name, "must be scheme://host[:port] without a path")
+	default:
+		if !path {
+			return u.Scheme + "://" + u.Host
+		}
+		return strings.TrimRight(v, "/")
+	}
+	return ""
+}
+
+func (p *parser) eventList(name string, def []string) []string {
+	v := p.get(name)
+	if v == "" {
+		return slices.Clone(def)
+	}
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if !validEventType(e) {
+			p.fail(name, "has an invalid event type %q", e)
+			continue
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		p.fail(name, "lists no event types")
+		return slices.Clone(def)
+	}
+	return out
+}
+
+// validEventType accepts TaskRouter event type names such as
+// "task.system-deleted" or "task-queue.timeout".
+func validEventType(e string) bool {
+	dot := strings.IndexByte(e, '.')
+	if dot <= 0 || dot == len(e)-1 {
+		return false
+	}
+	for _, c := range e {
+		if !('a' <= c && c <= 'z' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) logLevel(name string) slog.Level {
+	switch v := strings.ToLower(p.get(name)); v {
+	case "", "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		p.fail(name, "must be debug, info, warn or error, not %q", v)
+		return slog.LevelInfo
+	}
+}

@@ -1,0 +1,150 @@
+package flex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	flexv1 "github.com/twilio/twilio-go/rest/flex/v1"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// Channel statuses (Interaction Channel resource).
+const (
+	StatusActive   = "active"
+	StatusClosed   = "closed"
+	StatusInactive = "inactive"
+)
+
+// ChannelRef names an Interaction Channel.
+type ChannelRef struct {
+	InteractionSID string // KD…
+	ChannelSID     string // UO…
+}
+
+// Validate reports ErrInvalidSID unless both SIDs are well formed.
+func (r ChannelRef) Validate() error {
+	if !sid.Valid(sid.Interaction, r.InteractionSID) {
+		return fmt.Errorf("%w: interaction_sid must be KD followed by 32 hex digits", ErrInvalidSID)
+	}
+	if !sid.Valid(sid.Channel, r.ChannelSID) {
+		return fmt.Errorf("%w: channel_sid must be UO followed by 32 hex digits", ErrInvalidSID)
+	}
+	return nil
+}
+
+// Channel is the part of an Interaction Channel flexhook reads.
+type Channel struct {
+	InteractionSID string
+	SID            string
+	Type           string
+	Status         string // setup, active, failed, closed, inactive, …
+}
+
+// CloseResult describes a successful close.
+type CloseResult struct {
+	// Status is the channel's status after the call.
+	Status string
+	// AlreadyClosed is true when Twilio refused the update because the
+	// channel was already closed or inactive: the close is idempotent.
+	AlreadyClosed bool
+	// Attempts counts every HTTP request made, the fetch included.
+	Attempts int
+}
+
+// routingClosed is the only Routing value Twilio allows; it completes the
+// channel's tasks. It marshals to {"status":"closed"}.
+type routingClosed struct {
+	Status string `json:"status"`
+}
+
+// CloseChannel sets the channel's status to closed or inactive, sending
+// Routing={"status":"closed"} when routing is true (Twilio requires it with
+// inactive, so it is always sent then).
+//
+// Closing is idempotent: when Twilio refuses the update with a 4xx other than
+// 401, 404 or 429, the channel is fetched and a channel already closed or
+// inactive counts as success (AlreadyClosed). A missing channel is ErrNotFound.
+// Other failures are *Error; see Error.RetryableError.
+func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string, routing bool) (CloseResult, error) {
+	if err := ch.Validate(); err != nil {
+		return CloseResult{}, err
+	}
+	if status != StatusClosed && status != StatusInactive {
+		return CloseResult{}, fmt.Errorf("close channel %s: status %q is neither closed nor inactive", ch.ChannelSID, status)
+	}
+	p := (&flexv1.UpdateInteractionChannelParams{}).SetStatus(status)
+	if routing || status == StatusInactive {
+		p.SetRouting(routingClosed{Status: "closed"})
+	}
+	var got *flexv1.FlexV1InteractionChannel
+	attempts, err := c.do(ctx, "close channel "+ch.ChannelSID, func(s services) (err error) {
+		got, err = s.flex.UpdateInteractionChannel(ch.InteractionSID, ch.ChannelSID, p)
+		return err
+	})
+	if err == nil {
+		st := status
+		if got != nil && got.Status != nil {
+			st = *got.Status
+		}
+		return CloseResult{Status: st, Attempts: attempts}, nil
+	}
+	var fe *Error
+	if !errors.As(err, &fe) {
+		return CloseResult{Attempts: attempts}, err
+	}
+	switch {
+	case fe.Status/100 == 2:
+		// Twilio accepted the update but the body did not decode.
+		return CloseResult{Status: status, Attempts: attempts}, nil
+	case fe.Status >= 400 && fe.Status < 500 && !fe.retryable &&
+		fe.Status != http.StatusUnauthorized && fe.Status != http.StatusNotFound:
+		// Maybe a repeat close of a channel that is already done: look.
+		cur, n, ferr := c.fetchChannel(ctx, ch)
+		attempts += n
+		if ferr != nil {
+			return CloseResult{Attempts: attempts}, fmt.Errorf("%w (and fetching it failed: %v)", err, ferr)
+		}
+		if cur.Status == StatusClosed || cur.Status == StatusInactive {
+			return CloseResult{Status: cur.Status, AlreadyClosed: true, Attempts: attempts}, nil
+		}
+		fe.Err = fmt.Errorf("%w: status %s: %v", ErrNotClosed, cur.Status, fe.Err)
+		return CloseResult{Attempts: attempts}, fe
+	}
+	return CloseResult{Attempts: attempts}, err
+}
+
+// FetchChannel reads an Interaction Channel.
+func (c *Client) FetchChannel(ctx context.Context, ch ChannelRef) (Channel, error) {
+	if err := ch.Validate(); err != nil {
+		return Channel{}, err
+	}
+	got, _, err := c.fetchChannel(ctx, ch)
+	return got, err
+}
+
+func (c *Client) fetchChannel(ctx context.Context, ch ChannelRef) (Channel, int, error) {
+	var got *flexv1.FlexV1InteractionChannel
+	attempts, err := c.do(ctx, "fetch channel "+ch.ChannelSID, func(s services) (err error) {
+		got, err = s.flex.FetchInteractionChannel(ch.InteractionSID, ch.ChannelSID)
+		return err
+	})
+	if err != nil {
+		return Channel{}, attempts, err
+	}
+	return Channel{
+		InteractionSID: deref(got.InteractionSid, ch.InteractionSID),
+		SID:            deref(got.Sid, ch.ChannelSID),
+		Type:           deref(got.Type, ""),
+		Status:         deref(got.Status, ""),
+	}, attempts, nil
+}
+
+func deref(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,93 @@
+package flex
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+
+	taskrouterv1 "github.com/twilio/twilio-go/rest/taskrouter/v1"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// liveStatuses returns the task assignment statuses in which a task still
+// needs its channel: closing the channel would end the conversation under it.
+func liveStatuses() []string { return []string{"pending", "reserved", "assigned", "wrapping"} }
+
+// Task is the part of a TaskRouter task flexhook reads.
+type Task struct {
+	SID              string
+	WorkspaceSID     string
+	AssignmentStatus string
+	// Attributes is the task's attributes JSON document.
+	Attributes string
+}
+
+// liveTaskPage is how many live tasks one look-up reads. Two would do (the
+// event's own task and one other); a few more make logs more useful.
+const liveTaskPage = 20
+
+// LiveTasks lists the tasks of workspace ws that are attached to channel
+// (task attribute flexInteractionChannelSid) and still live — pending,
+// reserved, assigned or wrapping — leaving out the task exclude (the one
+// whose event is being handled). It reads one page, which is enough to know
+// whether any other live task exists.
+func (c *Client) LiveTasks(ctx context.Context, ws, channel, exclude string) ([]Task, error) {
+	if !sid.Valid(sid.Workspace, ws) {
+		return nil, fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
+	}
+	if !sid.Valid(sid.Channel, channel) {
+		return nil, fmt.Errorf("%w: channel SID must be UO followed by 32 hex digits", ErrInvalidSID)
+	}
+	// The channel SID is validated hex, so quoting it needs no escaping.
+	p := (&taskrouterv1.ListTaskParams{}).
+		SetEvaluateTaskAttributes(`flexInteractionChannelSid == ` + strconv.Quote(channel)).
+		SetAssignmentStatus(liveStatuses()).
+		SetPageSize(liveTaskPage)
+	var page *taskrouterv1.ListTaskResponse
+	_, err := c.do(ctx, "list live tasks of "+channel, func(s services) (err error) {
+		page, err = s.taskrouter.PageTask(ws, p, "", "")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Task
+	for _, t := range page.Tasks {
+		if task := toTask(t); task.SID != exclude && isLive(task.AssignmentStatus) {
+			out = append(out, task)
+		}
+	}
+	return out, nil
+}
+
+// FetchTask reads task wt of workspace ws.
+func (c *Client) FetchTask(ctx context.Context, ws, wt string) (Task, error) {
+	if !sid.Valid(sid.Workspace, ws) {
+		return Task{}, fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
+	}
+	if !sid.Valid(sid.Task, wt) {
+		return Task{}, fmt.Errorf("%w: task SID must be WT followed by 32 hex digits", ErrInvalidSID)
+	}
+	var got *taskrouterv1.TaskrouterV1Task
+	_, err := c.do(ctx, "fetch task "+wt, func(s services) (err error) {
+		got, err = s.taskrouter.FetchTask(ws, wt)
+		return err
+	})
+	if err != nil {
+		return Task{}, err
+	}
+	return toTask(*got), nil
+}
+
+func toTask(t taskrouterv1.TaskrouterV1Task) Task {
+	return Task{
+		SID:              deref(t.Sid, ""),
+		WorkspaceSID:     deref(t.WorkspaceSid, ""),
+		AssignmentStatus: deref(t.AssignmentStatus, ""),
+		Attributes:       deref(t.Attributes, ""),
+	}
+}
+
+func isLive(status string) bool { return slices.Contains(liveStatuses(), status) }

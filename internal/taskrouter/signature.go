@@ -1,0 +1,90 @@
+package taskrouter
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"sort"
+	"strings"
+
+	twclient "github.com/twilio/twilio-go/client"
+)
+
+// SignatureHeader carries Twilio's request signature.
+const SignatureHeader = "X-Twilio-Signature"
+
+// Authentication failures; test with errors.Is.
+var (
+	// ErrNotSigned: the request has no signature.
+	ErrNotSigned = errors.New("taskrouter: request is not signed")
+	// ErrBadSignature: the signature matches none of the tokens.
+	ErrBadSignature = errors.New("taskrouter: signature does not match")
+)
+
+// Verify checks signature against the URL Twilio requested and the form
+// parameters it posted, with each of tokens in turn (primary auth token
+// first, then a secondary one during a rotation). It uses twilio-go's
+// RequestValidator, which also tries the URL with and without its default
+// port, since Twilio's own signing is inconsistent about ports.
+//
+// publicURL must be exactly what Twilio called, query string included;
+// a "#" connection-override fragment is not signed and is removed here.
+// If the URL has a bodySHA256 query parameter (JSON-body webhooks), body is
+// checked against it and form must be empty.
+func Verify(publicURL string, form url.Values, body []byte, signature string, tokens ...string) error {
+	if signature == "" {
+		return ErrNotSigned
+	}
+	publicURL, _, _ = strings.Cut(publicURL, "#")
+	params := make(map[string]string, len(form))
+	for k, v := range form {
+		params[k] = v[0]
+	}
+	bodySHA := hasBodySHA256(publicURL)
+	for _, tok := range tokens {
+		if tok == "" {
+			continue
+		}
+		v := twclient.NewRequestValidator(tok)
+		var ok bool
+		if bodySHA {
+			ok = v.ValidateBody(publicURL, body, signature)
+		} else {
+			ok = v.Validate(publicURL, params, signature)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return ErrBadSignature
+}
+
+func hasBodySHA256(rawURL string) bool {
+	_, q, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return false
+	}
+	v, err := url.ParseQuery(q)
+	return err == nil && v.Get("bodySHA256") != ""
+}
+
+// Sign returns the X-Twilio-Signature Twilio would send for a POST of form to
+// publicURL, signed with token. It is the test signer paired with Verify.
+func Sign(token, publicURL string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(publicURL))
+	for _, k := range keys {
+		for _, v := range form[k] {
+			mac.Write([]byte(k))
+			mac.Write([]byte(v))
+		}
+	}
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
