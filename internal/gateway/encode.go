@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -63,7 +62,12 @@ func Encode(r Response) ([]byte, error) {
 	b = append(b, `{"statusCode":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
 	b = append(b, `,"headers":{`...)
-	for i, k := range slices.Sorted(maps.Keys(r.Header)) {
+	keys := make([]string, 0, 16) // on the stack for typical responses
+	for k := range r.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}
