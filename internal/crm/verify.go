@@ -200,7 +200,8 @@ func (v Verifier) LogValue() slog.Value {
 // webhook-timestamp (decimal unix seconds within the tolerance of now,
 // bounds included) and one webhook-signature holding at least one v1
 // entry that matches a configured secret; entries of other versions, such
-// as v1a, are ignored.
+// as v1a, are ignored. The timestamp is checked before any HMAC is
+// computed, so a stale request is ErrTimestamp whatever its signature.
 //
 // Errors wrap ErrNotSigned, ErrMalformedHeader, ErrTimestamp,
 // ErrBadSignature or ErrBadToken, as documented on each.

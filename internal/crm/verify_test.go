@@ -123,6 +123,7 @@ func TestVerify(t *testing.T) {
 		{"ancient timestamp", both, withHeader(signedWith(secretA), HeaderTimestamp, "0"), body, ts, ErrTimestamp},
 		{"far-future timestamp", both, withHeader(signedWith(secretA), HeaderTimestamp, "999999999999999999"), body, ts, ErrTimestamp},
 		{"unknown secret", both, signedWith(secretC), body, ts, ErrBadSignature},
+		{"stale and badly signed is judged stale", both, signedWith(secretC), body, ts.Add(time.Hour), ErrTimestamp},
 		{"tampered body", both, signedWith(secretA), append([]byte(nil), append(body, ' ')...), ts, ErrBadSignature},
 		{"tampered id", both, withHeader(signedWith(secretA), HeaderID, "msg_2"), body, ts, ErrBadSignature},
 		{"tampered timestamp", both, withHeader(signedWith(secretA), HeaderTimestamp, strconv.FormatInt(ts.Unix()+1, 10)), body, ts, ErrBadSignature},

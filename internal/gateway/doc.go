@@ -18,8 +18,18 @@
 //
 // [Request.Path] is the route path relative to the API, with the stage and
 // any custom-domain base path removed, so "/taskrouter" whatever the
-// deployment. [Request.PublicURL] is the URL the sender used, which is what
-// Twilio signs (https://www.twilio.com/docs/usage/security#validating-requests).
+// deployment. For payload 2.0 it is rawPath without a leading "/{stage}"
+// (HTTP APIs keep the stage in rawPath for every stage but $default). For
+// payload 1.0 it is the "path" field, which omits the stage but, on a
+// custom domain, starts with the base path mapping ("/flex/taskrouter");
+// so when the resource template with its path parameters filled in is a
+// suffix of "path", that is used instead ("/taskrouter").
+//
+// [Request.PublicURL] is the URL the sender used, which is what Twilio
+// signs (https://www.twilio.com/docs/usage/security#validating-requests).
+// Rebuilt from the event, its path is requestContext.path for payload 1.0
+// (stage included on the execute-api host, base path included on a custom
+// domain) and rawPath for payload 2.0.
 //
 // When [Options.BaseURL] (the PUBLIC_BASE_URL setting) is set, PublicURL is
 // BaseURL + Path + "?" + RawQuery and nothing in the event is trusted to
