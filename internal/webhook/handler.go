@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -44,6 +46,8 @@ type twilioAPI interface {
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics receives one EMF record per request; nil disables metrics.
+	Metrics *metrics.Emitter
 }
 
 // Handler serves the webhook function. Build one per container with New
@@ -56,6 +60,11 @@ type Handler struct {
 	rules   taskrouter.Rules
 	log     *slog.Logger
 	now     func() time.Time
+
+	metrics *metrics.Emitter
+	served  atomic.Bool // false until the container's first request
+
+	crmVerifiers verifierCache
 }
 
 // New returns a Handler.
@@ -68,6 +77,7 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 		rules:   taskrouter.Rules{CloseEvents: cfg.CloseEvents},
 		log:     log,
 		now:     o.Now,
+		metrics: o.Metrics,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -83,6 +93,7 @@ type record struct {
 	outcome, reason      string
 	attempts             int
 	liveTask             string
+	twilioTime           time.Duration // time spent in the close path's Twilio calls
 	err                  error
 }
 
@@ -94,7 +105,18 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := h.now()
 	rec := &record{}
 	resp := h.serveSafely(ctx, payload, rec)
-	h.logSummary(ctx, rec, resp.Status, h.now().Sub(start))
+	d := h.now().Sub(start)
+	h.logSummary(ctx, rec, resp.Status, d)
+	if h.metrics != nil {
+		h.metrics.Record(metrics.Request{
+			Route:        routeLabel(rec.route),
+			Outcome:      rec.outcome,
+			Duration:     d,
+			FlexLatency:  rec.twilioTime,
+			FlexAttempts: rec.attempts,
+			ColdStart:    !h.served.Swap(true),
+		})
+	}
 	b, err := gateway.Encode(resp)
 	if err != nil {
 		return []byte(`{"statusCode":500,"headers":{"Content-Type":"application/json"},"body":"{\"error\":\"internal error\"}"}`), nil
@@ -142,6 +164,18 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 	return resp
 }
 
+// routeLabel is the metric dimension of a route: a fixed word, never a
+// client-supplied path.
+func routeLabel(path string) string {
+	switch path {
+	case RouteTaskRouter:
+		return "taskrouter"
+	case RouteCRM:
+		return "crm"
+	}
+	return "unknown"
+}
+
 // fail records err and answers it.
 func (h *Handler) fail(rec *record, route string, err error) gateway.Response {
 	resp, outcome := respondError(route, err)
@@ -182,4 +216,13 @@ func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d tim
 		}
 	}
 	h.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// close runs job through the closer, recording attempts and time spent.
+func (h *Handler) close(ctx context.Context, job closer.Job, rec *record) (closer.Result, error) {
+	start := h.now()
+	res, err := h.closer.Close(ctx, job)
+	rec.twilioTime += h.now().Sub(start)
+	rec.attempts += res.Attempts
+	return res, err
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -68,6 +69,8 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return r, outcomeRejectedAuth
 	case isCRMInvalid(err):
 		return crmInvalidResponse(err), outcomeInvalid
+	case errors.Is(err, flex.ErrNotFound):
+		return errorResponse(http.StatusNotFound, "not found in Twilio"), string(closer.NotFound)
 	case errors.Is(err, flex.ErrInvalidSID):
 		return errorResponse(http.StatusUnprocessableEntity, err.Error()), outcomeInvalid
 	case errors.As(err, &formatErr):

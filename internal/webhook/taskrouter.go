@@ -56,8 +56,7 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 		Routing:        h.cfg.Routing(h.cfg.CloseStatus),
 		Guard:          true,
 	}
-	res, err := h.closer.Close(ctx, job)
-	rec.attempts = res.Attempts
+	res, err := h.close(ctx, job, rec)
 	if err != nil {
 		return gateway.Response{}, err
 	}
