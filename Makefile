@@ -26,9 +26,13 @@ build:
 		$(LAMBDA_BUILD) -o $(BIN)/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-# test: every test — unit, integration against loopback fakes, and the
-# end-to-end suite under the Lambda emulator.
-test:
+# node_modules: npm packages the tests run as real servers (dynalite).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# test: every test — unit, integration against loopback fakes and real
+# local servers, and the end-to-end suite under the Lambda emulator.
+test: node_modules/.package-lock.json
 	$(GO) test -race -count=1 ./...
 
 vet:

@@ -1,0 +1,441 @@
+package flex_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/flex"
+	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/secrets"
+)
+
+const (
+	acct  = "AC0123456789abcdef0123456789abcdef"
+	token = "authtoken1"
+	ws    = "WS0123456789abcdef0123456789abcdef"
+)
+
+// creds is a CredentialSource whose Refresh switches to next, as a
+// rotated secret would.
+type creds struct {
+	mu        sync.Mutex
+	cur, next *flex.Credentials
+	refreshes int
+}
+
+func (c *creds) Credentials(context.Context) (flex.Credentials, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.cur, nil
+}
+
+func (c *creds) Refresh(context.Context) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshes++
+	if c.next == nil {
+		return false, nil
+	}
+	c.cur, c.next = c.next, nil
+	return true, nil
+}
+
+// fakeClock drives retries without real waiting: Sleep advances Now.
+type fakeClock struct {
+	mu     sync.Mutex
+	t      time.Time
+	sleeps []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.sleeps = append(c.sleeps, d)
+	c.t = c.t.Add(d)
+	return nil
+}
+
+type fixture struct {
+	fake   *flextest.Server
+	client *flex.Client
+	creds  *creds
+	clock  *fakeClock
+	conns  *atomic.Int32
+	srv    *httptest.Server
+}
+
+func newFixture(t *testing.T, o flextest.Options, fo flex.Options) *fixture {
+	t.Helper()
+	o.AccountSID = acct
+	if o.Credentials == nil {
+		o.Credentials = map[string]string{acct: token}
+	}
+	f := &fixture{fake: flextest.New(o), conns: new(atomic.Int32)}
+	f.srv = httptest.NewUnstartedServer(f.fake)
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			f.conns.Add(1)
+		}
+	}
+	f.srv.Start()
+	t.Cleanup(f.srv.Close)
+	f.creds = &creds{cur: &flex.Credentials{AccountSID: acct, Username: acct, Password: secrets.NewValue(token)}}
+	f.clock = &fakeClock{t: time.Now()}
+	fo.BaseURL = f.srv.URL
+	if fo.Now == nil {
+		fo.Now, fo.Sleep = f.clock.Now, f.clock.Sleep
+	}
+	fo.Jitter = func(d time.Duration) time.Duration { return d }
+	c, err := flex.New(f.creds, fo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client = c
+	return f
+}
+
+func (f *fixture) channel(status string) flex.ChannelRef {
+	ch := f.fake.AddChannel(flextest.Channel{Status: status})
+	return flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.SID}
+}
+
+func (f *fixture) posts() []flextest.Request {
+	var out []flextest.Request
+	for _, r := range f.fake.Requests() {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestCloseChannelWireFormat(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      string
+		routing     bool
+		wantRouting string
+	}{
+		{"closed completes tasks", "closed", true, `{"status":"closed"}`},
+		{"closed to wrapup", "closed", false, ""},
+		{"inactive always sends routing", "inactive", false, `{"status":"closed"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, flextest.Options{}, flex.Options{})
+			ch := f.channel("active")
+			res, err := f.client.CloseChannel(context.Background(), ch, tt.status, tt.routing)
+			if err != nil {
+				t.Fatalf("CloseChannel: %v", err)
+			}
+			if res.Status != tt.status || res.AlreadyClosed || res.Attempts != 1 {
+				t.Errorf("CloseChannel = %+v, want status %s in 1 attempt", res, tt.status)
+			}
+			posts := f.posts()
+			if len(posts) != 1 {
+				t.Fatalf("got %d POSTs, want 1", len(posts))
+			}
+			p := posts[0]
+			if p.Path != "/v1/Interactions/"+ch.InteractionSID+"/Channels/"+ch.ChannelSID || p.User != acct {
+				t.Errorf("POST %s as %s, want the channel path as %s", p.Path, p.User, acct)
+			}
+			if p.Form.Get("Status") != tt.status || p.Form.Get("Routing") != tt.wantRouting {
+				t.Errorf("form = %v, want Status=%s Routing=%q", p.Form, tt.status, tt.wantRouting)
+			}
+			if got, _ := f.fake.Channel(ch.InteractionSID, ch.ChannelSID); got.Status != tt.status {
+				t.Errorf("channel status = %s, want %s", got.Status, tt.status)
+			}
+		})
+	}
+}
+
+func TestCloseChannelIdempotent(t *testing.T) {
+	for _, mode := range []flextest.RepeatClose{flextest.RepeatCloseOK, flextest.RepeatCloseError} {
+		f := newFixture(t, flextest.Options{RepeatClose: mode}, flex.Options{})
+		ch := f.channel("closed")
+		res, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+		if err != nil {
+			t.Fatalf("repeat close (mode %d): %v", mode, err)
+		}
+		if res.Status != "closed" {
+			t.Errorf("repeat close (mode %d) status = %s", mode, res.Status)
+		}
+		if mode == flextest.RepeatCloseError && (!res.AlreadyClosed || res.Attempts != 2) {
+			t.Errorf("repeat close answered 400: %+v, want AlreadyClosed after a fetch (2 attempts)", res)
+		}
+		if f.fake.CloseCount(ch.ChannelSID) != 0 {
+			t.Errorf("repeat close changed the channel")
+		}
+	}
+	// A 400 on a channel that is still open is a real failure.
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := f.channel("active")
+	f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359, Times: 1})
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	var fe *flex.Error
+	if !errors.As(err, &fe) || fe.RetryableError() || !errors.Is(err, flex.ErrNotClosed) || fe.Code != 45359 {
+		t.Errorf("close refused on an open channel = %v, want a permanent *Error wrapping ErrNotClosed", err)
+	}
+}
+
+func TestCloseChannelNotFound(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := flex.ChannelRef{InteractionSID: flextest.NewSID("KD"), ChannelSID: flextest.NewSID("UO")}
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	var fe *flex.Error
+	if !errors.Is(err, flex.ErrNotFound) || !errors.As(err, &fe) || fe.RetryableError() || fe.Attempts != 1 || fe.Code != 20404 {
+		t.Errorf("close of a missing channel = %v, want a permanent ErrNotFound after 1 attempt", err)
+	}
+}
+
+func TestCloseChannelRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		faults     []flextest.Fault
+		attempts   int
+		wantSleeps []time.Duration
+	}{
+		{"429 with Retry-After", []flextest.Fault{flextest.RateLimited(2*time.Second, 2)}, 3, []time.Duration{2 * time.Second, 2 * time.Second}},
+		{"503 burst", []flextest.Fault{flextest.Unavailable(3)}, 4, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
+		{"HTML 502 from a proxy", []flextest.Fault{flextest.BadGateway(1)}, 2, []time.Duration{100 * time.Millisecond}},
+		{"500 then 429", []flextest.Fault{{Status: 500, Times: 1}, flextest.RateLimited(3*time.Second, 1)}, 3, []time.Duration{100 * time.Millisecond, 3 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, flextest.Options{}, flex.Options{BaseDelay: 100 * time.Millisecond})
+			ch := f.channel("active")
+			for _, fault := range tt.faults {
+				f.fake.Inject(fault)
+			}
+			res, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+			if err != nil {
+				t.Fatalf("CloseChannel: %v", err)
+			}
+			if res.Attempts != tt.attempts || res.Status != "closed" {
+				t.Errorf("CloseChannel = %+v, want closed after %d attempts", res, tt.attempts)
+			}
+			if got := f.clock.sleeps; len(got) != len(tt.wantSleeps) || !equalDurations(got, tt.wantSleeps) {
+				t.Errorf("backoff sleeps = %v, want %v", got, tt.wantSleeps)
+			}
+			if f.fake.CloseCount(ch.ChannelSID) != 1 {
+				t.Errorf("close effects = %d, want 1", f.fake.CloseCount(ch.ChannelSID))
+			}
+		})
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func TestCloseChannelGivesUpBeforeDeadline(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{BaseDelay: time.Second, MaxDelay: time.Second, MaxAttempts: 20})
+	ch := f.channel("active")
+	f.fake.Inject(flextest.Fault{Status: 500})
+	start := f.clock.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(5*time.Second))
+	defer cancel()
+	_, err := f.client.CloseChannel(ctx, ch, "closed", true)
+	var fe *flex.Error
+	if !errors.As(err, &fe) || !fe.RetryableError() || fe.Status != 500 {
+		t.Fatalf("persistent 500 = %v, want a retryable *Error", err)
+	}
+	// Attempts at 0s, 1s, 2s, 3s, 4s; a fifth backoff would end inside the
+	// 500ms safety margin before the 5s deadline.
+	if fe.Attempts != 5 {
+		t.Errorf("attempts = %d, want 5", fe.Attempts)
+	}
+	if end := f.clock.Now(); end.Add(500 * time.Millisecond).After(start.Add(5 * time.Second)) {
+		t.Errorf("gave up at +%v, inside the safety margin", end.Sub(start))
+	}
+}
+
+func TestRetryAfterBeyondDeadline(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := f.channel("active")
+	f.fake.Inject(flextest.RateLimited(30*time.Second, 0))
+	ctx, cancel := context.WithDeadline(context.Background(), f.clock.Now().Add(10*time.Second))
+	defer cancel()
+	_, err := f.client.CloseChannel(ctx, ch, "closed", true)
+	var fe *flex.Error
+	if !errors.As(err, &fe) || !fe.RetryableError() || fe.RetryAfter != 30*time.Second || fe.Attempts != 1 {
+		t.Errorf("429 with Retry-After past the deadline = %v (%+v), want one attempt and RetryAfter 30s", err, fe)
+	}
+	if len(f.clock.sleeps) != 0 {
+		t.Errorf("slept %v although the wait could not fit", f.clock.sleeps)
+	}
+}
+
+func TestCallerCancelStopsRetries(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := f.channel("active")
+	f.fake.Inject(flextest.Unavailable(0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.client.CloseChannel(ctx, ch, "closed", true)
+	if err == nil || f.fake.CloseCount(ch.ChannelSID) != 0 {
+		t.Errorf("close with a canceled context = %v, want an error and no close", err)
+	}
+}
+
+func TestUnauthorizedRefreshesOnce(t *testing.T) {
+	f := newFixture(t, flextest.Options{Credentials: map[string]string{acct: "newtoken"}}, flex.Options{})
+	ch := f.channel("active")
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	if !errors.Is(err, flex.ErrUnauthorized) || f.creds.refreshes != 1 {
+		t.Fatalf("close with a stale token and nothing new = %v after %d refreshes, want ErrUnauthorized after 1", err, f.creds.refreshes)
+	}
+	f.creds.next = &flex.Credentials{AccountSID: acct, Username: acct, Password: secrets.NewValue("newtoken")}
+	res, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	if err != nil || res.Attempts != 2 {
+		t.Errorf("close after rotation = %+v, %v; want success on the second attempt", res, err)
+	}
+}
+
+func TestAPIKeyCredentials(t *testing.T) {
+	key := "SK0123456789abcdef0123456789abcdef"
+	f := newFixture(t, flextest.Options{Credentials: map[string]string{key: "keysecret"}}, flex.Options{})
+	f.creds.cur = &flex.Credentials{AccountSID: acct, Username: key, Password: secrets.NewValue("keysecret")}
+	ch := f.channel("active")
+	if _, err := f.client.CloseChannel(context.Background(), ch, "closed", true); err != nil {
+		t.Fatalf("close with an API key: %v", err)
+	}
+	if u := f.posts()[0].User; u != key {
+		t.Errorf("authenticated as %s, want the API key %s", u, key)
+	}
+}
+
+func TestInvalidInputMakesNoCall(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	good := f.channel("active")
+	bad := []flex.ChannelRef{
+		{InteractionSID: "KD../../v1/Workspaces", ChannelSID: good.ChannelSID},
+		{InteractionSID: good.InteractionSID, ChannelSID: "UO" + strings.Repeat("0", 31) + "/"},
+		{InteractionSID: good.ChannelSID, ChannelSID: good.InteractionSID},
+		{InteractionSID: good.InteractionSID, ChannelSID: "UO%2F" + strings.Repeat("0", 29)},
+	}
+	for _, ch := range bad {
+		if _, err := f.client.CloseChannel(context.Background(), ch, "closed", true); !errors.Is(err, flex.ErrInvalidSID) {
+			t.Errorf("CloseChannel(%+v) = %v, want ErrInvalidSID", ch, err)
+		}
+	}
+	if _, err := f.client.CloseChannel(context.Background(), good, "deleted", true); err == nil {
+		t.Errorf("CloseChannel with status deleted succeeded")
+	}
+	if _, err := f.client.LiveTasks(context.Background(), "WS1", good.ChannelSID, ""); !errors.Is(err, flex.ErrInvalidSID) {
+		t.Errorf("LiveTasks with a bad workspace = %v, want ErrInvalidSID", err)
+	}
+	if _, err := f.client.FetchTask(context.Background(), ws, "WT/x"); !errors.Is(err, flex.ErrInvalidSID) {
+		t.Errorf("FetchTask with a bad task = %v, want ErrInvalidSID", err)
+	}
+	if n := len(f.fake.Requests()); n != 0 {
+		t.Errorf("invalid input made %d requests, want 0", n)
+	}
+}
+
+func TestLiveTasks(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := flextest.Channel{InteractionSID: flextest.NewSID("KD"), SID: flextest.NewSID("UO")}
+	f.fake.AddChannel(ch)
+	own := f.fake.AddChannelTask(ws, ch, "completed")
+	transferred := f.fake.AddChannelTask(ws, ch, "assigned")
+	f.fake.AddChannelTask(ws, ch, "canceled")
+	other := flextest.Channel{InteractionSID: flextest.NewSID("KD"), SID: flextest.NewSID("UO")}
+	f.fake.AddChannel(other)
+	f.fake.AddChannelTask(ws, other, "assigned")
+
+	live, err := f.client.LiveTasks(context.Background(), ws, ch.SID, own.SID)
+	if err != nil {
+		t.Fatalf("LiveTasks: %v", err)
+	}
+	if len(live) != 1 || live[0].SID != transferred.SID || live[0].AssignmentStatus != "assigned" {
+		t.Errorf("LiveTasks = %+v, want only the transferred task %s", live, transferred.SID)
+	}
+	r := f.fake.Requests()[0]
+	if got := r.Query.Get("EvaluateTaskAttributes"); got != `flexInteractionChannelSid == "`+ch.SID+`"` {
+		t.Errorf("EvaluateTaskAttributes = %q", got)
+	}
+	if got := strings.Join(r.Query["AssignmentStatus"], ","); got != "pending,reserved,assigned,wrapping" {
+		t.Errorf("AssignmentStatus = %q", got)
+	}
+	// The live task itself is excluded when it is the event's task.
+	if live, _ := f.client.LiveTasks(context.Background(), ws, ch.SID, transferred.SID); len(live) != 0 {
+		t.Errorf("LiveTasks excluding the only live task = %+v, want none", live)
+	}
+}
+
+func TestFetchTask(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := f.fake.AddChannel(flextest.Channel{})
+	task := f.fake.AddChannelTask(ws, ch, "assigned")
+	got, err := f.client.FetchTask(context.Background(), ws, task.SID)
+	if err != nil || got.SID != task.SID || !strings.Contains(got.Attributes, ch.SID) {
+		t.Errorf("FetchTask = %+v, %v", got, err)
+	}
+	if _, err := f.client.FetchTask(context.Background(), ws, flextest.NewSID("WT")); !errors.Is(err, flex.ErrNotFound) {
+		t.Errorf("FetchTask(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestConnectionReuse(t *testing.T) {
+	f := newFixture(t, flextest.Options{RepeatClose: flextest.RepeatCloseError}, flex.Options{Transport: flex.NewTransport()})
+	f.fake.Inject(flextest.Unavailable(2))
+	f.fake.Inject(flextest.Fault{Method: "GET", Path: "/v1/Workspaces", Status: 404, Times: 1})
+	for i := 0; i < 5; i++ {
+		ch := f.channel("active")
+		if _, err := f.client.CloseChannel(context.Background(), ch, "closed", true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.client.CloseChannel(context.Background(), ch, "closed", true); err != nil {
+			t.Fatal(err) // 400 + fetch: error bodies must not leak the connection
+		}
+		_, _ = f.client.LiveTasks(context.Background(), ws, ch.ChannelSID, "")
+	}
+	if n := f.conns.Load(); n != 1 {
+		t.Errorf("opened %d connections for %d requests, want 1", n, len(f.fake.Requests()))
+	}
+}
+
+func TestNetworkErrorIsRetryable(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{MaxAttempts: 2})
+	ch := f.channel("active")
+	f.srv.Close()
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	var fe *flex.Error
+	if !errors.As(err, &fe) || !fe.RetryableError() || fe.Status != 0 || fe.Attempts != 2 {
+		t.Errorf("close with the server down = %v, want a retryable *Error after 2 attempts", err)
+	}
+}
+
+func TestErrorMessagesAreScrubbed(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := f.channel("active")
+	f.fake.Inject(flextest.Fault{Status: 400, Code: 20001, Message: "bad request from " + acct + ":" + token, Times: 1})
+	f.fake.Inject(flextest.Fault{Status: 400, Code: 20001, Message: "still " + token})
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	if err == nil || strings.Contains(err.Error(), token) {
+		t.Errorf("error %q reveals the auth token", err)
+	}
+}
