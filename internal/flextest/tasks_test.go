@@ -170,10 +170,9 @@ func TestListTaskFilters(t *testing.T) {
 	f := newFixture(t)
 	all := seedTasks(f, 60, "pending", "reserved", "assigned", "wrapping", "completed", "canceled")
 	target := f.fake.AddChannel(flextest.Channel{})
-	mine := []flextest.Task{
-		f.fake.AddChannelTask(testWS, target, "assigned"),
-		f.fake.AddChannelTask(testWS, target, "completed"),
-	}
+	mine := []flextest.Task{f.fake.AddChannelTask(testWS, target, "assigned")}
+	f.clock.Advance(time.Second) // same-second tasks are ordered by SID
+	mine = append(mine, f.fake.AddChannelTask(testWS, target, "completed"))
 	other := flextest.NewSID("WS")
 	f.fake.AddChannelTask(other, target, "assigned") // another workspace
 
