@@ -1,8 +1,8 @@
 package flextest_test
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
