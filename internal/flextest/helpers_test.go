@@ -2,6 +2,7 @@ package flextest_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,9 @@ var (
 	testSecret  = "keysecret0123456789"
 	testWS      = "WS" + strings.Repeat("2c", 16)
 )
+
+// maxRequests bounds the requests one fixture sends.
+const maxRequests = 1000
 
 // testEpoch is the fake clock's starting time.
 var testEpoch = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -109,7 +113,8 @@ func (f *fixture) client(t testing.TB, user, pass string) *client.Client {
 }
 
 // recorder is a RoundTripper that keeps the status and headers of the last
-// answer, which twilio-go does not expose on errors.
+// answer, which twilio-go does not expose on errors. It fails requests
+// beyond maxRequests, so that a paging bug cannot make twilio-go loop forever.
 type recorder struct {
 	next http.RoundTripper
 
@@ -120,10 +125,16 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.urls = append(r.urls, req.URL.String())
+	n := len(r.urls)
+	r.mu.Unlock()
+	if n > maxRequests {
+		return nil, fmt.Errorf("more than %d requests in one test: is paging looping?", maxRequests)
+	}
 	resp, err := r.next.RoundTrip(req)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.urls = append(r.urls, req.URL.String())
 	if err == nil {
 		r.status, r.header = resp.StatusCode, resp.Header.Clone()
 	}
