@@ -1,0 +1,147 @@
+package flextest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+// Messages of the Flex error codes the channel update answers.
+const (
+	msgMissingStatus   = "Failed to close Channel. Missing status parameter."
+	msgInvalidStatus   = "Failed to close Channel. Invalid status parameter."
+	msgInvalidRouting  = "Invalid Routing parameter"
+	msgRoutingRequired = "Routing status is required when the channel status is set to inactive"
+)
+
+// channelJSON is the Interaction Channel resource as Twilio answers it.
+type channelJSON struct {
+	SID            string            `json:"sid"`
+	InteractionSID string            `json:"interaction_sid"`
+	Type           string            `json:"type"`
+	Status         string            `json:"status"`
+	ErrorCode      *int              `json:"error_code"`
+	ErrorMessage   *string           `json:"error_message"`
+	URL            string            `json:"url"`
+	Links          map[string]string `json:"links"`
+}
+
+func (s *Server) channelJSON(c *Channel) channelJSON {
+	u := s.flexURL + "/v1/Interactions/" + c.InteractionSID + "/Channels/" + c.SID
+	j := channelJSON{
+		SID:            c.SID,
+		InteractionSID: c.InteractionSID,
+		Type:           c.Type,
+		Status:         c.Status,
+		URL:            u,
+		Links: map[string]string{
+			"invites":      u + "/Invites",
+			"transfers":    u + "/Transfers",
+			"participants": u + "/Participants",
+		},
+	}
+	if c.ErrorCode != 0 {
+		code := c.ErrorCode
+		j.ErrorCode = &code
+	}
+	if c.ErrorMessage != "" {
+		msg := c.ErrorMessage
+		j.ErrorMessage = &msg
+	}
+	return j
+}
+
+func (s *Server) fetchChannel(p, kd, uo string) *response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.channels[channelKey(kd, uo)]
+	if !ok {
+		return notFound(p)
+	}
+	return jsonResponse(http.StatusOK, s.channelJSON(c))
+}
+
+// updateChannel applies POST /v1/Interactions/{KD}/Channels/{UO}.
+func (s *Server) updateChannel(p, kd, uo string, form url.Values) *response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.channels[channelKey(kd, uo)]
+	if !ok {
+		return notFound(p)
+	}
+
+	status := form.Get("Status")
+	switch status {
+	case "":
+		return twilioError(http.StatusBadRequest, 45358, msgMissingStatus)
+	case ChannelClosed, ChannelInactive:
+	default:
+		return twilioError(http.StatusBadRequest, 45359, msgInvalidStatus)
+	}
+	_, hasRouting := form["Routing"]
+	if hasRouting && !routingClosed(form.Get("Routing")) {
+		return twilioError(http.StatusBadRequest, 20001, msgInvalidRouting)
+	}
+	if status == ChannelInactive && !hasRouting {
+		return twilioError(http.StatusBadRequest, 20001, msgRoutingRequired)
+	}
+
+	switch {
+	case c.Status == ChannelClosed || (c.Status == ChannelInactive && status == ChannelInactive):
+		if s.repeatClose == RepeatCloseError {
+			return twilioError(http.StatusBadRequest, 45359,
+				"Failed to close Channel. Channel "+c.SID+" is already "+c.Status+".")
+		}
+		return jsonResponse(http.StatusOK, s.channelJSON(c))
+	case !canMove(c.Status, status):
+		return twilioError(http.StatusBadRequest, 45359, msgInvalidStatus)
+	}
+
+	c.Status = status
+	s.closeCounts[c.SID]++
+	s.closeTasks(c.SID, status, hasRouting)
+	return jsonResponse(http.StatusOK, s.channelJSON(c))
+}
+
+// canMove reports whether a channel may move from status from to status to
+// through the update endpoint.
+func canMove(from, to string) bool {
+	switch from {
+	case ChannelSetup, ChannelActive, ChannelTransfer:
+		return true
+	case ChannelInactive, ChannelPause:
+		return to == ChannelClosed
+	}
+	return false
+}
+
+// routingClosed reports whether v is the JSON object {"status":"closed"},
+// whatever its whitespace.
+func routingClosed(v string) bool {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(v), &m); err != nil || len(m) != 1 {
+		return false
+	}
+	return m["status"] == "closed"
+}
+
+// closeTasks applies the documented effect of closing channel uo on its
+// live tasks: with Routing {"status":"closed"} they are completed, without
+// it reserved and assigned tasks go to wrapping. Pending tasks, which no
+// agent holds, are canceled in both cases. s.mu must be held.
+func (s *Server) closeTasks(uo, status string, routingClosed bool) {
+	reason := "Flex interaction channel " + status
+	for _, t := range s.byChannel[uo] {
+		if !liveTask(t.AssignmentStatus) {
+			continue
+		}
+		switch {
+		case t.AssignmentStatus == TaskPending:
+			s.setTaskStatus(t, TaskCanceled, reason)
+		case routingClosed:
+			s.setTaskStatus(t, TaskCompleted, reason)
+		case t.AssignmentStatus != TaskWrapping:
+			s.setTaskStatus(t, TaskWrapping, "")
+		}
+	}
+}

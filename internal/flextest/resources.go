@@ -1,0 +1,304 @@
+package flextest
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// Interaction Channel statuses, from the Flex v1 API specification.
+const (
+	ChannelSetup    = "setup"
+	ChannelActive   = "active"
+	ChannelFailed   = "failed"
+	ChannelClosed   = "closed"
+	ChannelInactive = "inactive"
+	ChannelPause    = "pause"
+	ChannelTransfer = "transfer"
+)
+
+// TaskRouter task assignment statuses.
+const (
+	TaskPending   = "pending"
+	TaskReserved  = "reserved"
+	TaskAssigned  = "assigned"
+	TaskWrapping  = "wrapping"
+	TaskCompleted = "completed"
+	TaskCanceled  = "canceled"
+)
+
+func validChannelStatus(s string) bool {
+	switch s {
+	case ChannelSetup, ChannelActive, ChannelFailed, ChannelClosed, ChannelInactive, ChannelPause, ChannelTransfer:
+		return true
+	}
+	return false
+}
+
+func validTaskStatus(s string) bool {
+	switch s {
+	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping, TaskCompleted, TaskCanceled:
+		return true
+	}
+	return false
+}
+
+// liveTask reports whether a task in status s is still being routed or
+// worked on, so that closing its channel changes it.
+func liveTask(s string) bool {
+	switch s {
+	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping:
+		return true
+	}
+	return false
+}
+
+// Channel is a Flex Interaction Channel held by the fake.
+type Channel struct {
+	// InteractionSID is the KD SID of the interaction the channel belongs to.
+	InteractionSID string
+	// SID is the channel's UO SID.
+	SID string
+	// Type is the media type: chat, sms, whatsapp, web, email, voice...
+	Type string
+	// Status is one of the Channel* constants.
+	Status string
+	// ErrorCode and ErrorMessage describe why a failed channel failed.
+	// They are answered as null when zero.
+	ErrorCode    int
+	ErrorMessage string
+}
+
+// Task is a TaskRouter task held by the fake.
+type Task struct {
+	// SID is the task's WT SID.
+	SID string
+	// WorkspaceSID is the WS SID of the workspace holding the task.
+	WorkspaceSID string
+	// AssignmentStatus is one of the Task* status constants.
+	AssignmentStatus string
+	// Attributes is the task's attributes as a JSON object.
+	Attributes string
+	// Priority is the task's priority.
+	Priority int
+	// Reason is why the task was canceled or completed.
+	Reason string
+	// TaskChannelUniqueName is the task channel, such as "chat" or "voice".
+	TaskChannelUniqueName string
+	// TaskQueueSID and WorkflowSID, when set, are answered with their links.
+	TaskQueueSID, WorkflowSID string
+	// Timeout is the task's time to live in seconds.
+	Timeout int
+	// DateCreated and DateUpdated are the task's creation and last change.
+	DateCreated, DateUpdated time.Time
+}
+
+// task is a stored Task with its decoded attributes.
+type task struct {
+	Task
+	attrs map[string]any
+}
+
+func channelKey(kd, uo string) string { return kd + "/" + uo }
+func taskKey(ws, wt string) string    { return ws + "/" + wt }
+
+// AddChannel stores ch, replacing any channel with the same SIDs, and
+// returns what was stored. Empty SIDs are generated, an empty Type becomes
+// "chat" and an empty Status becomes "active". AddChannel panics if a SID or
+// the status is invalid: seeding data is written by the test itself.
+func (s *Server) AddChannel(ch Channel) Channel {
+	if ch.InteractionSID == "" {
+		ch.InteractionSID = NewSID(sid.Interaction)
+	}
+	if ch.SID == "" {
+		ch.SID = NewSID(sid.Channel)
+	}
+	if ch.Type == "" {
+		ch.Type = "chat"
+	}
+	if ch.Status == "" {
+		ch.Status = ChannelActive
+	}
+	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
+		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
+	}
+	if !validChannelStatus(ch.Status) {
+		panic(fmt.Sprintf("flextest: AddChannel: invalid status %q", ch.Status))
+	}
+	c := ch
+	s.mu.Lock()
+	s.channels[channelKey(ch.InteractionSID, ch.SID)] = &c
+	s.mu.Unlock()
+	return ch
+}
+
+// Channel returns the channel with the given SIDs and whether it exists.
+func (s *Server) Channel(kd, uo string) (Channel, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.channels[channelKey(kd, uo)]
+	if !ok {
+		return Channel{}, false
+	}
+	return *c, true
+}
+
+// ReactivateChannel moves a closed or inactive channel back to active, as
+// happens when the customer writes again. It returns ErrNotFound for an
+// unknown channel and ErrInvalidStatus for a failed one. An active channel
+// is left as it is. Tasks are not changed.
+func (s *Server) ReactivateChannel(kd, uo string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.channels[channelKey(kd, uo)]
+	if !ok {
+		return fmt.Errorf("reactivate channel %s: %w", uo, ErrNotFound)
+	}
+	if c.Status == ChannelFailed {
+		return fmt.Errorf("reactivate channel %s in status %s: %w", uo, c.Status, ErrInvalidStatus)
+	}
+	c.Status = ChannelActive
+	return nil
+}
+
+// AddWorkspace makes the workspace ws exist, so that listing its tasks
+// answers an empty page rather than 404. It panics if ws is not a WS SID.
+func (s *Server) AddWorkspace(ws string) {
+	if !sid.Valid(sid.Workspace, ws) {
+		panic(fmt.Sprintf("flextest: AddWorkspace: invalid SID %q", ws))
+	}
+	s.mu.Lock()
+	if _, ok := s.workspaces[ws]; !ok {
+		s.workspaces[ws] = nil
+	}
+	s.mu.Unlock()
+}
+
+// AddTask stores t, creating its workspace if needed and replacing a task
+// with the same SIDs, and returns what was stored. An empty SID is
+// generated; empty AssignmentStatus becomes "pending", empty Attributes
+// "{}", empty TaskChannelUniqueName "default", zero Timeout 86400 and zero
+// dates the current time. AddTask panics if t.WorkspaceSID or t.SID is not
+// a valid SID, the status is unknown or Attributes is not a JSON object.
+func (s *Server) AddTask(t Task) Task {
+	if t.SID == "" {
+		t.SID = NewSID(sid.Task)
+	}
+	if t.AssignmentStatus == "" {
+		t.AssignmentStatus = TaskPending
+	}
+	if t.Attributes == "" {
+		t.Attributes = "{}"
+	}
+	if t.TaskChannelUniqueName == "" {
+		t.TaskChannelUniqueName = "default"
+	}
+	if t.Timeout == 0 {
+		t.Timeout = 86400
+	}
+	if !sid.Valid(sid.Workspace, t.WorkspaceSID) || !sid.Valid(sid.Task, t.SID) {
+		panic(fmt.Sprintf("flextest: AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID))
+	}
+	if !validTaskStatus(t.AssignmentStatus) {
+		panic(fmt.Sprintf("flextest: AddTask: invalid status %q", t.AssignmentStatus))
+	}
+	var attrs map[string]any
+	if err := json.Unmarshal([]byte(t.Attributes), &attrs); err != nil || attrs == nil {
+		panic(fmt.Sprintf("flextest: AddTask: attributes are not a JSON object: %q", t.Attributes))
+	}
+	if t.DateCreated.IsZero() {
+		t.DateCreated = s.now()
+	}
+	if t.DateUpdated.IsZero() {
+		t.DateUpdated = t.DateCreated
+	}
+	stored := &task{Task: t, attrs: attrs}
+	uo, _ := attrs["flexInteractionChannelSid"].(string)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := taskKey(t.WorkspaceSID, t.SID)
+	if old, ok := s.tasks[key]; ok {
+		s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == old })
+		if oldUO, _ := old.attrs["flexInteractionChannelSid"].(string); oldUO != "" {
+			s.byChannel[oldUO] = slices.DeleteFunc(s.byChannel[oldUO], func(x *task) bool { return x == old })
+		}
+	}
+	s.tasks[key] = stored
+	s.workspaces[t.WorkspaceSID] = append(s.workspaces[t.WorkspaceSID], stored)
+	if uo != "" {
+		s.byChannel[uo] = append(s.byChannel[uo], stored)
+	}
+	return t
+}
+
+// AddChannelTask stores a task in workspace ws for channel ch, with Flex
+// Conversations attributes made by NewAttributes, the given assignment
+// status and the channel's type as task channel. It panics like AddTask.
+func (s *Server) AddChannelTask(ws string, ch Channel, status string) Task {
+	return s.AddTask(Task{
+		WorkspaceSID:          ws,
+		AssignmentStatus:      status,
+		Attributes:            NewAttributes(ch).JSON(),
+		TaskChannelUniqueName: ch.Type,
+	})
+}
+
+// Task returns the task with the given SIDs and whether it exists.
+func (s *Server) Task(ws, wt string) (Task, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tasks[taskKey(ws, wt)]
+	if !ok {
+		return Task{}, false
+	}
+	return t.Task, true
+}
+
+// Tasks returns the tasks of workspace ws, oldest first (ties by SID).
+func (s *Server) Tasks(ws string) []Task {
+	s.mu.Lock()
+	out := make([]Task, 0, len(s.workspaces[ws]))
+	for _, t := range s.workspaces[ws] {
+		out = append(out, t.Task)
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b Task) int {
+		return cmp.Or(a.DateCreated.Compare(b.DateCreated), cmp.Compare(a.SID, b.SID))
+	})
+	return out
+}
+
+// SetTaskStatus sets the assignment status of a task, as an agent or
+// TaskRouter would; a canceled or completed task gets a reason. It returns
+// ErrNotFound for an unknown task and ErrInvalidStatus for an unknown status.
+func (s *Server) SetTaskStatus(ws, wt, status string) error {
+	if !validTaskStatus(status) {
+		return fmt.Errorf("set task %s status %q: %w", wt, status, ErrInvalidStatus)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tasks[taskKey(ws, wt)]
+	if !ok {
+		return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
+	}
+	reason := ""
+	if status == TaskCanceled || status == TaskCompleted {
+		reason = "Task " + status + " by flextest"
+	}
+	s.setTaskStatus(t, status, reason)
+	return nil
+}
+
+// setTaskStatus changes t; s.mu must be held.
+func (s *Server) setTaskStatus(t *task, status, reason string) {
+	t.AssignmentStatus = status
+	if reason != "" {
+		t.Reason = reason
+	}
+	t.DateUpdated = s.now()
+}

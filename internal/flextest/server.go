@@ -1,0 +1,369 @@
+package flextest
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// Base URLs of the real Twilio APIs. The fake writes them into the url,
+// links and paging fields of its answers, as Twilio does, so a client that
+// follows them goes back through its rewriting transport.
+const (
+	FlexBaseURL       = "https://flex-api.twilio.com"
+	TaskRouterBaseURL = "https://taskrouter.twilio.com"
+)
+
+// maxFormBytes bounds the request bodies the fake reads.
+const maxFormBytes = 1 << 20
+
+// RepeatClose selects how the fake answers a request to close a channel that
+// is already closed (Status=closed or inactive on a closed channel, or
+// Status=inactive on an inactive channel). Twilio does not document its answer.
+type RepeatClose int
+
+const (
+	// RepeatCloseOK answers 200 with the unchanged channel and changes no
+	// task. It is the default.
+	RepeatCloseOK RepeatClose = iota
+	// RepeatCloseError answers 400 with code 45359 and a message saying the
+	// channel is already closed.
+	RepeatCloseError
+)
+
+// Options configures a Server. The zero value is usable but accepts no
+// credentials, so every request is answered 401.
+type Options struct {
+	// AccountSID is written into the account_sid of tasks. When empty, New
+	// generates one.
+	AccountSID string
+	// Credentials maps each accepted Basic-auth username (an account SID or
+	// an API key SID) to its password (auth token or key secret). New copies
+	// the map.
+	Credentials map[string]string
+	// RepeatClose selects the answer to closing an already closed channel.
+	RepeatClose RepeatClose
+	// Now is the clock used for task dates, ages and the request log.
+	// It defaults to time.Now.
+	Now func() time.Time
+	// Wait blocks for a fault's Delay, or until ctx ends, in which case it
+	// returns ctx.Err(). It defaults to a timer; tests replace it to control
+	// delays without real time passing.
+	Wait func(ctx context.Context, d time.Duration) error
+	// FlexURL and TaskRouterURL are the base URLs written into url, links
+	// and paging fields. They default to FlexBaseURL and TaskRouterBaseURL.
+	FlexURL, TaskRouterURL string
+	// OmitListAttributes makes the task list answer "attributes": null, as
+	// the TaskRouter API reference says it may ("only displayed in FETCH").
+	// By default lists include the attributes.
+	OmitListAttributes bool
+	// LogLimit is the maximum number of requests kept in the log; older
+	// entries are dropped first. Zero keeps every request.
+	LogLimit int
+}
+
+// Server is the fake Twilio API. It implements http.Handler. All its methods
+// are safe for concurrent use. Create it with New.
+type Server struct {
+	accountSID    string
+	repeatClose   RepeatClose
+	now           func() time.Time
+	wait          func(context.Context, time.Duration) error
+	flexURL       string
+	taskRouterURL string
+	omitListAttrs bool
+	logLimit      int
+
+	mu          sync.Mutex
+	creds       map[string]string
+	channels    map[string]*Channel // by channelKey
+	tasks       map[string]*task    // by taskKey
+	workspaces  map[string][]*task  // by workspace SID, in insertion order
+	byChannel   map[string][]*task  // by flexInteractionChannelSid
+	faults      []*activeFault
+	log         []Request
+	closeCounts map[string]int
+}
+
+// New returns a Server configured by opts.
+func New(opts Options) *Server {
+	s := &Server{
+		accountSID:    opts.AccountSID,
+		repeatClose:   opts.RepeatClose,
+		now:           opts.Now,
+		wait:          opts.Wait,
+		flexURL:       strings.TrimRight(opts.FlexURL, "/"),
+		taskRouterURL: strings.TrimRight(opts.TaskRouterURL, "/"),
+		omitListAttrs: opts.OmitListAttributes,
+		logLimit:      opts.LogLimit,
+		creds:         maps.Clone(opts.Credentials),
+		channels:      make(map[string]*Channel),
+		tasks:         make(map[string]*task),
+		workspaces:    make(map[string][]*task),
+		byChannel:     make(map[string][]*task),
+		closeCounts:   make(map[string]int),
+	}
+	if s.accountSID == "" {
+		s.accountSID = NewSID(sid.Account)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.wait == nil {
+		s.wait = waitTimer
+	}
+	if s.flexURL == "" {
+		s.flexURL = FlexBaseURL
+	}
+	if s.taskRouterURL == "" {
+		s.taskRouterURL = TaskRouterBaseURL
+	}
+	return s
+}
+
+// AccountSID returns the account SID written into tasks.
+func (s *Server) AccountSID() string { return s.accountSID }
+
+// SetCredentials replaces the accepted credentials, as a rotation of the
+// auth token or API key secret does: from now on only creds are accepted.
+// The map is copied.
+func (s *Server) SetCredentials(creds map[string]string) {
+	c := maps.Clone(creds)
+	s.mu.Lock()
+	s.creds = c
+	s.mu.Unlock()
+}
+
+func waitTimer(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// response is an answer before it is written.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	// noRequestID leaves out the Twilio-Request-Id header, for answers that
+	// stand for an intermediary rather than Twilio.
+	noRequestID bool
+}
+
+// ServeHTTP answers r like the Twilio API would. See the package
+// documentation for the endpoints. The request is recorded in the log before
+// the answer is written, so a client that has its answer sees it in Requests.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Request{
+		Method: r.Method,
+		Path:   r.URL.Path,
+		Query:  r.URL.Query(),
+		Time:   s.now(),
+	}
+	user, pass, hasAuth := r.BasicAuth()
+	rec.User = user
+
+	var formErr error
+	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		formErr = r.ParseForm()
+		rec.Form = cloneValues(r.PostForm)
+	}
+
+	var resp *response
+	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {
+		rec.Fault = true
+		if f.Delay > 0 {
+			if err := s.wait(r.Context(), f.Delay); err != nil {
+				// The client went away: nobody is left to answer.
+				s.record(rec)
+				return
+			}
+		}
+		if f.Status != 0 {
+			resp = f.response()
+		}
+	}
+	if resp == nil {
+		resp = s.handle(r, user, pass, hasAuth, formErr)
+	}
+
+	h := w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	if !resp.noRequestID {
+		rec.RequestID = newRequestID()
+		h.Set("Twilio-Request-Id", rec.RequestID)
+	}
+	rec.Status = resp.status
+	s.record(rec)
+
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
+// handle authenticates and routes one request.
+func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formErr error) *response {
+	if !hasAuth || !s.authorized(user, pass) {
+		resp := twilioError(http.StatusUnauthorized, 20003, "Authenticate")
+		resp.header.Set("WWW-Authenticate", `Basic realm="Twilio API"`)
+		return resp
+	}
+	rt, ok := matchRoute(r.URL.Path)
+	if !ok {
+		return notFound(r.URL.Path)
+	}
+	if !rt.allows(r.Method) {
+		resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
+		resp.header.Set("Allow", strings.Join(rt.methods(), ", "))
+		return resp
+	}
+	if formErr != nil {
+		return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
+	}
+	switch rt.kind {
+	case routeChannel:
+		if r.Method == http.MethodPost {
+			return s.updateChannel(r.URL.Path, rt.parent, rt.sid, r.PostForm)
+		}
+		return s.fetchChannel(r.URL.Path, rt.parent, rt.sid)
+	case routeTasks:
+		return s.listTasks(r.URL.Path, rt.parent, r.URL.Query())
+	default: // routeTask
+		return s.fetchTask(r.URL.Path, rt.parent, rt.sid)
+	}
+}
+
+// authorized reports whether user and pass are an accepted pair. The
+// password is compared in constant time.
+func (s *Server) authorized(user, pass string) bool {
+	s.mu.Lock()
+	want, ok := s.creds[user]
+	s.mu.Unlock()
+	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
+}
+
+type routeKind int
+
+const (
+	routeChannel routeKind = iota // /v1/Interactions/{KD}/Channels/{UO}
+	routeTasks                    // /v1/Workspaces/{WS}/Tasks
+	routeTask                     // /v1/Workspaces/{WS}/Tasks/{WT}
+)
+
+// route is a matched path: its kind and the SIDs in it.
+type route struct {
+	kind        routeKind
+	parent, sid string
+}
+
+func (rt route) methods() []string {
+	if rt.kind == routeChannel {
+		return []string{http.MethodGet, http.MethodPost}
+	}
+	return []string{http.MethodGet}
+}
+
+func (rt route) allows(method string) bool {
+	for _, m := range rt.methods() {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// matchRoute matches p against the served paths. A path whose SIDs do not
+// have the documented format does not match, so it answers 404 as on Twilio.
+func matchRoute(p string) (route, bool) {
+	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	switch {
+	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Interactions" && seg[3] == "Channels" &&
+		sid.Valid(sid.Interaction, seg[2]) && sid.Valid(sid.Channel, seg[4]):
+		return route{kind: routeChannel, parent: seg[2], sid: seg[4]}, true
+	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
+		sid.Valid(sid.Workspace, seg[2]):
+		return route{kind: routeTasks, parent: seg[2]}, true
+	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
+		sid.Valid(sid.Workspace, seg[2]) && sid.Valid(sid.Task, seg[4]):
+		return route{kind: routeTask, parent: seg[2], sid: seg[4]}, true
+	}
+	return route{}, false
+}
+
+// apiError is the JSON body of a Twilio error answer.
+type apiError struct {
+	Code     int    `json:"code"`
+	Detail   string `json:"detail,omitempty"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+// moreInfo returns the documentation URL of a Twilio error code.
+func moreInfo(code int) string {
+	return "https://www.twilio.com/docs/errors/" + strconv.Itoa(code)
+}
+
+// twilioError returns a Twilio error answer.
+func twilioError(status, code int, message string) *response {
+	e := apiError{Code: code, Message: message, MoreInfo: moreInfo(code), Status: status}
+	if code == 20003 {
+		e.Detail = "Your AccountSid or AuthToken was incorrect."
+	}
+	return jsonResponse(status, e)
+}
+
+func notFound(p string) *response {
+	return twilioError(http.StatusNotFound, 20404, "The requested resource "+p+" was not found")
+}
+
+// jsonResponse returns an answer carrying v as JSON.
+func jsonResponse(status int, v any) *response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Every value passed here is built by this package from strings,
+		// numbers and maps of them; a failure is a bug in the fake.
+		panic("flextest: encode answer: " + err.Error())
+	}
+	h := make(http.Header)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	return &response{status: status, header: h, body: body}
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	c := make(url.Values, len(v))
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Errors returned by the methods that change existing resources.
+var (
+	// ErrNotFound means the channel or task does not exist in the fake.
+	ErrNotFound = errors.New("flextest: not found")
+	// ErrInvalidStatus means the requested status is not a valid status for
+	// the resource, or the resource cannot move to it from its current status.
+	ErrInvalidStatus = errors.New("flextest: invalid status")
+)
