@@ -13,6 +13,7 @@ import (
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/logging"
+	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
@@ -41,5 +42,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 	if err != nil {
 		return nil, err
 	}
-	return webhook.New(cfg, tw.Secrets, tw.API, log, webhook.Options{}), nil
+	return webhook.New(cfg, tw.Secrets, tw.API, log, webhook.Options{
+		Metrics: metrics.New(os.Stdout, "webhook", nil),
+	}), nil
 }
