@@ -46,7 +46,8 @@ type Fault struct {
 }
 
 // Inject queues f. A call takes the oldest queued fault that matches its
-// operation; faults queued after it wait until it is used up.
+// operation; faults queued after it wait until it is used up. Unsigned calls
+// and calls to operations the Server does not implement take no fault.
 func (s *Server) Inject(f Fault) {
 	f.Operation = strings.TrimPrefix(f.Operation, targetPrefix)
 	s.mu.Lock()

@@ -223,7 +223,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !known {
 		op = target
 	}
-	f := s.record(op)
+	s.record(op)
 
 	if r.Header.Get("Authorization") == "" {
 		writeError(w, &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"})
@@ -240,7 +240,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusBadRequest, "SerializationException", "Request body could not be read."})
 		return
 	}
-	if f != nil {
+	if f := s.takeFault(op); f != nil {
 		if f.Delay > 0 {
 			t := time.NewTimer(f.Delay)
 			select {
@@ -280,12 +280,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// record counts a call to op and takes the first pending fault for it.
-func (s *Server) record(op string) *Fault {
+// record counts a call to op.
+func (s *Server) record(op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
 	s.counts[op]++
+}
+
+// takeFault takes the first pending fault for a call to op, if any.
+func (s *Server) takeFault(op string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if f.Operation != "" && f.Operation != op {
 			continue

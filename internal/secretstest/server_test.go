@@ -420,6 +420,8 @@ func TestCallsAndCount(t *testing.T) {
 
 func TestUnknownOperationThroughSDK(t *testing.T) {
 	s, c := newFake(t)
+	s.Put("creds", "v")
+	s.Inject(secretstest.Fault{Type: secretstest.CodeAccessDenied, Times: 1})
 	_, err := c.ListSecrets(context.Background(), &secretsmanager.ListSecretsInput{})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "UnknownOperationException" {
@@ -427,6 +429,11 @@ func TestUnknownOperationThroughSDK(t *testing.T) {
 	}
 	if got := s.Count("ListSecrets"); got != 1 {
 		t.Errorf("Count(ListSecrets) = %d, want 1 (not retried)", got)
+	}
+	// The unknown operation left the fault for the next real call.
+	_, err = c.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("creds")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+		t.Errorf("GetSecretValue(creds) error = %v, want the queued AccessDeniedException", err)
 	}
 }
 
