@@ -110,7 +110,7 @@ func validForm() url.Values {
 		"EventType": {"task.completed"}, "AccountSid": {acct}, "WorkspaceSid": {ws}, "TaskSid": {wt},
 		"ResourceType": {"Task"}, "TaskAssignmentStatus": {"completed"},
 		"TaskAttributes": {`{"flexInteractionSid":"` + kd + `","flexInteractionChannelSid":"` + uo + `","customerName":"Ada"}`},
-		"Timestamp": {"1700000000"},
+		"Timestamp":      {"1700000000"},
 	}
 }
 

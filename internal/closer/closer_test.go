@@ -1,0 +1,79 @@
+package closer
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/flexhook/flexhook/internal/flex"
+)
+
+const (
+	kd = "KD0123456789abcdef0123456789abcdef"
+	uo = "UO0123456789abcdef0123456789abcdef"
+	ws = "WS0123456789abcdef0123456789abcdef"
+	wt = "WT0123456789abcdef0123456789abcdef"
+)
+
+// fakeAPI scripts the Twilio adapter's answers and records the calls.
+type fakeAPI struct {
+	live      []flex.Task
+	liveErr   error
+	res       flex.CloseResult
+	closeErr  error
+	liveCalls []string // exclude arguments
+	closes    []string // status/routing
+}
+
+func (f *fakeAPI) LiveTasks(_ context.Context, _, _, exclude string) ([]flex.Task, error) {
+	f.liveCalls = append(f.liveCalls, exclude)
+	return f.live, f.liveErr
+}
+
+func (f *fakeAPI) CloseChannel(_ context.Context, _ flex.ChannelRef, status string, routing bool) (flex.CloseResult, error) {
+	r := "norouting"
+	if routing {
+		r = "routing"
+	}
+	f.closes = append(f.closes, status+"/"+r)
+	return f.res, f.closeErr
+}
+
+func TestClose(t *testing.T) {
+	job := Job{Source: "taskrouter", WorkspaceSID: ws, TaskSID: wt, InteractionSID: kd, ChannelSID: uo, Status: "closed", Routing: true, Guard: true}
+	notFound := &flex.Error{Status: 404}
+	tests := []struct {
+		name     string
+		api      fakeAPI
+		job      Job
+		want     Outcome
+		wantErr  bool
+		closes   int
+		liveLook int
+	}{
+		{"closes", fakeAPI{res: flex.CloseResult{Status: "closed", Attempts: 1}}, job, Closed, false, 1, 1},
+		{"already closed", fakeAPI{res: flex.CloseResult{Status: "closed", AlreadyClosed: true}}, job, AlreadyClosed, false, 1, 1},
+		{"live task blocks", fakeAPI{live: []flex.Task{{SID: "WT1"}}}, job, SkippedLiveTask, false, 0, 1},
+		{"no guard", fakeAPI{live: []flex.Task{{SID: "WT1"}}, res: flex.CloseResult{Status: "closed"}}, Job{InteractionSID: kd, ChannelSID: uo, Status: "closed"}, Closed, false, 1, 0},
+		{"gone", fakeAPI{closeErr: notFound}, job, NotFound, false, 1, 1},
+		{"guard fails", fakeAPI{liveErr: errors.New("boom")}, job, "", true, 0, 1},
+		{"close fails", fakeAPI{closeErr: errors.New("boom")}, job, "", true, 1, 1},
+		{"guard without workspace", fakeAPI{}, Job{InteractionSID: kd, ChannelSID: uo, Status: "closed", Guard: true}, "", true, 0, 0},
+		{"bad SIDs", fakeAPI{}, Job{InteractionSID: uo, ChannelSID: kd, Status: "closed"}, "", true, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := tt.api
+			res, err := New(&api).Close(context.Background(), tt.job)
+			if (err != nil) != tt.wantErr || res.Outcome != tt.want {
+				t.Errorf("Close = %+v, %v; want %q, error %v", res, err, tt.want, tt.wantErr)
+			}
+			if len(api.closes) != tt.closes || len(api.liveCalls) != tt.liveLook {
+				t.Errorf("calls: %d closes, %d live look-ups; want %d, %d", len(api.closes), len(api.liveCalls), tt.closes, tt.liveLook)
+			}
+			if len(api.liveCalls) > 0 && api.liveCalls[0] != tt.job.TaskSID {
+				t.Errorf("live look-up excluded %q, want the job's task", api.liveCalls[0])
+			}
+		})
+	}
+}
