@@ -11,7 +11,10 @@ LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -tag
 FUNCTIONS := webhook
 BIN := bin
 
-.PHONY: all build test unit lint vet run events clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build test lint vet events clean
+
+# Each area keeps its own targets in mk/*.mk (run, bench, security…).
+include $(sort $(wildcard mk/*.mk))
 
 all: build
 
