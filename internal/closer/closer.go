@@ -54,6 +54,7 @@ const (
 	AlreadyClosed   Outcome = "already_closed"    // it was already closed or inactive
 	SkippedLiveTask Outcome = "skipped_live_task" // another live task still uses it
 	NotFound        Outcome = "not_found"         // the channel does not exist (any more)
+	DryRun          Outcome = "dry_run"           // DRY_RUN: decided, nothing sent to Flex
 )
 
 // Result describes a job that did not fail.
@@ -62,6 +63,10 @@ type Result struct {
 	ChannelStatus string // status after the close, when known
 	LiveTaskSID   string // the live task that blocked the close
 	Attempts      int    // Twilio HTTP attempts for the close
+	// Request describes the Flex update the job sends (or, in dry-run
+	// mode, would send), e.g.
+	// UpdateInteractionChannel KD…/UO… Status=closed Routing={"status":"closed"}.
+	Request string
 }
 
 // api is what the closer needs from Twilio; *flex.Client provides it.
@@ -70,13 +75,31 @@ type api interface {
 	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
 }
 
+// Options tune a Closer.
+type Options struct {
+	// DryRun decides — including the live-task look-up, a read — but never
+	// updates a channel: the outcome is DryRun and Result.Request says what
+	// would have been sent.
+	DryRun bool
+}
+
 // Closer runs close jobs.
 type Closer struct {
-	api api
+	api    api
+	dryRun bool
 }
 
 // New returns a Closer that calls Twilio through api.
-func New(api api) *Closer { return &Closer{api: api} }
+func New(api api, o Options) *Closer { return &Closer{api: api, dryRun: o.DryRun} }
+
+// Request describes the Flex update a job sends.
+func (j Job) Request() string {
+	r := "UpdateInteractionChannel " + j.InteractionSID + "/" + j.ChannelSID + " Status=" + j.Status
+	if j.Routing || j.Status == flex.StatusInactive {
+		r += ` Routing={"status":"closed"}`
+	}
+	return r
+}
 
 // Close runs job. A channel that is already closed, still in use, or gone is
 // a Result, not an error. Errors come from the Twilio adapter unchanged in
@@ -98,14 +121,20 @@ func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 			return Result{Outcome: SkippedLiveTask, LiveTaskSID: live[0].SID}, nil
 		}
 	}
+	if c.dryRun {
+		return Result{Outcome: DryRun, Request: job.Request()}, nil
+	}
 	res, err := c.api.CloseChannel(ctx, ch, job.Status, job.Routing)
+	out := Result{ChannelStatus: res.Status, Attempts: res.Attempts, Request: job.Request()}
 	switch {
 	case err == nil && res.AlreadyClosed:
-		return Result{Outcome: AlreadyClosed, ChannelStatus: res.Status, Attempts: res.Attempts}, nil
+		out.Outcome = AlreadyClosed
 	case err == nil:
-		return Result{Outcome: Closed, ChannelStatus: res.Status, Attempts: res.Attempts}, nil
+		out.Outcome = Closed
 	case errors.Is(err, flex.ErrNotFound):
-		return Result{Outcome: NotFound, Attempts: res.Attempts}, nil
+		out.Outcome = NotFound
+	default:
+		return out, err
 	}
-	return Result{Attempts: res.Attempts}, err
+	return out, nil
 }

@@ -64,7 +64,7 @@ func TestClose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := tt.api
-			res, err := New(&api).Close(context.Background(), tt.job)
+			res, err := New(&api, Options{}).Close(context.Background(), tt.job)
 			if (err != nil) != tt.wantErr || res.Outcome != tt.want {
 				t.Errorf("Close = %+v, %v; want %q, error %v", res, err, tt.want, tt.wantErr)
 			}
@@ -75,5 +75,29 @@ func TestClose(t *testing.T) {
 				t.Errorf("live look-up excluded %q, want the job's task", api.liveCalls[0])
 			}
 		})
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	api := &fakeAPI{}
+	job := Job{WorkspaceSID: ws, TaskSID: wt, InteractionSID: kd, ChannelSID: uo, Status: "inactive", Guard: true}
+	res, err := New(api, Options{DryRun: true}).Close(context.Background(), job)
+	if err != nil || res.Outcome != DryRun || len(api.closes) != 0 {
+		t.Fatalf("dry run = %+v, %v after %d closes; want dry_run and no close", res, err, len(api.closes))
+	}
+	want := "UpdateInteractionChannel " + kd + "/" + uo + ` Status=inactive Routing={"status":"closed"}`
+	if res.Request != want {
+		t.Errorf("Request = %q, want %q", res.Request, want)
+	}
+	if len(api.liveCalls) != 1 {
+		t.Errorf("dry run skipped the live-task look-up")
+	}
+	api.live = []flex.Task{{SID: "WT1"}}
+	if res, _ := New(api, Options{DryRun: true}).Close(context.Background(), job); res.Outcome != SkippedLiveTask {
+		t.Errorf("dry run with a live task = %s, want skipped_live_task", res.Outcome)
+	}
+	closed := Job{InteractionSID: kd, ChannelSID: uo, Status: "closed"}
+	if got := closed.Request(); got != "UpdateInteractionChannel "+kd+"/"+uo+" Status=closed" {
+		t.Errorf("Request without routing = %q", got)
 	}
 }

@@ -32,6 +32,10 @@ const (
 	EnvSecretCacheTTL   = "SECRET_CACHE_TTL"
 	EnvTwilioAPIBaseURL = "TWILIO_API_BASE_URL"
 	EnvLogLevel         = "LOG_LEVEL"
+	EnvCloseQueueURL    = "CLOSE_QUEUE_URL"
+	EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
+	EnvDryRun           = "DRY_RUN"
+	EnvSweepLookback    = "SWEEP_LOOKBACK"
 )
 
 // Channel statuses a close may set.
@@ -56,12 +60,31 @@ var DefaultCloseEvents = []string{
 const (
 	DefaultMaxEventAge    = 15 * time.Minute
 	DefaultSecretCacheTTL = 5 * time.Minute
+	DefaultSweepLookback  = 2 * time.Hour
 )
+
+// Common is the configuration every function shares: how to reach Twilio
+// and the idempotency store, and how to log.
+type Common struct {
+	// SecretID names the Secrets Manager secret holding Twilio credentials.
+	SecretID string
+	// SecretCacheTTL is how long fetched credentials are reused.
+	SecretCacheTTL time.Duration
+	// TwilioAPIBaseURL, when set, receives every Twilio REST request
+	// (scheme://host[:port], no path). It exists for local runs and tests.
+	TwilioAPIBaseURL string
+	// IdempotencyTable is the DynamoDB table of the idempotency store;
+	// empty means no persistent store.
+	IdempotencyTable string
+	// DryRun decides and logs without calling Flex.
+	DryRun bool
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+}
 
 // Webhook is the configuration of the webhook function.
 type Webhook struct {
-	// SecretID names the Secrets Manager secret holding Twilio credentials.
-	SecretID string
+	Common
 	// PublicBaseURL is the external base URL Twilio signs, without a
 	// trailing slash; empty means "rebuild it from the API Gateway event".
 	PublicBaseURL string
@@ -76,13 +99,31 @@ type Webhook struct {
 	WorkspaceSID string
 	// MaxEventAge is how old a TaskRouter event may be and still be acted on.
 	MaxEventAge time.Duration
-	// SecretCacheTTL is how long fetched credentials are reused.
-	SecretCacheTTL time.Duration
-	// TwilioAPIBaseURL, when set, receives every Twilio REST request
-	// (scheme://host[:port], no path). It exists for local runs and tests.
-	TwilioAPIBaseURL string
-	// LogLevel is the minimum level logged.
-	LogLevel slog.Level
+	// CloseQueueURL, when set, switches the webhook to durable mode: close
+	// jobs are sent to this SQS queue (FIFO when it ends in .fifo) and run
+	// by the worker.
+	CloseQueueURL string
+}
+
+// Worker is the configuration of the queue worker.
+type Worker struct {
+	Common
+}
+
+// Sweeper is the configuration of the orphan sweeper.
+type Sweeper struct {
+	Common
+	// WorkspaceSID is the TaskRouter workspace swept (required).
+	WorkspaceSID string
+	// Lookback is how far back terminal tasks are examined.
+	Lookback time.Duration
+	// CloseStatus and CloseTasks apply to the closes it makes.
+	CloseStatus, CloseTasks string
+}
+
+// Routing is Webhook.Routing for the sweeper's settings.
+func (c Sweeper) Routing(status string) bool {
+	return status == StatusInactive || c.CloseTasks == TasksComplete
 }
 
 // Routing reports whether a close must send Routing={"status":"closed"}:
@@ -105,18 +146,101 @@ func (e *Error) Error() string { return fmt.Sprintf("config: %s %s", e.Var, e.Re
 func LoadWebhook(getenv func(string) string) (Webhook, error) {
 	p := parser{getenv: getenv}
 	c := Webhook{
-		SecretID:         p.required(EnvSecretID),
-		PublicBaseURL:    p.baseURL(EnvPublicBaseURL, true),
-		CloseStatus:      p.oneOf(EnvCloseStatus, StatusClosed, StatusClosed, StatusInactive),
-		CloseTasks:       p.oneOf(EnvCloseTasks, TasksComplete, TasksComplete, TasksWrapup),
-		CloseEvents:      p.eventList(EnvCloseEvents, DefaultCloseEvents),
-		WorkspaceSID:     p.sid(EnvWorkspaceSID, sid.Workspace),
-		MaxEventAge:      p.duration(EnvMaxEventAge, DefaultMaxEventAge),
-		SecretCacheTTL:   p.duration(EnvSecretCacheTTL, DefaultSecretCacheTTL),
-		TwilioAPIBaseURL: p.baseURL(EnvTwilioAPIBaseURL, false),
-		LogLevel:         p.logLevel(EnvLogLevel),
+		Common:        p.common(),
+		PublicBaseURL: p.baseURL(EnvPublicBaseURL, true),
+		CloseStatus:   p.oneOf(EnvCloseStatus, StatusClosed, StatusClosed, StatusInactive),
+		CloseTasks:    p.oneOf(EnvCloseTasks, TasksComplete, TasksComplete, TasksWrapup),
+		CloseEvents:   p.eventList(EnvCloseEvents, DefaultCloseEvents),
+		WorkspaceSID:  p.sid(EnvWorkspaceSID, sid.Workspace),
+		MaxEventAge:   p.duration(EnvMaxEventAge, DefaultMaxEventAge),
+		CloseQueueURL: p.queueURL(EnvCloseQueueURL),
 	}
 	return c, errors.Join(p.errs...)
+}
+
+// LoadWorker parses the queue worker's configuration.
+func LoadWorker(getenv func(string) string) (Worker, error) {
+	p := parser{getenv: getenv}
+	c := Worker{Common: p.common()}
+	return c, errors.Join(p.errs...)
+}
+
+// LoadSweeper parses the orphan sweeper's configuration.
+func LoadSweeper(getenv func(string) string) (Sweeper, error) {
+	p := parser{getenv: getenv}
+	c := Sweeper{
+		Common:       p.common(),
+		WorkspaceSID: p.sid(EnvWorkspaceSID, sid.Workspace),
+		Lookback:     p.duration(EnvSweepLookback, DefaultSweepLookback),
+		CloseStatus:  p.oneOf(EnvCloseStatus, StatusClosed, StatusClosed, StatusInactive),
+		CloseTasks:   p.oneOf(EnvCloseTasks, TasksComplete, TasksComplete, TasksWrapup),
+	}
+	if c.WorkspaceSID == "" && p.get(EnvWorkspaceSID) == "" {
+		p.fail(EnvWorkspaceSID, "is required by the sweeper")
+	}
+	return c, errors.Join(p.errs...)
+}
+
+func (p *parser) common() Common {
+	return Common{
+		SecretID:         p.required(EnvSecretID),
+		SecretCacheTTL:   p.duration(EnvSecretCacheTTL, DefaultSecretCacheTTL),
+		TwilioAPIBaseURL: p.baseURL(EnvTwilioAPIBaseURL, false),
+		IdempotencyTable: p.tableName(EnvIdempotencyTable),
+		DryRun:           p.boolean(EnvDryRun),
+		LogLevel:         p.logLevel(EnvLogLevel),
+	}
+}
+
+// queueURL accepts an SQS queue URL: http(s), a host, a path naming the
+// queue, nothing else.
+func (p *parser) queueURL(name string) string {
+	v := p.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		p.fail(name, "must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo")
+		return ""
+	}
+	return v
+}
+
+// tableName accepts a DynamoDB table name or ARN.
+func (p *parser) tableName(name string) string {
+	v := p.get(name)
+	if v == "" {
+		return ""
+	}
+	n := v
+	if strings.HasPrefix(v, "arn:") {
+		_, n, _ = strings.Cut(v, ":table/")
+	}
+	ok := len(n) >= 3 && len(n) <= 255
+	for _, c := range n {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			ok = false
+		}
+	}
+	if !ok {
+		p.fail(name, "must be a DynamoDB table name (3-255 of a-z A-Z 0-9 _ - .) or table ARN")
+		return ""
+	}
+	return v
+}
+
+func (p *parser) boolean(name string) bool {
+	switch v := strings.ToLower(p.get(name)); v {
+	case "", "false", "0", "no":
+		return false
+	case "true", "1", "yes":
+		return true
+	default:
+		p.fail(name, "must be true or false, not %q", v)
+		return false
+	}
 }
 
 // parser collects every configuration problem rather than stopping at the

@@ -19,13 +19,11 @@ func TestLoadWebhookDefaults(t *testing.T) {
 		t.Fatalf("LoadWebhook: %v", err)
 	}
 	want := Webhook{
-		SecretID:       "flexhook/twilio",
-		CloseStatus:    StatusClosed,
-		CloseTasks:     TasksComplete,
-		CloseEvents:    DefaultCloseEvents,
-		MaxEventAge:    15 * time.Minute,
-		SecretCacheTTL: 5 * time.Minute,
-		LogLevel:       slog.LevelInfo,
+		Common:      Common{SecretID: "flexhook/twilio", SecretCacheTTL: 5 * time.Minute, LogLevel: slog.LevelInfo},
+		CloseStatus: StatusClosed,
+		CloseTasks:  TasksComplete,
+		CloseEvents: DefaultCloseEvents,
+		MaxEventAge: 15 * time.Minute,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadWebhook(defaults) =\n%+v, want\n%+v", got, want)
@@ -47,21 +45,29 @@ func TestLoadWebhookValues(t *testing.T) {
 		EnvSecretCacheTTL:   "30s",
 		EnvTwilioAPIBaseURL: "http://127.0.0.1:8081/",
 		EnvLogLevel:         "debug",
+		EnvCloseQueueURL:    "https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo",
+		EnvIdempotencyTable: "flexhook-idempotency",
+		EnvDryRun:           "TRUE",
 	}))
 	if err != nil {
 		t.Fatalf("LoadWebhook: %v", err)
 	}
 	want := Webhook{
-		SecretID:         "arn:aws:secretsmanager:us-east-1:123456789012:secret:flexhook-AbCdEf",
-		PublicBaseURL:    "https://hooks.example.com/twilio",
-		CloseStatus:      StatusInactive,
-		CloseTasks:       TasksWrapup,
-		CloseEvents:      []string{"task.completed", "task.canceled", "workflow.timeout"},
-		WorkspaceSID:     "WS0123456789abcdef0123456789abcdef",
-		MaxEventAge:      time.Hour,
-		SecretCacheTTL:   30 * time.Second,
-		TwilioAPIBaseURL: "http://127.0.0.1:8081",
-		LogLevel:         slog.LevelDebug,
+		Common: Common{
+			SecretID:         "arn:aws:secretsmanager:us-east-1:123456789012:secret:flexhook-AbCdEf",
+			SecretCacheTTL:   30 * time.Second,
+			TwilioAPIBaseURL: "http://127.0.0.1:8081",
+			IdempotencyTable: "flexhook-idempotency",
+			DryRun:           true,
+			LogLevel:         slog.LevelDebug,
+		},
+		PublicBaseURL: "https://hooks.example.com/twilio",
+		CloseStatus:   StatusInactive,
+		CloseTasks:    TasksWrapup,
+		CloseEvents:   []string{"task.completed", "task.canceled", "workflow.timeout"},
+		WorkspaceSID:  "WS0123456789abcdef0123456789abcdef",
+		MaxEventAge:   time.Hour,
+		CloseQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadWebhook =\n%+v, want\n%+v", got, want)
@@ -99,6 +105,12 @@ func TestLoadWebhookErrors(t *testing.T) {
 		{"api base with path", EnvTwilioAPIBaseURL, "http://127.0.0.1:8081/v1"},
 		{"api base not URL", EnvTwilioAPIBaseURL, "://"},
 		{"log level", EnvLogLevel, "verbose"},
+		{"queue URL not a URL", EnvCloseQueueURL, "flexhook-close"},
+		{"queue URL without queue", EnvCloseQueueURL, "https://sqs.us-east-1.amazonaws.com/"},
+		{"queue URL with query", EnvCloseQueueURL, "https://sqs.us-east-1.amazonaws.com/1/q?x=1"},
+		{"table name too short", EnvIdempotencyTable, "ab"},
+		{"table name chars", EnvIdempotencyTable, "flexhook table"},
+		{"dry run", EnvDryRun, "maybe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +136,33 @@ func TestLoadWebhookReportsEveryProblem(t *testing.T) {
 	for _, name := range []string{EnvSecretID, EnvCloseStatus, EnvLogLevel} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("LoadWebhook error = %v, want it to name %s", err, name)
+		}
+	}
+}
+
+func TestLoadWorkerAndSweeper(t *testing.T) {
+	w, err := LoadWorker(env(map[string]string{EnvSecretID: "s", EnvIdempotencyTable: "arn:aws:dynamodb:us-east-1:123456789012:table/flexhook-idem"}))
+	if err != nil || w.SecretID != "s" || w.IdempotencyTable == "" {
+		t.Errorf("LoadWorker = %+v, %v", w, err)
+	}
+	if _, err := LoadWorker(env(nil)); err == nil || !strings.Contains(err.Error(), EnvSecretID) {
+		t.Errorf("LoadWorker without a secret = %v, want an error naming %s", err, EnvSecretID)
+	}
+	s, err := LoadSweeper(env(map[string]string{EnvSecretID: "s", EnvWorkspaceSID: "WS0123456789abcdef0123456789abcdef", EnvSweepLookback: "30m", EnvCloseTasks: "wrapup"}))
+	if err != nil || s.Lookback != 30*time.Minute || s.Routing(StatusClosed) || !s.Routing(StatusInactive) {
+		t.Errorf("LoadSweeper = %+v, %v", s, err)
+	}
+	if s, err := LoadSweeper(env(map[string]string{EnvSecretID: "s", EnvWorkspaceSID: "WS0123456789abcdef0123456789abcdef"})); err != nil || s.Lookback != DefaultSweepLookback {
+		t.Errorf("LoadSweeper defaults = %+v, %v", s, err)
+	}
+	for _, bad := range []map[string]string{
+		{EnvSecretID: "s"},
+		{EnvSecretID: "s", EnvWorkspaceSID: "WS1"},
+		{EnvSecretID: "s", EnvWorkspaceSID: "WS0123456789abcdef0123456789abcdef", EnvSweepLookback: "forever"},
+	} {
+		var ce *Error
+		if _, err := LoadSweeper(env(bad)); !errors.As(err, &ce) {
+			t.Errorf("LoadSweeper(%v) = %v, want a *config.Error", bad, err)
 		}
 	}
 }

@@ -1,0 +1,281 @@
+// Package delivery makes closes happen once: it names each event (its
+// idempotency key), carries close jobs through the queue in durable mode, and
+// runs them through the idempotency store so that a duplicate — a webhook
+// retry, an SQS redelivery, a replay — gets the recorded outcome instead of a
+// second Twilio call.
+//
+// The same Processor runs jobs inline in sync mode (webhook) and from the
+// queue in durable mode (worker), so both modes close under the same rules.
+package delivery
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/idempotency"
+)
+
+// MessageVersion is the version of the queue message format.
+const MessageVersion = 1
+
+// Message is one close job on the queue, with its identity.
+type Message struct {
+	Version     int        `json:"v"`
+	Key         string     `json:"key"`         // idempotency key
+	PayloadHash string     `json:"hash"`        // hash of what the job does
+	ReceivedAt  time.Time  `json:"received_at"` // when the webhook accepted the event
+	Job         closer.Job `json:"job"`
+}
+
+// NewMessage returns the message for job under key, stamped at now.
+func NewMessage(key string, job closer.Job, now time.Time) Message {
+	return Message{Version: MessageVersion, Key: key, PayloadHash: Hash(job), ReceivedAt: now.UTC(), Job: job}
+}
+
+// ErrBadMessage: a queue message that cannot be a close job. Retrying it
+// cannot help.
+var ErrBadMessage = errors.New("malformed close message")
+
+// DecodeMessage parses and validates a queue message body.
+func DecodeMessage(body string) (Message, error) {
+	var m Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	switch {
+	case m.Version != MessageVersion:
+		return Message{}, fmt.Errorf("%w: version %d", ErrBadMessage, m.Version)
+	case m.Key == "":
+		return Message{}, fmt.Errorf("%w: no key", ErrBadMessage)
+	case m.PayloadHash != Hash(m.Job):
+		return Message{}, fmt.Errorf("%w: payload hash does not match the job", ErrBadMessage)
+	}
+	if err := m.Job.Channel().Validate(); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	return m, nil
+}
+
+// Encode renders the message as a queue message body.
+func (m Message) Encode() (string, error) {
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// Hash identifies what a job does — which channel, to which status, how,
+// and for which task — so that one key reused for a different close is
+// recognised (ErrPayloadMismatch).
+func Hash(j closer.Job) string {
+	return idempotency.PayloadHash(j.InteractionSID, j.ChannelSID, j.Status,
+		strconv.FormatBool(j.Routing), strconv.FormatBool(j.Guard), j.WorkspaceSID, j.TaskSID)
+}
+
+// Keys. A key is at most a few hundred bytes: client-supplied parts are
+// hashed.
+
+// TaskRouterKey names a TaskRouter event: Twilio's I-Twilio-Idempotency-Token
+// when the request has one, else the event type and task (a task has one
+// terminal event of each type).
+func TaskRouterKey(token, eventType, taskSID string) string {
+	if token != "" {
+		return "tr:token:" + digest(token)
+	}
+	return "tr:" + eventType + ":" + taskSID
+}
+
+// CRMKey names a CRM callback: its Standard Webhooks webhook-id, else its
+// Idempotency-Key header, else what it asks for.
+func CRMKey(webhookID, idempotencyKey string, job closer.Job) string {
+	switch {
+	case webhookID != "":
+		return "crm:id:" + digest(webhookID)
+	case idempotencyKey != "":
+		return "crm:key:" + digest(idempotencyKey)
+	}
+	return "crm:req:" + idempotency.PayloadHash(job.InteractionSID, job.ChannelSID, job.Status, job.TaskSID)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// DedupID is the SQS FIFO deduplication id of a key (≤ 128 characters of
+// the allowed set).
+func DedupID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// store is the idempotency store (*idempotency.DynamoDB or *idempotency.Memory).
+type store interface {
+	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
+	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
+	Release(ctx context.Context, key, owner string) error
+	Get(ctx context.Context, key string) (idempotency.Record, error)
+}
+
+// closeRunner runs one close job (*closer.Closer).
+type closeRunner interface {
+	Close(ctx context.Context, job closer.Job) (closer.Result, error)
+}
+
+// Outcome recorded for jobs that failed for good.
+const OutcomeFailedPermanent = "failed_permanent"
+
+// Retention is how long a processed key is remembered: longer than any
+// message can live in the queue and its dead-letter queue (14 days), so
+// no redelivery or redrive can repeat a close.
+const Retention = 15 * 24 * time.Hour
+
+// defaultLock bounds a claim when the context has no deadline.
+const defaultLock = 30 * time.Second
+
+// Result is what processing a message produced.
+type Result struct {
+	closer.Result
+	// Replayed is true when the outcome comes from the store: an earlier
+	// delivery of the same event did the work.
+	Replayed bool
+	// Failure is the recorded reason of a replayed failed_permanent outcome.
+	Failure string
+}
+
+// detail is what the store keeps to replay a result.
+type detail struct {
+	ChannelStatus string `json:"channel_status,omitempty"`
+	LiveTaskSID   string `json:"live_task_sid,omitempty"`
+	Failure       string `json:"failure,omitempty"`
+}
+
+// Processor runs close jobs at most once per key.
+type Processor struct {
+	closer closeRunner
+	store  store // nil: no idempotency store configured
+	now    func() time.Time
+}
+
+// NewProcessor returns a Processor. store may be nil (no persistent store:
+// every delivery is processed; the live-task guard and Twilio's idempotent
+// close still protect the conversation).
+func NewProcessor(c closeRunner, s store, now func() time.Time) *Processor {
+	if now == nil {
+		now = time.Now
+	}
+	return &Processor{closer: c, store: s, now: now}
+}
+
+// Errors callers map to responses.
+var (
+	// ErrInProgress: another delivery of the same event is being
+	// processed now; try again later (409).
+	ErrInProgress = idempotency.ErrInProgress
+	// ErrPayloadMismatch: the key was used for a different close (422).
+	ErrPayloadMismatch = idempotency.ErrPayloadMismatch
+)
+
+// PermanentError is a job that failed for good; its outcome is recorded so
+// duplicates are not retried.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Run processes m: claims its key, closes, and records the outcome.
+// A duplicate of a finished event returns the recorded Result (Replayed).
+// Errors: ErrInProgress, ErrPayloadMismatch, an error whose RetryableError
+// is true (the claim was released: deliver again later), or a
+// *PermanentError (recorded).
+func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
+	if p.store == nil {
+		res, err := p.closer.Close(ctx, m.Job)
+		if err != nil && !retryable(err) {
+			return Result{Result: res}, &PermanentError{Err: err}
+		}
+		return Result{Result: res}, err
+	}
+	lock := p.now().Add(defaultLock)
+	if d, ok := ctx.Deadline(); ok {
+		lock = d
+	}
+	claim, err := p.store.Begin(ctx, m.Key, m.PayloadHash, lock)
+	if err != nil {
+		return Result{}, fmt.Errorf("claim %s: %w", m.Key, err)
+	}
+	if claim.Done != nil {
+		return replay(*claim.Done), nil
+	}
+	res, err := p.closer.Close(ctx, m.Job)
+	if err == nil && res.Outcome == closer.DryRun {
+		// A dry run changes nothing, so it must not consume the key.
+		_ = p.store.Release(context.WithoutCancel(ctx), m.Key, claim.Owner)
+		return Result{Result: res}, nil
+	}
+	if err != nil && retryable(err) {
+		// Let the next delivery try again. If releasing fails, the lock
+		// expires at the deadline and the next delivery takes over.
+		_ = p.store.Release(context.WithoutCancel(ctx), m.Key, claim.Owner)
+		return Result{Result: res}, err
+	}
+	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID}
+	if err != nil {
+		outcome, d.Failure = OutcomeFailedPermanent, err.Error()
+		err = &PermanentError{Err: err}
+	}
+	db, _ := json.Marshal(d)
+	if cerr := p.store.Complete(context.WithoutCancel(ctx), m.Key, claim.Owner, outcome, string(db), p.now().Add(Retention)); cerr != nil {
+		// The close happened (or failed for good) but is not recorded; a
+		// duplicate will run it again, which the idempotent close absorbs.
+		if err == nil {
+			return Result{Result: res}, nil
+		}
+	}
+	return Result{Result: res}, err
+}
+
+// Check looks a message up without processing it, for the webhook in
+// durable mode: a finished duplicate gets its recorded Result (ok true);
+// ErrInProgress and ErrPayloadMismatch as in Run; otherwise ok is false and
+// the message should be enqueued.
+func (p *Processor) Check(ctx context.Context, m Message) (res Result, ok bool, err error) {
+	if p.store == nil {
+		return Result{}, false, nil
+	}
+	rec, err := p.store.Get(ctx, m.Key)
+	switch {
+	case errors.Is(err, idempotency.ErrNotFound):
+		return Result{}, false, nil
+	case err != nil:
+		return Result{}, false, fmt.Errorf("look up %s: %w", m.Key, err)
+	case rec.PayloadHash != m.PayloadHash:
+		return Result{}, false, ErrPayloadMismatch
+	case rec.Status == idempotency.StatusDone:
+		return replay(rec), true, nil
+	case rec.LockUntil.After(p.now()):
+		return Result{}, false, ErrInProgress
+	}
+	// An abandoned claim: enqueue, the worker takes it over.
+	return Result{}, false, nil
+}
+
+func replay(rec idempotency.Record) Result {
+	var d detail
+	_ = json.Unmarshal([]byte(rec.Detail), &d)
+	return Result{
+		Result:   closer.Result{Outcome: closer.Outcome(rec.Outcome), ChannelStatus: d.ChannelStatus, LiveTaskSID: d.LiveTaskSID},
+		Replayed: true,
+		Failure:  d.Failure,
+	}
+}
+
+func retryable(err error) bool {
+	var r interface{ RetryableError() bool }
+	return errors.As(err, &r) && r.RetryableError()
+}

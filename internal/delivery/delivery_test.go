@@ -1,0 +1,212 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/idempotency"
+)
+
+const (
+	kd = "KD0123456789abcdef0123456789abcdef"
+	uo = "UO0123456789abcdef0123456789abcdef"
+	ws = "WS0123456789abcdef0123456789abcdef"
+	wt = "WT0123456789abcdef0123456789abcdef"
+)
+
+func job() closer.Job {
+	return closer.Job{Source: "taskrouter", EventType: "task.canceled", WorkspaceSID: ws, TaskSID: wt,
+		InteractionSID: kd, ChannelSID: uo, Status: "closed", Routing: true, Guard: true}
+}
+
+// scripted is a closer whose answers are queued.
+type scripted struct {
+	calls   int
+	results []closer.Result
+	errs    []error
+}
+
+func (s *scripted) Close(context.Context, closer.Job) (closer.Result, error) {
+	i := s.calls
+	s.calls++
+	var r closer.Result
+	var err error
+	if i < len(s.results) {
+		r = s.results[i]
+	}
+	if i < len(s.errs) {
+		err = s.errs[i]
+	}
+	return r, err
+}
+
+type transient struct{}
+
+func (transient) Error() string        { return "twilio 503" }
+func (transient) RetryableError() bool { return true }
+
+func TestMessageRoundTrip(t *testing.T) {
+	m := NewMessage(TaskRouterKey("", "task.canceled", wt), job(), time.Unix(1_700_000_000, 0))
+	body, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeMessage(body)
+	if err != nil || got.Key != m.Key || got.Job != m.Job || !got.ReceivedAt.Equal(m.ReceivedAt) {
+		t.Fatalf("DecodeMessage(Encode) = %+v, %v", got, err)
+	}
+	tampered := strings.Replace(body, `"status":"closed"`, `"status":"inactive"`, 1)
+	for _, bad := range []string{`{`, `{"v":2}`, `{"v":1,"key":""}`, tampered,
+		strings.Replace(body, uo, "UO/../x", 1)} {
+		if _, err := DecodeMessage(bad); !errors.Is(err, ErrBadMessage) {
+			t.Errorf("DecodeMessage(%.60s…) = %v, want ErrBadMessage", bad, err)
+		}
+	}
+}
+
+func TestKeys(t *testing.T) {
+	if TaskRouterKey("tok", "task.canceled", wt) == TaskRouterKey("tok2", "task.canceled", wt) {
+		t.Errorf("different Twilio tokens gave the same key")
+	}
+	if got := TaskRouterKey("", "task.canceled", wt); got != "tr:task.canceled:"+wt {
+		t.Errorf("TaskRouterKey without token = %q", got)
+	}
+	j := job()
+	if CRMKey("msg_1", "", j) == CRMKey("", "msg_1", j) {
+		t.Errorf("webhook-id and Idempotency-Key share a key space")
+	}
+	k := CRMKey("", "", j)
+	j2 := j
+	j2.Status = "inactive"
+	if k == CRMKey("", "", j2) || k != CRMKey("", "", j) {
+		t.Errorf("CRM request keys must follow what is asked")
+	}
+	if Hash(j) == Hash(j2) {
+		t.Errorf("Hash ignores the status")
+	}
+	if id := DedupID(strings.Repeat("x", 5000)); len(id) != 64 {
+		t.Errorf("DedupID length %d", len(id))
+	}
+}
+
+func TestRunOnce(t *testing.T) {
+	ctx := context.Background()
+	store := idempotency.NewMemory(idempotency.Options{})
+	c := &scripted{results: []closer.Result{{Outcome: closer.Closed, ChannelStatus: "closed", Attempts: 1}}}
+	p := NewProcessor(c, store, nil)
+	m := NewMessage("tr:task.canceled:"+wt, job(), time.Now())
+	res, err := p.Run(ctx, m)
+	if err != nil || res.Outcome != closer.Closed || res.Replayed {
+		t.Fatalf("first Run = %+v, %v", res, err)
+	}
+	for i := 0; i < 3; i++ {
+		res, err = p.Run(ctx, m)
+		if err != nil || res.Outcome != closer.Closed || !res.Replayed || res.ChannelStatus != "closed" {
+			t.Fatalf("duplicate Run = %+v, %v; want the replayed outcome", res, err)
+		}
+	}
+	if c.calls != 1 {
+		t.Errorf("closer ran %d times for one event, want 1", c.calls)
+	}
+	if res, ok, err := p.Check(ctx, m); !ok || err != nil || res.Outcome != closer.Closed {
+		t.Errorf("Check after completion = %+v, %v, %v", res, ok, err)
+	}
+	other := m
+	other.Job.Status = "inactive"
+	other.PayloadHash = Hash(other.Job)
+	if _, err := p.Run(ctx, other); !errors.Is(err, ErrPayloadMismatch) {
+		t.Errorf("same key, different close = %v, want ErrPayloadMismatch", err)
+	}
+	if _, _, err := p.Check(ctx, other); !errors.Is(err, ErrPayloadMismatch) {
+		t.Errorf("Check, same key, different close = %v, want ErrPayloadMismatch", err)
+	}
+}
+
+func TestRunRetryableReleases(t *testing.T) {
+	ctx := context.Background()
+	store := idempotency.NewMemory(idempotency.Options{})
+	c := &scripted{errs: []error{transient{}, nil}, results: []closer.Result{{}, {Outcome: closer.Closed}}}
+	p := NewProcessor(c, store, nil)
+	m := NewMessage("k1", job(), time.Now())
+	if _, err := p.Run(ctx, m); !retryable(err) {
+		t.Fatalf("Run with a transient failure = %v, want retryable", err)
+	}
+	if _, ok, err := p.Check(ctx, m); ok || err != nil {
+		t.Errorf("after a released failure, Check = %v, %v; want free to enqueue", ok, err)
+	}
+	if res, err := p.Run(ctx, m); err != nil || res.Outcome != closer.Closed {
+		t.Errorf("retry = %+v, %v", res, err)
+	}
+}
+
+func TestRunPermanentIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	store := idempotency.NewMemory(idempotency.Options{})
+	c := &scripted{errs: []error{errors.New("twilio 400 (code 45359)")}}
+	p := NewProcessor(c, store, nil)
+	m := NewMessage("k2", job(), time.Now())
+	var pe *PermanentError
+	if _, err := p.Run(ctx, m); !errors.As(err, &pe) {
+		t.Fatalf("Run with a permanent failure = %v, want *PermanentError", err)
+	}
+	res, err := p.Run(ctx, m)
+	if err != nil || !res.Replayed || res.Outcome != OutcomeFailedPermanent || !strings.Contains(res.Failure, "45359") {
+		t.Errorf("duplicate of a failed event = %+v, %v; want the recorded failure", res, err)
+	}
+	if c.calls != 1 {
+		t.Errorf("closer ran %d times, want 1", c.calls)
+	}
+}
+
+func TestInProgress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	store := idempotency.NewMemory(idempotency.Options{})
+	m := NewMessage("k3", job(), time.Now())
+	if _, err := store.Begin(ctx, m.Key, m.PayloadHash, time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p := NewProcessor(&scripted{}, store, nil)
+	if _, err := p.Run(ctx, m); !errors.Is(err, ErrInProgress) {
+		t.Errorf("Run while another delivery holds the key = %v, want ErrInProgress", err)
+	}
+	if _, _, err := p.Check(ctx, m); !errors.Is(err, ErrInProgress) {
+		t.Errorf("Check while in progress = %v, want ErrInProgress", err)
+	}
+}
+
+func TestDryRunDoesNotConsumeTheKey(t *testing.T) {
+	ctx := context.Background()
+	store := idempotency.NewMemory(idempotency.Options{})
+	c := &scripted{results: []closer.Result{{Outcome: closer.DryRun}, {Outcome: closer.Closed}}}
+	p := NewProcessor(c, store, nil)
+	m := NewMessage("k4", job(), time.Now())
+	if res, err := p.Run(ctx, m); err != nil || res.Outcome != closer.DryRun {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if res, err := p.Run(ctx, m); err != nil || res.Outcome != closer.Closed || res.Replayed {
+		t.Errorf("real run after a dry run = %+v, %v; want a real close", res, err)
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	c := &scripted{results: []closer.Result{{Outcome: closer.Closed}, {Outcome: closer.AlreadyClosed}}, errs: []error{nil, nil, errors.New("perm")}}
+	p := NewProcessor(c, nil, nil)
+	m := NewMessage("k5", job(), time.Now())
+	for _, want := range []closer.Outcome{closer.Closed, closer.AlreadyClosed} {
+		if res, err := p.Run(context.Background(), m); err != nil || res.Outcome != want || res.Replayed {
+			t.Errorf("Run without a store = %+v, %v; want %s", res, err, want)
+		}
+	}
+	var pe *PermanentError
+	if _, err := p.Run(context.Background(), m); !errors.As(err, &pe) {
+		t.Errorf("permanent failure without a store = %v", err)
+	}
+	if _, ok, err := p.Check(context.Background(), m); ok || err != nil {
+		t.Errorf("Check without a store = %v, %v", ok, err)
+	}
+}
