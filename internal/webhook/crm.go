@@ -10,6 +10,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/crm"
+	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -62,9 +63,15 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 		}
 	}
 	rec.interaction, rec.channel = job.InteractionSID, job.ChannelSID
-	res, err := h.close(ctx, job, rec)
+	key := delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"), job)
+	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
 		return gateway.Response{}, err
+	}
+	if queued {
+		return jsonResponse(http.StatusAccepted, crmResult{
+			Outcome: outcomeQueued, InteractionSID: job.InteractionSID, ChannelSID: job.ChannelSID, Status: job.Status,
+		}), nil
 	}
 	rec.outcome, rec.liveTask = string(res.Outcome), res.LiveTaskSID
 	code := http.StatusOK

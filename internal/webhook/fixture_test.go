@@ -199,7 +199,7 @@ func (f *fixture) signedTaskRouter(form url.Values, token string) []byte {
 	h := http.Header{
 		"Content-Type":               {"application/x-www-form-urlencoded; charset=utf-8"},
 		taskrouter.SignatureHeader:   {taskrouter.Sign(token, u, form)},
-		"I-Twilio-Idempotency-Token": {"idem-1"},
+		"I-Twilio-Idempotency-Token": {idemToken(form)},
 	}
 	return f.event("POST", u, h, []byte(form.Encode()))
 }
@@ -257,3 +257,9 @@ func (f *fixture) lastLog() map[string]any {
 }
 
 func (f *fixture) flexPosts() int { return f.fake.Count(http.MethodPost, "/v1/Interactions") }
+
+// idemToken is the I-Twilio-Idempotency-Token the fixture sends with a
+// TaskRouter form: one per event.
+func idemToken(form url.Values) string {
+	return "tok-" + form.Get("EventType") + "-" + form.Get("TaskSid")
+}

@@ -11,8 +11,10 @@ import (
 
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -42,12 +44,31 @@ type twilioAPI interface {
 	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
 }
 
+// enqueuer sends close jobs to the durable queue (*queue.Sender).
+type enqueuer interface {
+	Enqueue(ctx context.Context, m delivery.Message) error
+}
+
+// store is the idempotency store (*idempotency.DynamoDB, *idempotency.Memory).
+type store interface {
+	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
+	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
+	Release(ctx context.Context, key, owner string) error
+	Get(ctx context.Context, key string) (idempotency.Record, error)
+}
+
 // Options are the Handler's optional dependencies.
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Metrics receives one EMF record per request; nil disables metrics.
 	Metrics *metrics.Emitter
+	// Store, when set, makes each event's close happen once: duplicates
+	// get the recorded outcome. Nil means no persistent store.
+	Store store
+	// Queue, when set, switches to durable mode: close jobs are enqueued
+	// for the worker instead of run inline.
+	Queue enqueuer
 }
 
 // Handler serves the webhook function. Build one per container with New
@@ -56,7 +77,8 @@ type Handler struct {
 	cfg     config.Webhook
 	secrets secretSource
 	twilio  twilioAPI
-	closer  *closer.Closer
+	process *delivery.Processor
+	queue   enqueuer
 	rules   taskrouter.Rules
 	log     *slog.Logger
 	now     func() time.Time
@@ -73,7 +95,7 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 		cfg:     cfg,
 		secrets: sec,
 		twilio:  api,
-		closer:  closer.New(api, closer.Options{DryRun: cfg.DryRun}),
+		queue:   o.Queue,
 		rules:   taskrouter.Rules{CloseEvents: cfg.CloseEvents},
 		log:     log,
 		now:     o.Now,
@@ -82,6 +104,7 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.process = delivery.NewProcessor(closer.New(api, closer.Options{DryRun: cfg.DryRun}), o.Store, h.now)
 	return h
 }
 
@@ -94,6 +117,8 @@ type record struct {
 	attempts             int
 	liveTask             string
 	twilioTime           time.Duration // time spent in the close path's Twilio calls
+	replayed             bool          // the outcome came from the idempotency store
+	dryRunRequest        string        // DRY_RUN: the Flex update that was not sent
 	err                  error
 }
 
@@ -203,8 +228,12 @@ func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d tim
 	add("channel_sid", rec.channel)
 	add("reason", rec.reason)
 	add("live_task_sid", rec.liveTask)
+	add("dry_run_request", rec.dryRunRequest)
 	if rec.attempts > 0 {
 		attrs = append(attrs, slog.Int("attempts", rec.attempts))
+	}
+	if rec.replayed {
+		attrs = append(attrs, slog.Bool("replayed", true))
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {
@@ -218,11 +247,46 @@ func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d tim
 	h.log.LogAttrs(ctx, level, "request", attrs...)
 }
 
-// close runs job through the closer, recording attempts and time spent.
-func (h *Handler) close(ctx context.Context, job closer.Job, rec *record) (closer.Result, error) {
+// dispatch hands a close job on: to the queue in durable mode (after
+// answering duplicates from the idempotency store), else to the processor
+// inline. queued reports a job left for the worker.
+func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec *record) (res delivery.Result, queued bool, err error) {
+	msg := delivery.NewMessage(key, job, h.now())
+	if h.queue != nil {
+		if res, ok, err := h.process.Check(ctx, msg); err != nil || ok {
+			rec.replayed = ok
+			return res, false, err
+		}
+		if err := h.queue.Enqueue(ctx, msg); err != nil {
+			return delivery.Result{}, false, &enqueueError{err}
+		}
+		rec.outcome = outcomeQueued
+		return delivery.Result{}, true, nil
+	}
 	start := h.now()
-	res, err := h.closer.Close(ctx, job)
+	res, err = h.process.Run(ctx, msg)
 	rec.twilioTime += h.now().Sub(start)
 	rec.attempts += res.Attempts
-	return res, err
+	rec.replayed = res.Replayed
+	rec.dryRunRequest = ""
+	if res.Outcome == closer.DryRun {
+		rec.dryRunRequest = res.Request
+	}
+	if err == nil && res.Replayed && res.Outcome == delivery.OutcomeFailedPermanent {
+		err = &recordedFailure{res.Failure}
+	}
+	return res, false, err
 }
+
+// enqueueError is a failure to put a job on the queue: never a silent drop,
+// always a 503 so the sender can try again.
+type enqueueError struct{ err error }
+
+func (e *enqueueError) Error() string        { return "enqueue close job: " + e.err.Error() }
+func (e *enqueueError) Unwrap() error        { return e.err }
+func (e *enqueueError) RetryableError() bool { return true }
+
+// recordedFailure replays a close that failed for good earlier.
+type recordedFailure struct{ reason string }
+
+func (e *recordedFailure) Error() string { return "recorded permanent failure: " + e.reason }

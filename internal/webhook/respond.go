@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -22,6 +23,8 @@ const (
 	outcomeInvalid         = "invalid"
 	outcomeFailedTransient = "failed_transient"
 	outcomeFailedPermanent = "failed_permanent"
+	outcomeQueued          = "queued"
+	outcomeDuplicate       = "duplicate"
 )
 
 // Errors of the edge itself.
@@ -69,6 +72,14 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return r, outcomeRejectedAuth
 	case isCRMInvalid(err):
 		return crmInvalidResponse(err), outcomeInvalid
+	case errors.Is(err, delivery.ErrInProgress):
+		r := errorResponse(http.StatusConflict, "the same event is being processed; retry later")
+		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
+		return r, outcomeDuplicate
+	case errors.Is(err, delivery.ErrPayloadMismatch):
+		return errorResponse(http.StatusUnprocessableEntity, "this idempotency key was used for a different close"), outcomeInvalid
+	case errors.As(err, new(*recordedFailure)):
+		return errorResponse(http.StatusBadGateway, "Twilio refused this close earlier; not retried"), outcomeFailedPermanent
 	case errors.Is(err, flex.ErrNotFound):
 		return errorResponse(http.StatusNotFound, "not found in Twilio"), string(closer.NotFound)
 	case errors.Is(err, flex.ErrInvalidSID):

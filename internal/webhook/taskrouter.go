@@ -8,6 +8,8 @@ import (
 	"net/url"
 
 	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -45,25 +47,34 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 		return noContent(), nil
 	}
 	rec.interaction, rec.channel = d.Channel.InteractionSID, d.Channel.ChannelSID
-	job := closer.Job{
+	job := taskRouterJob(h.cfg, ev, d)
+	key := delivery.TaskRouterKey(req.Header.Get("I-Twilio-Idempotency-Token"), ev.Type, ev.TaskSID)
+	res, queued, err := h.dispatch(ctx, key, job, rec)
+	if err != nil {
+		return gateway.Response{}, err
+	}
+	if !queued {
+		rec.outcome, rec.liveTask = string(res.Outcome), res.LiveTaskSID
+	}
+	// A channel that no longer exists cannot be closed, and telling
+	// TaskRouter otherwise achieves nothing: log it and acknowledge.
+	return noContent(), nil
+}
+
+// taskRouterJob is the close job for an event the rules decided to close:
+// the configured status and routing, with the live-task guard on.
+func taskRouterJob(cfg config.Webhook, ev taskrouter.Event, d taskrouter.Decision) closer.Job {
+	return closer.Job{
 		Source:         "taskrouter",
 		EventType:      ev.Type,
 		WorkspaceSID:   ev.WorkspaceSID,
 		TaskSID:        ev.TaskSID,
 		InteractionSID: d.Channel.InteractionSID,
 		ChannelSID:     d.Channel.ChannelSID,
-		Status:         h.cfg.CloseStatus,
-		Routing:        h.cfg.Routing(h.cfg.CloseStatus),
+		Status:         cfg.CloseStatus,
+		Routing:        cfg.Routing(cfg.CloseStatus),
 		Guard:          true,
 	}
-	res, err := h.close(ctx, job, rec)
-	if err != nil {
-		return gateway.Response{}, err
-	}
-	rec.outcome, rec.liveTask = string(res.Outcome), res.LiveTaskSID
-	// A channel that no longer exists cannot be closed, and telling
-	// TaskRouter otherwise achieves nothing: log it and acknowledge.
-	return noContent(), nil
 }
 
 // readTaskRouterBody parses the body by its content type: a form, or JSON

@@ -374,7 +374,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 func TestPanicBecomes500(t *testing.T) {
 	f := newFixture(t, nil)
 	_, task := f.channel("canceled")
-	f.handler.closer = nil // a nil closer panics on use: a stand-in for any bug
+	f.handler.process = nil // a nil processor panics on use: a stand-in for any bug
 	r := f.invoke(f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken))
 	if r.Status != 500 || string(r.Body) != `{"error":"internal error"}` {
 		t.Errorf("response = %d %s, want a JSON 500", r.Status, r.Body)
