@@ -439,3 +439,40 @@ func TestErrorMessagesAreScrubbed(t *testing.T) {
 		t.Errorf("error %q reveals the auth token", err)
 	}
 }
+
+func TestEndedTasks(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	base := time.Now().Add(-10 * time.Hour).Truncate(time.Second)
+	var recent []string
+	for i := 0; i < 300; i++ {
+		status := []string{"completed", "canceled", "assigned"}[i%3]
+		task := f.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: status, Attributes: `{"n":1}`,
+			DateCreated: base.Add(time.Duration(i) * 5 * time.Minute)})
+		if status != "assigned" && i >= 60 {
+			recent = append(recent, task.SID)
+		}
+	}
+	since := base.Add(60 * 5 * time.Minute)
+	var got []string
+	err := f.client.EndedTasks(context.Background(), ws, since, func(task flex.Task) error {
+		if task.AssignmentStatus != "completed" && task.AssignmentStatus != "canceled" {
+			t.Errorf("EndedTasks visited a %s task", task.AssignmentStatus)
+		}
+		got = append(got, task.SID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(recent) {
+		t.Errorf("EndedTasks visited %d tasks, want the %d ended since the cut-off", len(got), len(recent))
+	}
+	if pages := f.fake.Count("GET", "/v1/Workspaces"); pages < 2 {
+		t.Errorf("EndedTasks read %d pages, want paging", pages)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := f.client.EndedTasks(context.Background(), ws, since, func(flex.Task) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("EndedTasks with a stopping visitor = %v after %d visits", err, n)
+	}
+}

@@ -1,0 +1,223 @@
+// Package sweeper finds Interaction Channels left open by events that never
+// reached flexhook — deploy downtime, TaskRouter's own delivery failures,
+// conversations from before installation — and closes them through the same
+// idempotent close path as the webhook, live-task guard included.
+//
+// It walks the workspace's recently canceled and completed tasks (a bounded
+// look-back window, newest first, paginated), fetches each Flex task's
+// channel once, and closes those still open. Tasks that ended moments ago
+// are left to the webhook. Closes are paced to stay well under Twilio's
+// concurrency limits, on top of the Twilio client's own 429 handling, and a
+// sweep stops starting new work before its deadline.
+package sweeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/flex"
+	"github.com/flexhook/flexhook/internal/taskrouter"
+)
+
+// api is the Twilio adapter (*flex.Client).
+type api interface {
+	EndedTasks(ctx context.Context, ws string, since time.Time, visit func(flex.Task) error) error
+	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
+	FetchChannel(ctx context.Context, ch flex.ChannelRef) (flex.Channel, error)
+}
+
+// runner runs a close job once (*delivery.Processor).
+type runner interface {
+	Run(ctx context.Context, m delivery.Message) (delivery.Result, error)
+}
+
+// Options tune a Sweeper. Zero values take the defaults.
+type Options struct {
+	// Lookback is how far back tasks are examined (default 2h).
+	Lookback time.Duration
+	// MinAge leaves tasks updated more recently than this to the webhook
+	// (default 2 minutes).
+	MinAge time.Duration
+	// Status and Routing are the close to make (default closed, routed).
+	Status  string
+	Routing bool
+	// MaxCloses bounds the closes of one sweep (default 500).
+	MaxCloses int
+	// Pace is the least time between two closes (default 100ms).
+	Pace time.Duration
+	// Margin is kept free before the context's deadline (default 10s).
+	Margin time.Duration
+	// Now and Sleep are the clock (tests inject them).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Action is what the sweep did about one channel.
+type Action struct {
+	InteractionSID string `json:"interaction_sid"`
+	ChannelSID     string `json:"channel_sid"`
+	TaskSID        string `json:"task_sid"`
+	ChannelStatus  string `json:"channel_status"` // before the sweep
+	Outcome        string `json:"outcome"`        // closed, already_closed, skipped_live_task, not_found, dry_run, failed
+	Request        string `json:"request,omitempty"`
+	Error          string `json:"error,omitempty"`
+}
+
+// Report summarises a sweep.
+type Report struct {
+	Tasks     int            `json:"tasks"`      // ended tasks examined
+	FlexTasks int            `json:"flex_tasks"` // of which on an Interaction Channel
+	Channels  int            `json:"channels"`   // distinct channels looked at
+	Open      int            `json:"open"`       // of which still open
+	Outcomes  map[string]int `json:"outcomes"`
+	Truncated bool           `json:"truncated"` // stopped early: deadline or MaxCloses
+	Actions   []Action       `json:"actions"`   // one per open channel
+}
+
+// Sweeper closes orphaned channels of one workspace.
+type Sweeper struct {
+	api    api
+	runner runner
+	ws     string
+	o      Options
+}
+
+// New returns a Sweeper of workspace ws.
+func New(api api, r runner, ws string, o Options) *Sweeper {
+	if o.Lookback <= 0 {
+		o.Lookback = 2 * time.Hour
+	}
+	if o.MinAge <= 0 {
+		o.MinAge = 2 * time.Minute
+	}
+	if o.Status == "" {
+		o.Status, o.Routing = flex.StatusClosed, true
+	}
+	if o.MaxCloses <= 0 {
+		o.MaxCloses = 500
+	}
+	if o.Pace <= 0 {
+		o.Pace = 100 * time.Millisecond
+	}
+	if o.Margin <= 0 {
+		o.Margin = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return &Sweeper{api: api, runner: r, ws: ws, o: o}
+}
+
+// errStop ends the task walk early.
+var errStop = errors.New("stop")
+
+// Sweep runs one sweep. Per-channel failures are reported in the Report,
+// not returned; the error is for a sweep that could not run (listing tasks
+// failed).
+func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
+	now := s.o.Now()
+	rep := Report{Outcomes: map[string]int{}}
+	seen := map[string]bool{}
+	closes := 0
+	err := s.api.EndedTasks(ctx, s.ws, now.Add(-s.o.Lookback), func(t flex.Task) error {
+		if s.late(ctx) || closes >= s.o.MaxCloses {
+			rep.Truncated = true
+			return errStop
+		}
+		rep.Tasks++
+		if !t.DateUpdated.IsZero() && now.Sub(t.DateUpdated) < s.o.MinAge {
+			return nil // just ended: the webhook is on it
+		}
+		if t.Attributes == "" {
+			full, err := s.api.FetchTask(ctx, s.ws, t.SID)
+			if err != nil {
+				return nil // gone meanwhile, or unreadable: the next sweep sees it again
+			}
+			t = full
+		}
+		ch, ok, err := taskrouter.ChannelFromAttributes(t.Attributes)
+		if err != nil || !ok {
+			return nil
+		}
+		rep.FlexTasks++
+		if seen[ch.ChannelSID] {
+			return nil
+		}
+		seen[ch.ChannelSID] = true
+		rep.Channels++
+		a, acted := s.sweepChannel(ctx, ch, t)
+		if !acted {
+			return nil
+		}
+		rep.Open++
+		rep.Outcomes[a.Outcome]++
+		rep.Actions = append(rep.Actions, a)
+		if a.Outcome == string(closer.Closed) {
+			closes++
+		}
+		if err := s.o.Sleep(ctx, s.o.Pace); err != nil {
+			rep.Truncated = true
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
+	}
+	return rep, nil
+}
+
+// sweepChannel closes ch if it is still open. acted is false when the
+// channel needs nothing (already closed, inactive or failed).
+func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t flex.Task) (Action, bool) {
+	a := Action{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID, TaskSID: t.SID}
+	cur, err := s.api.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID})
+	switch {
+	case errors.Is(err, flex.ErrNotFound):
+		return a, false
+	case err != nil:
+		a.Outcome, a.Error = "failed", err.Error()
+		return a, true
+	}
+	a.ChannelStatus = cur.Status
+	switch cur.Status {
+	case flex.StatusClosed, flex.StatusInactive, "failed":
+		return a, false
+	}
+	job := closer.Job{
+		Source: "sweeper", WorkspaceSID: s.ws, TaskSID: t.SID,
+		InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID,
+		Status: s.o.Status, Routing: s.o.Routing, Guard: true,
+	}
+	key := "sweep:" + ch.ChannelSID + ":" + t.SID
+	res, err := s.runner.Run(ctx, delivery.NewMessage(key, job, s.o.Now()))
+	a.Request = job.Request()
+	if err != nil {
+		a.Outcome, a.Error = "failed", err.Error()
+		return a, true
+	}
+	a.Outcome = string(res.Outcome)
+	return a, true
+}
+
+// late reports that the deadline is too close to start more work.
+func (s *Sweeper) late(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && s.o.Now().Add(s.o.Margin).After(d)
+}
