@@ -8,7 +8,7 @@ GO ?= go
 # The deployed architecture (template.yaml: arm64, provided.al2023).
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="
-FUNCTIONS := webhook
+FUNCTIONS := webhook worker sweeper
 BIN := bin
 
 .PHONY: all build test lint vet events clean
@@ -21,6 +21,10 @@ all: build
 # sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
 build-WebhookFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+build-WorkerFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/worker
+build-SweeperFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
 
 # build: every function as the arm64 bootstrap it deploys as, under bin/.
 build:

@@ -33,6 +33,9 @@ func TestTemplateSetsEveryVariableTheCodeReads(t *testing.T) {
 	for _, w := range wantEnv() {
 		want = append(want, w.env)
 	}
+	for name := range webhookResourceEnv() {
+		want = append(want, name)
+	}
 	for _, name := range read {
 		if !slices.Contains(want, name) && !slices.Contains(localOnly, name) {
 			t.Errorf("the webhook reads %s but template.yaml does not set it (add it to wantEnv and the template)", name)
@@ -41,6 +44,33 @@ func TestTemplateSetsEveryVariableTheCodeReads(t *testing.T) {
 	for _, name := range want {
 		if !slices.Contains(read, name) {
 			t.Errorf("template.yaml sets %s, which the webhook never reads", name)
+		}
+	}
+}
+
+// TestTemplateWorkerAndSweeperVariables does the same for the worker and the
+// sweeper: what their configuration code reads is exactly what the template
+// sets (local-only variables aside).
+func TestTemplateWorkerAndSweeperVariables(t *testing.T) {
+	raw := loadRawTemplate(t)
+	for _, fn := range []struct {
+		resource string
+		load     func(func(string) string) error
+	}{
+		{"WorkerFunction", func(g func(string) string) error { _, err := config.LoadWorker(g); return err }},
+		{"SweeperFunction", func(g func(string) string) error { _, err := config.LoadSweeper(g); return err }},
+	} {
+		read := readVars(fn.load)
+		set := keys(raw.get(join("Resources", fn.resource, "Properties", "Environment", "Variables")))
+		for _, name := range read {
+			if name != config.EnvTwilioAPIBaseURL && !slices.Contains(set, name) {
+				t.Errorf("%s reads %s but the template does not set it", fn.resource, name)
+			}
+		}
+		for _, name := range set {
+			if !slices.Contains(read, name) {
+				t.Errorf("the template sets %s on %s, which never reads it", name, fn.resource)
+			}
 		}
 	}
 }
