@@ -2,7 +2,10 @@ package sweeper
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,8 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/logging"
+	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -40,7 +45,7 @@ func newWorld(t *testing.T) *world {
 	w.fake.AddWorkspace(ws)
 	srv := httptest.NewServer(w.fake)
 	t.Cleanup(srv.Close)
-	api, err := flex.New(creds{}, flex.Options{BaseURL: srv.URL})
+	api, err := flex.New(creds{}, flex.Options{BaseURL: srv.URL, MaxAttempts: 2, BaseDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,5 +148,28 @@ func TestSweepBounds(t *testing.T) {
 	rep, _ = w.sweeper(false, Options{}).Sweep(ctx)
 	if rep.Tasks != 0 || !rep.Truncated {
 		t.Errorf("sweep inside the safety margin started work: %+v", rep)
+	}
+}
+
+func TestLambdaLogsAndReports(t *testing.T) {
+	w := newWorld(t)
+	orphan := w.channel("active")
+	w.task(orphan, "completed", 30*time.Minute)
+	var logs, emf strings.Builder
+	l := NewLambda(w.sweeper(false, Options{}), logging.New(&logs, slog.LevelInfo), metrics.New(&emf, "sweeper", nil))
+	rep, err := l.Handle(context.Background(), json.RawMessage(`{"source":"aws.events"}`))
+	if err != nil || rep.Outcomes["closed"] != 1 {
+		t.Fatalf("Handle = %+v, %v", rep, err)
+	}
+	if !strings.Contains(logs.String(), `"message":"sweep channel"`) || !strings.Contains(logs.String(), orphan.SID) ||
+		!strings.Contains(logs.String(), `"message":"sweep"`) {
+		t.Errorf("logs = %s", logs.String())
+	}
+	if !strings.Contains(emf.String(), `"Route":"sweep","Outcome":"closed"`) {
+		t.Errorf("metrics = %s", emf.String())
+	}
+	w.fake.Inject(flextest.Unavailable(0))
+	if _, err := l.Handle(context.Background(), nil); err == nil {
+		t.Errorf("Handle with TaskRouter down succeeded")
 	}
 }
