@@ -1,12 +1,7 @@
-# Durable mode: the queue worker Lambda and its local SQS (see docs/durable.md).
+# Durable mode: the queue worker's packages (see docs/durable.md). The
+# worker's build targets (build, build-WorkerFunction) are in the Makefile.
 
-FUNCTIONS += worker
-
-.PHONY: build-WorkerFunction test-durable
-
-# sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set.
-build-WorkerFunction:
-	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/worker
+.PHONY: test-durable
 
 # test-durable: the queue adapter, the goaws harness, the event source
 # mapping emulator, the worker (unit and end-to-end) and redrive.
