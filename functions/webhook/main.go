@@ -1,6 +1,8 @@
 // Command webhook is the flexhook webhook Lambda: it receives TaskRouter and
-// CRM callbacks through API Gateway and closes Flex Interaction Channels.
-// This file is wiring only; the behaviour lives in internal/.
+// CRM callbacks through API Gateway and closes Flex Interaction Channels —
+// inline (sync mode) or through the close queue (durable mode, when
+// CLOSE_QUEUE_URL is set). This file is wiring only; the behaviour lives in
+// internal/.
 package main
 
 import (
@@ -9,11 +11,15 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
+	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
@@ -23,7 +29,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "flexhook webhook: cold start failed:", err)
 		os.Exit(1)
 	}
-	lambda.StartHandler(h)
+	// *webhook.Handler implements lambda.Handler: payloads arrive as raw bytes.
+	lambda.Start(h)
 }
 
 // newHandler builds the handler from the environment, once per container.
@@ -33,16 +40,26 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 		return nil, err
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel)
+	awsCfg, err := coldstart.LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
 		SecretID:       cfg.SecretID,
 		SecretCacheTTL: cfg.SecretCacheTTL,
 		APIBaseURL:     cfg.TwilioAPIBaseURL,
 		Logger:         log,
+		AWS:            &awsCfg,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return webhook.New(cfg, tw.Secrets, tw.API, log, webhook.Options{
-		Metrics: metrics.New(os.Stdout, "webhook", nil),
-	}), nil
+	o := webhook.Options{Metrics: metrics.New(os.Stdout, "webhook", nil)}
+	if cfg.IdempotencyTable != "" {
+		o.Store = idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.IdempotencyTable, idempotency.Options{})
+	}
+	if cfg.CloseQueueURL != "" {
+		o.Queue = queue.NewSender(sqs.NewFromConfig(awsCfg), cfg.CloseQueueURL)
+	}
+	return webhook.New(cfg, tw.Secrets, tw.API, log, o), nil
 }

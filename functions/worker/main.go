@@ -6,10 +6,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -38,8 +36,7 @@ func main() {
 // newHandler builds the handler from the environment, once per container.
 func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handler, error) {
 	cfg, err := config.LoadWorker(getenv)
-	base, baseErr := retryBase(getenv)
-	if err := errors.Join(err, baseErr); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel)
@@ -64,22 +61,6 @@ func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handle
 	}
 	return worker.New(proc, queue.New(sqs.NewFromConfig(awsCfg)), log, worker.Options{
 		Metrics:   metrics.New(os.Stdout, "worker", nil),
-		RetryBase: base,
+		RetryBase: cfg.RetryBase,
 	}), nil
-}
-
-// EnvRetryBase optionally sets the first retry delay (a Go duration,
-// default worker.DefaultRetryBase); tests and local runs shorten it.
-const EnvRetryBase = "WORKER_RETRY_BASE"
-
-func retryBase(getenv func(string) string) (time.Duration, error) {
-	v := getenv(EnvRetryBase)
-	if v == "" {
-		return worker.DefaultRetryBase, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Second || d > queue.MaxVisibility {
-		return 0, &config.Error{Var: EnvRetryBase, Reason: fmt.Sprintf("must be a Go duration between 1s and 12h, not %q", v)}
-	}
-	return d, nil
 }

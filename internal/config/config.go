@@ -36,6 +36,7 @@ const (
 	EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
 	EnvDryRun           = "DRY_RUN"
 	EnvSweepLookback    = "SWEEP_LOOKBACK"
+	EnvWorkerRetryBase  = "WORKER_RETRY_BASE"
 )
 
 // Channel statuses a close may set.
@@ -108,6 +109,9 @@ type Webhook struct {
 // Worker is the configuration of the queue worker.
 type Worker struct {
 	Common
+	// RetryBase is the first retry delay of a failed job; the n-th
+	// delivery waits RetryBase·2^(n-1) (zero: the worker's default).
+	RetryBase time.Duration
 }
 
 // Sweeper is the configuration of the orphan sweeper.
@@ -161,7 +165,10 @@ func LoadWebhook(getenv func(string) string) (Webhook, error) {
 // LoadWorker parses the queue worker's configuration.
 func LoadWorker(getenv func(string) string) (Worker, error) {
 	p := parser{getenv: getenv}
-	c := Worker{Common: p.common()}
+	c := Worker{Common: p.common(), RetryBase: p.duration(EnvWorkerRetryBase, 0)}
+	if c.RetryBase != 0 && (c.RetryBase < time.Second || c.RetryBase > 12*time.Hour) {
+		p.fail(EnvWorkerRetryBase, "must be between 1s and 12h, not %s", c.RetryBase)
+	}
 	return c, errors.Join(p.errs...)
 }
 

@@ -166,3 +166,21 @@ func TestLoadWorkerAndSweeper(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerRetryBase(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 0, false}, {"2s", 2 * time.Second, false}, {"1m", time.Minute, false},
+		{"500ms", 0, true}, {"13h", 0, true}, {"soon", 0, true},
+	}
+	for _, tt := range tests {
+		w, err := LoadWorker(env(map[string]string{EnvSecretID: "s", EnvWorkerRetryBase: tt.value}))
+		var ce *Error
+		if (err != nil) != tt.wantErr || (err != nil && (!errors.As(err, &ce) || ce.Var != EnvWorkerRetryBase)) || (!tt.wantErr && w.RetryBase != tt.want) {
+			t.Errorf("LoadWorker(%s=%q) = %v, %v; want %v (error %v)", EnvWorkerRetryBase, tt.value, w.RetryBase, err, tt.want, tt.wantErr)
+		}
+	}
+}
