@@ -61,7 +61,7 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator...\n", localrun.FunctionPackage)
+	fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
 	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	sys, err := localrun.Start(startCtx, opts)
 	cancel()

@@ -32,6 +32,9 @@ const FunctionPackage = "./functions/webhook"
 // response.
 const summaryWait = 2 * time.Second
 
+// shutdownWait bounds how long Close lets requests in flight finish.
+const shutdownWait = 5 * time.Second
+
 // Options configure Start.
 type Options struct {
 	// Addr is the local API gateway's listen address; empty means
@@ -86,9 +89,10 @@ type System struct {
 
 	live atomic.Pointer[liveOutput]
 
-	closers   []func() error
-	closeOnce sync.Once
-	closeErr  error
+	stopGateway func() error   // stops the gateway; nil until it listens
+	closers     []func() error // stop the rest, in reverse order
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // liveOutput is where lines for requests outside the demo go.
@@ -126,11 +130,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 	s.url = "http://" + displayAddr(ln.Addr())
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
-	s.closers = append(s.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(ctx)
-	})
+	s.stopGateway = func() error { return ln.Close() } // until it serves
 
 	secret := samples.SecretJSON()
 	s.accountSID = samples.AccountSID
@@ -211,7 +211,16 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return nil, err
 	}
 	srv.Handler = gw
-	go func() { _ = srv.Serve(ln) }() // Serve returns ErrServerClosed on Close
+	go func() { _ = srv.Serve(ln) }() // Serve returns ErrServerClosed on Shutdown
+	s.stopGateway = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+		defer cancel()
+		err := srv.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			return srv.Close() // a request still waits for the function: cut it off
+		}
+		return err
+	}
 	return s, nil
 }
 
@@ -228,12 +237,17 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-// Close stops the gateway, the emulator with its function, and the
-// stand-ins, and removes the function binary Start built. It is safe to call
-// more than once.
+// Close stops the gateway (letting requests in flight finish for a few
+// seconds), then the emulator with its function, then the stand-ins, and
+// removes the function binary Start built. It is safe to call more than once.
 func (s *System) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.stopGateway != nil {
+			if err := s.stopGateway(); err != nil {
+				errs = append(errs, fmt.Errorf("stop the local API gateway: %w", err))
+			}
+		}
 		for i := len(s.closers) - 1; i >= 0; i-- {
 			if err := s.closers[i](); err != nil {
 				errs = append(errs, err)

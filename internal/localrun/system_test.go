@@ -200,12 +200,23 @@ func TestStartPortInUse(t *testing.T) {
 }
 
 // A bad override of the function's environment fails Start before anything
-// is built, naming the variable.
+// is built, naming the variable, and frees the port it had taken.
 func TestStartBadEnv(t *testing.T) {
-	_, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", Env: []string{"CLOSE_STATUS=deleted"}, Bootstrap: "/nonexistent"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = Start(context.Background(), Options{Addr: addr, Env: []string{"CLOSE_STATUS=deleted"}, Bootstrap: "/nonexistent"})
 	if err == nil || !strings.Contains(err.Error(), "CLOSE_STATUS") {
 		t.Errorf("Start with CLOSE_STATUS=deleted = %v, want an error naming it", err)
 	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port %s still taken after a failed Start: %v", addr, err)
+	}
+	ln.Close()
 }
 
 func TestStartRealNeedsCredentials(t *testing.T) {
