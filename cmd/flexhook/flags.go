@@ -88,8 +88,10 @@ func (fs *flagSet) fail(std *stdio, err error, code int) int {
 // listFlag is a repeatable string flag.
 type listFlag []string
 
+// String implements flag.Value.
 func (l *listFlag) String() string { return strings.Join(*l, " ") }
 
+// Set implements flag.Value: each use of the flag adds a value.
 func (l *listFlag) Set(v string) error {
 	*l = append(*l, v)
 	return nil

@@ -20,10 +20,15 @@ import (
 // Request is a signed webhook request, ready to be sent, printed as a curl
 // command or wrapped in an API Gateway event.
 type Request struct {
+	// Method is the HTTP method, POST for webhooks.
 	Method string
-	URL    string
+	// URL is the absolute URL the request is sent to, which the signature
+	// covers.
+	URL string
+	// Header holds the content type and the authentication headers.
 	Header http.Header
-	Body   []byte
+	// Body is the encoded form or JSON document.
+	Body []byte
 }
 
 // TaskRouterRequest returns the POST TaskRouter would send to rawURL for
