@@ -1,6 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -58,5 +64,68 @@ func TestRunOptions(t *testing.T) {
 	opts, err = runOptions("sim", "", "127.0.0.1:0", true, nil, func(string) string { return "" })
 	if err != nil || opts.Mode != localrun.Simulator || opts.Real != (localrun.RealCredentials{}) {
 		t.Errorf("runOptions(sim) = %+v, %v", opts, err)
+	}
+}
+
+// Without --once, run serves until its context ends (Ctrl-C or SIGTERM in
+// the real process), printing a line per request, then shuts down and
+// exits 0.
+func TestRunServesUntilStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the function and runs it under the Lambda emulator; skipped with -short")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errOut bytes.Buffer
+	std := &stdio{stdin: strings.NewReader(""), stdout: pw, stderr: &errOut, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		code := dispatch(ctx, std, []string{"run", "--no-demo", "--addr", "127.0.0.1:0"})
+		pw.Close()
+		done <- code
+	}()
+
+	lines := bufio.NewScanner(pr)
+	var base string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "Serving on "); ok {
+			base, _, _ = strings.Cut(u, ": ") // "http://127.0.0.1:PORT: one line per request..."
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("no serving line; stderr: %s", errOut.String())
+	}
+	req, err := localrun.CRMExample(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hreq, _ := req.HTTP(ctx)
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("CRM example answered %d, want 200", resp.StatusCode)
+	}
+	if !lines.Scan() || !strings.Contains(lines.Text(), "POST /crm → 200") {
+		t.Errorf("live line = %q, want the CRM request", lines.Text())
+	}
+	cancel()
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	if code := <-done; code != exitOK {
+		t.Errorf("run exited %d after being stopped, want 0; stderr: %s", code, errOut.String())
+	}
+	if !strings.Contains(rest.String(), "Stopping") {
+		t.Errorf("no stopping message: %q", rest.String())
+	}
+	if c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://")); err == nil {
+		c.Close()
+		t.Errorf("gateway %s still listening after run returned", base)
 	}
 }

@@ -71,7 +71,7 @@ type Options struct {
 	NewRequestID func() string
 
 	// Observe, when set, is called once per request after its answer has
-	// been written, from the request's goroutine.
+	// been written and flushed to the client, from the request's goroutine.
 	Observe func(Exchange)
 }
 
@@ -188,6 +188,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.Duration = g.now().Sub(x.Start)
 	if g.observe != nil {
+		// The client has its whole answer before the observer runs, however
+		// long the observer takes.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		g.observe(x)
 	}
 }

@@ -47,16 +47,37 @@ func (f *fakeFunction) calls() [][]byte {
 	return append([][]byte(nil), f.payloads...)
 }
 
-// exchanges collects what Observe reports.
+// exchanges collects what Observe reports. Observe runs after the client
+// has its answer, so tests wait for it.
 type exchanges struct {
-	mu   sync.Mutex
-	list []Exchange
+	mu    sync.Mutex
+	list  []Exchange
+	added chan struct{}
 }
+
+func newExchanges() *exchanges { return &exchanges{added: make(chan struct{}, 1000)} }
 
 func (e *exchanges) add(x Exchange) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.list = append(e.list, x)
+	e.added <- struct{}{}
+}
+
+// wait returns the exchanges once there are n of them.
+func (e *exchanges) wait(t *testing.T, n int) []Exchange {
+	t.Helper()
+	bound := time.After(10 * time.Second)
+	for {
+		if all := e.all(); len(all) >= n {
+			return all
+		}
+		select {
+		case <-e.added:
+		case <-bound:
+			t.Fatalf("Observe called %d times, want %d", len(e.all()), n)
+		}
+	}
 }
 
 func (e *exchanges) all() []Exchange {
@@ -69,7 +90,7 @@ var routes = []string{"POST /taskrouter", "POST /crm"}
 
 func newServer(t *testing.T, pool []Invoker, o Options) (*httptest.Server, *exchanges) {
 	t.Helper()
-	xs := &exchanges{}
+	xs := newExchanges()
 	o.Observe = xs.add
 	g, err := New(pool, o)
 	if err != nil {
@@ -181,7 +202,7 @@ func TestEventShape(t *testing.T) {
 	if err := taskrouter.Verify(req.PublicURL, got, req.Body, req.Header.Get(taskrouter.SignatureHeader), "token0123456789"); err != nil {
 		t.Errorf("Verify(signature made for %s) = %v, want nil", target, err)
 	}
-	x := xs.all()
+	x := xs.wait(t, 1)
 	if len(x) != 1 || !x[0].Invoked || x[0].Status != 200 || x[0].Err != nil || x[0].Result.RequestID != "lambda-1" {
 		t.Errorf("Observe got %+v, want one relayed invocation", x)
 	}
@@ -285,7 +306,7 @@ func TestErrorMapping(t *testing.T) {
 			if n := len(fn.calls()); n != tt.wantCalls {
 				t.Errorf("function invoked %d times, want %d", n, tt.wantCalls)
 			}
-			x := xs.all()
+			x := xs.wait(t, 1)
 			if len(x) != 1 {
 				t.Fatalf("Observe called %d times, want 1", len(x))
 			}
@@ -378,7 +399,7 @@ func TestSerializesOnPool(t *testing.T) {
 func TestQueueTimeout(t *testing.T) {
 	var total, maxSeen atomic.Int32
 	f := &gatedFunction{started: make(chan *gatedFunction, 2), release: make(chan struct{}), total: &total, maxSeen: &maxSeen}
-	xs := &exchanges{}
+	xs := newExchanges()
 	g, err := New([]Invoker{f}, Options{Routes: routes, Timeout: time.Millisecond, Observe: xs.add})
 	if err != nil {
 		t.Fatal(err)
@@ -494,5 +515,31 @@ func TestIsInvokePath(t *testing.T) {
 		if got := isInvokePath(tt.path); got != tt.want {
 			t.Errorf("isInvokePath(%q) = %v, want %v", tt.path, got, tt.want)
 		}
+	}
+}
+
+// The client has its answer while Observe still runs.
+func TestObserveAfterAnswer(t *testing.T) {
+	release := make(chan struct{})
+	observed := make(chan Exchange, 1)
+	g, err := New([]Invoker{&fakeFunction{}}, Options{Observe: func(x Exchange) {
+		<-release
+		observed <- x
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	defer close(release)
+	client := &http.Client{Timeout: 10 * time.Second} // bounds the test should the answer wait for Observe
+	resp, err := client.Post(srv.URL+"/crm", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("answer held back until Observe returns: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || string(body) != `{"ok":true}` {
+		t.Errorf("got %d %s (%v), want the function's 200", resp.StatusCode, body, err)
 	}
 }

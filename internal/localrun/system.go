@@ -294,12 +294,12 @@ func (s *System) observe(x localgw.Exchange) {
 			cancel()
 		}
 	}
-	s.seen.put(x.RequestID, o)
 	if out := s.live.Load(); out != nil {
 		out.mu.Lock()
-		defer out.mu.Unlock()
 		fmt.Fprintln(out.w, formatLive(o))
+		out.mu.Unlock()
 	}
+	s.seen.put(x.RequestID, o) // after the live line, so a waiter sees both
 }
 
 // Observation waits until the request the gateway answered with API request
