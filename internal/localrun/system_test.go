@@ -19,15 +19,25 @@ import (
 	"github.com/flexhook/flexhook/internal/samples"
 )
 
-// bootstrap builds the function once per test binary.
-var bootstrap = sync.OnceValues(func() (string, error) {
+// buildDir holds the function binary the tests build; TestMain removes it.
+var buildDir string
+
+func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "flexhook-localrun-")
 	if err != nil {
-		return "", err
+		panic(err)
 	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// bootstrap builds the function once per test binary.
+var bootstrap = sync.OnceValues(func() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	return emulator.Build(ctx, FunctionPackage, dir)
+	return emulator.Build(ctx, FunctionPackage, buildDir)
 })
 
 // syncBuffer is a bytes.Buffer safe for the emulator's output goroutines.
