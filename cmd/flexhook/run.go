@@ -59,7 +59,7 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 		opts.Logs = &lockedWriter{w: std.stderr}
 	}
 
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
 	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
