@@ -42,10 +42,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: node_modules/.package-lock.json
 	$(GO) test -race -count=1 ./...
 
-# events: regenerate events/*.json from internal/samples (signed with the
-# documented local test credentials).
-events:
-	$(GO) test ./internal/samples -run TestEventFiles -count=1 -update
+# events: see mk/run.mk (`flexhook events`).
 
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/flexhook/flexhook/internal/samples"
+)
+
+const eventsDescription = `
+Writes every sample event of internal/samples to DIR/<name>.json: API Gateway
+HTTP API events signed with the local test credentials, which
+sam local invoke -e, flexhook invoke and the tests replay. The files are
+rebuilt from the code, so they never go stale; make events runs this.
+
+With --check nothing is written: it exits 1 if a file is missing, differs, or
+has no sample.`
+
+// eventsCommand implements `flexhook events`.
+func eventsCommand(_ context.Context, std *stdio, args []string) int {
+	fset := newFlagSet("events", "flexhook events [--dir events] [--check]", eventsDescription)
+	dir := fset.String("dir", "events", "`directory` of the event files")
+	check := fset.Bool("check", false, "only check that the files are current; exit 1 if not")
+	pos, code, ok := fset.parse(std, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fset.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
+	}
+	report, err := writeEvents(*dir, *check)
+	for _, line := range report.lines {
+		fmt.Fprintln(std.stdout, line)
+	}
+	if err != nil {
+		return fset.fail(std, err, exitUsage)
+	}
+	if *check && report.stale > 0 {
+		fmt.Fprintf(std.stderr, "flexhook events: %d file(s) not current: run `make events`\n", report.stale)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// eventsReport says what writeEvents did, one line per file.
+type eventsReport struct {
+	lines []string
+	stale int // files missing, different or without a sample
+}
+
+// writeEvents brings dir in line with the samples, or only compares when
+// check is set. Files in dir without a sample are reported, never removed.
+func writeEvents(dir string, check bool) (eventsReport, error) {
+	var rep eventsReport
+	if !check {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return rep, err
+		}
+	}
+	var names []string
+	for _, s := range samples.All() {
+		want, err := s.File()
+		if err != nil {
+			return rep, fmt.Errorf("sample %s: %w", s.Name, err)
+		}
+		name := s.Name + ".json"
+		names = append(names, name)
+		path := filepath.Join(dir, name)
+		got, err := os.ReadFile(path)
+		switch {
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return rep, err
+		case err == nil && bytes.Equal(got, want):
+			rep.lines = append(rep.lines, "unchanged "+path)
+			continue
+		case check && err != nil:
+			rep.stale++
+			rep.lines = append(rep.lines, "missing   "+path)
+			continue
+		case check:
+			rep.stale++
+			rep.lines = append(rep.lines, "stale     "+path)
+			continue
+		}
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			return rep, err
+		}
+		rep.lines = append(rep.lines, "wrote     "+path)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return rep, err
+	}
+	for _, f := range files {
+		if !slices.Contains(names, filepath.Base(f)) {
+			rep.stale++
+			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/samples)")
+		}
+	}
+	return rep, nil
+}

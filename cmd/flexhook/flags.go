@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// errUsage marks an error the user can fix by changing the command line;
+// it exits with exitUsage.
+var errUsage = errors.New("usage")
+
+// usageError returns an error wrapping errUsage.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// flagSet is a subcommand's flag.FlagSet with its usage text.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis    string // "flexhook sign --url URL ..."
+	description string
+}
+
+func newFlagSet(name, synopsis, description string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), synopsis: synopsis, description: description}
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// printUsage writes the synopsis, the description and the flags.
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n", fs.synopsis, strings.TrimSpace(fs.description))
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// parse parses args, flags and positional arguments in any order (flags
+// after "--" are positional). It returns the positional arguments and
+// whether the command should go on; when it should not, code is the exit
+// code: exitOK after -h (usage printed to stdout), exitUsage after a bad
+// flag (error and usage printed to stderr).
+func (fs *flagSet) parse(std *stdio, args []string) (positional []string, code int, ok bool) {
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.printUsage(std.stdout)
+			return nil, exitOK, false
+		}
+		if err != nil {
+			fmt.Fprintf(std.stderr, "flexhook %s: %v\n\n", fs.Name(), err)
+			fs.printUsage(std.stderr)
+			return nil, exitUsage, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, 0, true
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), 0, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// fail reports err and returns its exit code: exitUsage for usage errors
+// (with a hint to -h), else code.
+func (fs *flagSet) fail(std *stdio, err error, code int) int {
+	fmt.Fprintf(std.stderr, "flexhook %s: %v\n", fs.Name(), err)
+	if errors.Is(err, errUsage) {
+		fmt.Fprintf(std.stderr, "Run `flexhook %s -h` for usage.\n", fs.Name())
+		return exitUsage
+	}
+	return code
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+// String implements flag.Value.
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+// Set implements flag.Value: each use of the flag adds a value.
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// readInput reads "@path" as the file's content, "@-" as stdin, and any
+// other value as itself.
+func readInput(std *stdio, v string) ([]byte, error) {
+	switch {
+	case v == "@-":
+		return io.ReadAll(std.stdin)
+	case strings.HasPrefix(v, "@"):
+		return os.ReadFile(v[1:])
+	}
+	return []byte(v), nil
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/localrun"
+)
+
+const runDescription = `
+Builds functions/webhook as the real bootstrap binary, runs it under the AWS
+Lambda Runtime Interface Emulator, and puts a local API gateway in front of it
+on 127.0.0.1:3000 (POST /taskrouter, POST /crm, and the Lambda Invoke API path
+for raw events). The function reaches a local Secrets Manager stand-in and the
+embedded Twilio Flex/TaskRouter simulator through AWS_ENDPOINT_URL_SECRETS_MANAGER
+and TWILIO_API_BASE_URL, seeded with the sample channels.
+
+It prints the URLs, the local credentials and ready curl commands, plays a
+scripted demo (signed TaskRouter events, a CRM callback, a bad signature) with
+one line per event, then serves until Ctrl-C, printing one line per request.
+
+With --once it exits after the demo: 0 when every event had its expected
+outcome, 1 otherwise. With --twilio=real the function calls the real Twilio API
+with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (optionally TWILIO_API_KEY and
+TWILIO_API_SECRET for the REST calls) from the environment; there is no demo,
+and --public-url should be the tunnel URL Twilio calls.`
+
+// runCommand implements `flexhook run`.
+func runCommand(ctx context.Context, std *stdio, args []string) int {
+	fs := newFlagSet("run", "flexhook run [--addr 127.0.0.1:3000] [--once] [--twilio sim|real] [--public-url URL] [--env KEY=value]...", runDescription)
+	addr := fs.String("addr", localrun.DefaultAddr, "`address` of the local API gateway (port 0 picks a free port)")
+	once := fs.Bool("once", false, "play the demo and exit: 0 if every outcome is as expected, 1 otherwise")
+	noDemo := fs.Bool("no-demo", false, "skip the demo")
+	twilio := fs.String("twilio", "sim", "Twilio API to use: `sim` (embedded simulator) or real (credentials from the environment)")
+	publicURL := fs.String("public-url", "", "PUBLIC_BASE_URL of the function: the public `URL` (such as a tunnel) that Twilio signs")
+	logs := fs.Bool("logs", false, "also print the function's log lines and the emulator's log to stderr")
+	bootstrap := fs.String("bootstrap", "", "use this prebuilt function `binary` (from emulator.Build) instead of building functions/webhook")
+	var env listFlag
+	fs.Var(&env, "env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
+	pos, code, ok := fs.parse(std, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
+	}
+	opts, err := runOptions(*twilio, *publicURL, *addr, *once, env, std.getenv)
+	if err != nil {
+		return fs.fail(std, err, exitUsage)
+	}
+	opts.Bootstrap = *bootstrap
+	if *logs {
+		opts.Logs = &lockedWriter{w: std.stderr}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
+	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	sys, err := localrun.Start(startCtx, opts)
+	cancel()
+	if err != nil {
+		return fs.fail(std, err, exitFailure)
+	}
+	defer sys.Close()
+	if err := sys.Banner(std.stdout); err != nil {
+		return fs.fail(std, err, exitFailure)
+	}
+
+	if sys.Mode() == localrun.Simulator && !*noDemo {
+		rep, err := sys.Demo(ctx, std.stdout, localrun.DemoSteps())
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return exitOK // Ctrl-C during the demo
+			}
+			return fs.fail(std, err, exitFailure)
+		}
+		if *once {
+			if !rep.OK() {
+				return exitFailure
+			}
+			return exitOK
+		}
+		fmt.Fprintln(std.stdout)
+	}
+	if *once {
+		return exitOK
+	}
+	fmt.Fprintf(std.stdout, "Serving on %s: one line per request below. Press Ctrl-C to stop.\n", sys.URL())
+	sys.Live(std.stdout)
+	<-ctx.Done()
+	sys.Live(nil)
+	fmt.Fprintln(std.stdout, "\nStopping: closing the gateway, the emulator and the stand-ins.")
+	if err := sys.Close(); err != nil {
+		return fs.fail(std, err, exitFailure)
+	}
+	return exitOK
+}
+
+// runOptions checks the flags that depend on each other and the
+// environment.
+func runOptions(twilio, publicURL, addr string, once bool, env []string, getenv func(string) string) (localrun.Options, error) {
+	mode, err := localrun.ParseMode(twilio)
+	if err != nil {
+		return localrun.Options{}, usageError("%v", err)
+	}
+	opts := localrun.Options{Addr: addr, Mode: mode, PublicBaseURL: publicURL, Env: env}
+	if mode == localrun.RealTwilio {
+		if once {
+			return opts, usageError("--once plays the demo, which needs the simulator: drop --twilio=real")
+		}
+		if opts.Real, err = localrun.RealCredentialsFromEnv(getenv); err != nil {
+			return opts, usageError("%v", err)
+		}
+	}
+	return opts, nil
+}
+
+// lockedWriter serializes writes from the emulator's output goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Write implements io.Writer.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/flexhook/flexhook/internal/localrun"
+)
+
+// `flexhook run --once` — what `make run ARGS=--once` runs — builds the
+// function, runs it under the emulator behind the local gateway, plays the
+// demo and exits 0 only if every event had its expected outcome. This is
+// how `make test` exercises `make run`.
+func TestRunOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the function and runs it under the Lambda emulator; skipped with -short")
+	}
+	code, stdout, stderr := cli(t, "", nil, "run", "--once", "--addr", "127.0.0.1:0")
+	if code != exitOK {
+		t.Fatalf("flexhook run --once exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"Local API Gateway", "Twilio API simulator", "Secrets Manager", "curl -sS -i", "6/6 events as expected"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, st := range localrun.DemoSteps() {
+		found := false
+		for _, line := range strings.Split(stdout, "\n") {
+			if strings.Contains(line, st.Name) {
+				found = true
+				if !strings.HasPrefix(line, "ok") {
+					t.Errorf("demo line not ok: %s", line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no demo line for %q", st.Name)
+		}
+	}
+	if strings.Contains(stdout, "Serving on") {
+		t.Errorf("--once went on serving")
+	}
+}
+
+func TestRunOptions(t *testing.T) {
+	env := map[string]string{
+		localrun.EnvAccountSID: "AC0123456789abcdef0123456789abcdef",
+		localrun.EnvAuthToken:  "realtoken0123",
+	}
+	opts, err := runOptions("real", "https://abc.trycloudflare.com", "127.0.0.1:3000", false, []string{"LOG_LEVEL=debug"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Mode != localrun.RealTwilio || opts.Real.AuthToken != "realtoken0123" || opts.PublicBaseURL != "https://abc.trycloudflare.com" || len(opts.Env) != 1 {
+		t.Errorf("runOptions = %+v", opts)
+	}
+	opts, err = runOptions("sim", "", "127.0.0.1:0", true, nil, func(string) string { return "" })
+	if err != nil || opts.Mode != localrun.Simulator || opts.Real != (localrun.RealCredentials{}) {
+		t.Errorf("runOptions(sim) = %+v, %v", opts, err)
+	}
+}
+
+// Without --once, run serves until its context ends (Ctrl-C or SIGTERM in
+// the real process), printing a line per request, then shuts down and
+// exits 0.
+func TestRunServesUntilStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the function and runs it under the Lambda emulator; skipped with -short")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errOut bytes.Buffer
+	std := &stdio{stdin: strings.NewReader(""), stdout: pw, stderr: &errOut, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		code := dispatch(ctx, std, []string{"run", "--no-demo", "--addr", "127.0.0.1:0"})
+		pw.Close()
+		done <- code
+	}()
+
+	lines := bufio.NewScanner(pr)
+	var base string
+	for lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "Serving on "); ok {
+			base, _, _ = strings.Cut(u, ": ") // "http://127.0.0.1:PORT: one line per request..."
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("no serving line; stderr: %s", errOut.String())
+	}
+	req, err := localrun.CRMExample(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hreq, _ := req.HTTP(ctx)
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("CRM example answered %d, want 200", resp.StatusCode)
+	}
+	if !lines.Scan() || !strings.Contains(lines.Text(), "POST /crm → 200") {
+		t.Errorf("live line = %q, want the CRM request", lines.Text())
+	}
+	cancel()
+	var rest strings.Builder
+	for lines.Scan() {
+		rest.WriteString(lines.Text() + "\n")
+	}
+	if code := <-done; code != exitOK {
+		t.Errorf("run exited %d after being stopped, want 0; stderr: %s", code, errOut.String())
+	}
+	if !strings.Contains(rest.String(), "Stopping") {
+		t.Errorf("no stopping message: %q", rest.String())
+	}
+	if c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://")); err == nil {
+		c.Close()
+		t.Errorf("gateway %s still listening after run returned", base)
+	}
+}

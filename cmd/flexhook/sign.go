@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/localrun"
+	"github.com/flexhook/flexhook/internal/taskrouter"
+)
+
+const signDescription = `
+Builds a correctly signed webhook request for --url and prints it as a curl
+command (--format curl, the default) or as the API Gateway HTTP API event the
+function would receive for it (--format event, for flexhook invoke or
+sam local invoke -e).
+
+TaskRouter (--token): a form POST signed with X-Twilio-Signature, an
+HMAC-SHA1 of the URL and the sorted form fields keyed with the auth token. Give
+the fields with --form KEY=value (repeatable) or as an encoded form with --body.
+
+CRM: a JSON POST (--body) signed with the Standard Webhooks headers
+webhook-id, webhook-timestamp and webhook-signature (--secret whsec_...), or
+authenticated with Authorization: Bearer (--bearer).
+
+Signatures cover the exact URL: sign for the URL the request will be sent to,
+such as http://127.0.0.1:3000/taskrouter for the local gateway.
+
+Examples:
+  flexhook sign --url http://127.0.0.1:3000/taskrouter --token TOKEN \
+    --form EventType=task.canceled --form AccountSid=AC... --form TaskSid=WT... \
+    --form 'TaskAttributes={"flexInteractionSid":"KD...","flexInteractionChannelSid":"UO..."}'
+  flexhook sign --url http://127.0.0.1:3000/crm --secret whsec_... \
+    --body '{"interaction_sid":"KD...","channel_sid":"UO..."}' --format event -o crm.json`
+
+// signCommand implements `flexhook sign`.
+func signCommand(_ context.Context, std *stdio, args []string) int {
+	fs := newFlagSet("sign", "flexhook sign --url URL (--token TOKEN | --secret WHSEC | --bearer TOKEN) [--form KEY=value]... [--body TEXT|@FILE|@-] [--format curl|event] [-o FILE]", signDescription)
+	rawURL := fs.String("url", "", "the exact `URL` the request is sent to (required)")
+	token := fs.String("token", "", "Twilio auth `token`: sign a TaskRouter form with X-Twilio-Signature")
+	secret := fs.String("secret", "", "Standard Webhooks `secret` (whsec_...): sign a CRM JSON body")
+	bearer := fs.String("bearer", "", "CRM API `token`: send Authorization: Bearer instead of a signature")
+	var form listFlag
+	fs.Var(&form, "form", "a TaskRouter form field, `KEY=value` (repeatable)")
+	body := fs.String("body", "", "the body: `TEXT`, @FILE, or @- for stdin (an encoded form for --token, JSON for a CRM request)")
+	format := fs.String("format", "curl", "output `format`: curl or event")
+	id := fs.String("id", "", "webhook-id of a Standard Webhooks signature (default: random msg_...)")
+	ts := fs.Int64("timestamp", 0, "webhook-timestamp and event time, in unix `seconds` (default: now)")
+	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	pos, code, ok := fs.parse(std, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
+	}
+	now := time.Now()
+	if *ts != 0 {
+		now = time.Unix(*ts, 0)
+	}
+	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: form, format: *format, id: *id, now: now}
+	if *body != "" {
+		b, err := readInput(std, *body)
+		if err != nil {
+			return fs.fail(std, fmt.Errorf("--body: %w", err), exitUsage)
+		}
+		in.body, in.hasBody = b, true
+	}
+	text, err := sign(in)
+	if err != nil {
+		return fs.fail(std, err, exitUsage)
+	}
+	if *out == "" {
+		fmt.Fprint(std.stdout, text)
+		return exitOK
+	}
+	if err := os.WriteFile(*out, []byte(text), 0o644); err != nil {
+		return fs.fail(std, err, exitUsage)
+	}
+	return exitOK
+}
+
+// signInput is the parsed command line of `flexhook sign`.
+type signInput struct {
+	url                   string
+	token, secret, bearer string
+	form                  []string
+	body                  []byte
+	hasBody               bool
+	format, id            string
+	now                   time.Time
+}
+
+// sign builds the request in and renders it. Errors wrap errUsage.
+func sign(in signInput) (string, error) {
+	if in.url == "" {
+		return "", usageError("--url is required")
+	}
+	n := 0
+	for _, s := range []string{in.token, in.secret, in.bearer} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return "", usageError("give exactly one of --token (TaskRouter), --secret or --bearer (CRM)")
+	}
+	if in.format != "curl" && in.format != "event" {
+		return "", usageError("--format %q: want curl or event", in.format)
+	}
+	var (
+		req localrun.Request
+		err error
+	)
+	if in.token != "" {
+		form, ferr := signForm(in)
+		if ferr != nil {
+			return "", ferr
+		}
+		req, err = localrun.TaskRouterRequest(in.url, in.token, form)
+	} else {
+		if len(in.form) > 0 {
+			return "", usageError("--form is for TaskRouter requests (--token); give a CRM request's JSON with --body")
+		}
+		if !in.hasBody {
+			return "", usageError("a CRM request needs its JSON --body")
+		}
+		req, err = localrun.CRMRequest(in.url, in.body, localrun.CRMAuth{Secret: in.secret, ID: in.id, Time: in.now, Token: in.bearer})
+	}
+	if err != nil {
+		return "", usageError("%v", err)
+	}
+	if in.format == "curl" {
+		return req.Curl() + "\n", nil
+	}
+	ev, err := req.Event(gateway.EventOptions{Time: in.now, RequestID: "flexhook-sign-" + strconv.FormatInt(in.now.UnixMilli(), 36)})
+	if err != nil {
+		return "", usageError("%v", err)
+	}
+	return string(indentJSON(ev)), nil
+}
+
+// signForm reads a TaskRouter form from --form pairs or an encoded --body.
+func signForm(in signInput) (url.Values, error) {
+	switch {
+	case len(in.form) > 0 && in.hasBody:
+		return nil, usageError("give the form with --form or --body, not both")
+	case in.hasBody:
+		form, err := taskrouter.ParseForm(bytes.TrimSpace(in.body))
+		if err != nil {
+			return nil, usageError("--body is not a form: %v", err)
+		}
+		return form, nil
+	case len(in.form) == 0:
+		return nil, usageError("a TaskRouter request needs form fields: --form KEY=value or --body")
+	}
+	form := url.Values{}
+	for _, kv := range in.form {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError("--form %q: want KEY=value", kv)
+		}
+		if form.Has(k) {
+			return nil, usageError("--form %s given twice: TaskRouter signs one value per field", k)
+		}
+		form.Set(k, v)
+	}
+	return form, nil
+}
+
+// indentJSON re-indents a JSON document with two spaces and a final
+// newline, as the files in events/ are written; other input is returned as
+// is.
+func indentJSON(b []byte) []byte {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return b
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes()
+}
