@@ -736,8 +736,9 @@ func checkKMSKeyCondition(tpl rawTemplate) []finding {
 }
 
 // checkEnvironment checks a function's environment: each name in want must
-// be !Ref of its parameter. It also reports forbidden variable names in any
-// Environment.Variables of the template, Globals included.
+// be !Ref of its parameter. It also reports forbidden (local-only)
+// variables set to anything but "" in any Environment.Variables of the
+// template, Globals included.
 func checkEnvironment(tpl rawTemplate, fn string, want []envParameter, forbidden []string) []finding {
 	var fs []finding
 	vars := join("Resources", fn, "Properties", "Environment", "Variables")
@@ -757,8 +758,10 @@ func checkEnvironment(tpl rawTemplate, fn string, want []envParameter, forbidden
 			return
 		}
 		for _, k := range keys(n) {
-			if slices.Contains(forbidden, k) {
-				fs = append(fs, finding{ruleEnvForbidden, join(path, k), "must not be set in a deployed stack"})
+			// A local-only variable may be declared empty, so that
+			// `sam local invoke --env-vars` can set it; never with a value.
+			if v, isLiteral := literal(child(n, k)); slices.Contains(forbidden, k) && (!isLiteral || v != "") {
+				fs = append(fs, finding{ruleEnvForbidden, join(path, k), "must be empty in a deployed stack"})
 			}
 		}
 	})
@@ -1157,8 +1160,8 @@ func TestTemplateWebhookEnvironment(t *testing.T) {
 			t.Errorf("goformation: %s has no environment variable %s", webhookFunction, w.env)
 		}
 	}
-	if _, ok := vars[twilioAPIBaseURLEnv]; ok {
-		t.Errorf("goformation: %s sets %s, which is for local runs only", webhookFunction, twilioAPIBaseURLEnv)
+	if v := vars[twilioAPIBaseURLEnv]; v != "" {
+		t.Errorf("goformation: %s sets %s = %q; it is for local runs only and must be empty", webhookFunction, twilioAPIBaseURLEnv, v)
 	}
 	reportFindings(t, "checkEnvironment", checkEnvironment(loadRawTemplate(t), webhookFunction, wantEnv(), []string{twilioAPIBaseURLEnv}))
 }
