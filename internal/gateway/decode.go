@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -147,7 +146,7 @@ type event struct {
 // Decode never panics, whatever the payload.
 func Decode(payload []byte, opts Options) (*Request, error) {
 	var ev event
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := decodeEvent(payload, &ev); err != nil {
 		return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
 	}
 	r := &Request{RequestID: ev.RequestContext.RequestID}
@@ -316,7 +315,7 @@ func singleValueHeader(m map[string]string) http.Header {
 	values := make([]string, len(m))
 	i := 0
 	for k, v := range m {
-		ck := http.CanonicalHeaderKey(k)
+		ck := canonicalHeaderKey(k)
 		if _, dup := h[ck]; dup {
 			return mergeHeader(len(m), func(yield func(string, []string) bool) {
 				for _, k := range slices.Sorted(maps.Keys(m)) {
