@@ -25,7 +25,7 @@ func decodeEvent(payload []byte, ev *event) error {
 		return errEventSyntax
 	}
 	if d.peek() == '{' {
-		d.object(d.topField(ev))
+		d.object(target{kind: targetEvent, ev: ev})
 	} else if d.isNull() {
 		d.literal("null")
 	} else {
@@ -114,9 +114,32 @@ func (d *eventScanner) enter() bool {
 
 func (d *eventScanner) leave() { d.depth-- }
 
-// object parses an object at d.i, calling field for each member with the
-// decoded key; field parses the value.
-func (d *eventScanner) object(field func(key string)) {
+// target says what object decodes an object's members into.
+type target struct {
+	kind    targetKind
+	ev      *event              // targetEvent, targetRequestContext, targetIdentity, targetHTTP
+	strMap  map[string]string   // targetStringMap
+	strsMap map[string][]string // targetStringsMap
+	field   string              // the map field, for type errors
+}
+
+// targetKind is the kind of object being decoded.
+type targetKind int
+
+const (
+	targetSkip targetKind = iota
+	targetEvent
+	targetRequestContext
+	targetIdentity
+	targetHTTP
+	targetStringMap
+	targetStringsMap
+)
+
+// object parses an object at d.i, decoding each member into t. (A target
+// value rather than a callback keeps the parser free of closures, which
+// would be allocated.)
+func (d *eventScanner) object(t target) {
 	if !d.enter() {
 		return
 	}
@@ -141,7 +164,7 @@ func (d *eventScanner) object(field func(key string)) {
 		}
 		d.i++
 		d.skipSpace()
-		field(key)
+		d.member(t, key)
 		if d.err != nil {
 			return
 		}
@@ -159,8 +182,9 @@ func (d *eventScanner) object(field func(key string)) {
 	}
 }
 
-// array parses an array at d.i, calling elem for each element at index i.
-func (d *eventScanner) array(elem func(i int)) {
+// array parses an array at d.i, decoding the elements into dst, or
+// discarding them when dst is nil.
+func (d *eventScanner) array(dst *[]string, field string) {
 	if !d.enter() {
 		return
 	}
@@ -173,7 +197,11 @@ func (d *eventScanner) array(elem func(i int)) {
 	}
 	for n := 0; d.err == nil; n++ {
 		d.skipSpace()
-		elem(n)
+		if dst == nil {
+			d.skipValue()
+		} else {
+			d.element(dst, n, field)
+		}
 		if d.err != nil {
 			return
 		}
@@ -297,9 +325,9 @@ func (d *eventScanner) digits() bool {
 func (d *eventScanner) skipValue() {
 	switch c := d.peek(); {
 	case c == '{':
-		d.object(func(string) { d.skipValue() })
+		d.object(target{})
 	case c == '[':
-		d.array(func(int) { d.skipValue() })
+		d.array(nil, "")
 	case c == '"':
 		d.skipString()
 	case c == 't':
@@ -387,21 +415,12 @@ func (d *eventScanner) boolInto(dst *bool, field string) {
 func (d *eventScanner) stringsInto(dst *[]string, field string) {
 	switch {
 	case d.peek() == '[':
-		s := *dst
-		n := 0
-		d.array(func(i int) {
-			if i < cap(s) {
-				s = s[:i+1]
-			} else {
-				s = append(s[:i], "")
-			}
-			d.stringInto(&s[i], field)
-			n = i + 1
-		})
-		if n == 0 {
+		s := (*dst)[:0]
+		d.array(&s, field)
+		if len(s) == 0 {
 			s = []string{}
 		}
-		*dst = s[:n]
+		*dst = s
 	case d.isNull():
 		d.literal("null")
 		*dst = nil
@@ -409,6 +428,17 @@ func (d *eventScanner) stringsInto(dst *[]string, field string) {
 		d.skipValue()
 		d.typeMismatch(field)
 	}
+}
+
+// element decodes element i of an array into (*s)[i], extending *s by one
+// over its backing array or, at capacity, into a grown one.
+func (d *eventScanner) element(s *[]string, i int, field string) {
+	if i < cap(*s) {
+		*s = (*s)[:i+1]
+	} else {
+		*s = append((*s)[:i], "")
+	}
+	d.stringInto(&(*s)[i], field)
 }
 
 // stringMapInto decodes an object of strings into a map field: entries are
@@ -419,12 +449,7 @@ func (d *eventScanner) stringMapInto(dst *map[string]string, field string, sizeH
 		if *dst == nil {
 			*dst = make(map[string]string, sizeHint)
 		}
-		m := *dst
-		d.object(func(key string) {
-			var v string
-			d.stringInto(&v, field)
-			m[key] = v
-		})
+		d.object(target{kind: targetStringMap, strMap: *dst, field: field})
 	case d.isNull():
 		d.literal("null")
 		*dst = nil
@@ -441,12 +466,7 @@ func (d *eventScanner) stringsMapInto(dst *map[string][]string, field string) {
 		if *dst == nil {
 			*dst = make(map[string][]string)
 		}
-		m := *dst
-		d.object(func(key string) {
-			var v []string
-			d.stringsInto(&v, field)
-			m[key] = v
-		})
+		d.object(target{kind: targetStringsMap, strsMap: *dst, field: field})
 	case d.isNull():
 		d.literal("null")
 		*dst = nil
@@ -456,12 +476,12 @@ func (d *eventScanner) stringsMapInto(dst *map[string][]string, field string) {
 	}
 }
 
-// structInto decodes an object into a struct field through fields; null
-// leaves the struct as it is.
-func (d *eventScanner) structInto(fields func(key string), field string) {
+// structInto decodes an object into a struct field of ev; null leaves the
+// struct as it is.
+func (d *eventScanner) structInto(kind targetKind, ev *event, field string) {
 	switch {
 	case d.peek() == '{':
-		d.object(fields)
+		d.object(target{kind: kind, ev: ev})
 	case d.isNull():
 		d.literal("null")
 	default:
@@ -473,81 +493,98 @@ func (d *eventScanner) structInto(fields func(key string), field string) {
 // headerSizeHint sizes the headers map for a typical API Gateway event.
 const headerSizeHint = 16
 
-// topField decodes the members of the event object.
-func (d *eventScanner) topField(ev *event) func(key string) {
-	rc := &ev.RequestContext
-	identity := func(key string) {
+// member decodes the value of member key of an object into t.
+func (d *eventScanner) member(t target, key string) {
+	switch t.kind {
+	case targetEvent:
+		d.eventMember(t.ev, key)
+	case targetRequestContext:
+		d.requestContextMember(t.ev, key)
+	case targetIdentity:
 		if foldEqual(key, "sourceIp") {
-			d.stringInto(&rc.Identity.SourceIP, key)
-			return
+			d.stringInto(&t.ev.RequestContext.Identity.SourceIP, key)
+		} else {
+			d.skipValue()
 		}
-		d.skipValue()
-	}
-	httpFields := func(key string) {
+	case targetHTTP:
+		h := &t.ev.RequestContext.HTTP
 		switch {
 		case foldEqual(key, "method"):
-			d.stringInto(&rc.HTTP.Method, key)
+			d.stringInto(&h.Method, key)
 		case foldEqual(key, "path"):
-			d.stringInto(&rc.HTTP.Path, key)
+			d.stringInto(&h.Path, key)
 		case foldEqual(key, "sourceIp"):
-			d.stringInto(&rc.HTTP.SourceIP, key)
+			d.stringInto(&h.SourceIP, key)
 		default:
 			d.skipValue()
 		}
+	case targetStringMap:
+		var v string
+		d.stringInto(&v, t.field)
+		t.strMap[key] = v
+	case targetStringsMap:
+		var v []string
+		d.stringsInto(&v, t.field)
+		t.strsMap[key] = v
+	default:
+		d.skipValue()
 	}
-	requestContext := func(key string) {
-		switch {
-		case foldEqual(key, "requestId"):
-			d.stringInto(&rc.RequestID, key)
-		case foldEqual(key, "domainName"):
-			d.stringInto(&rc.DomainName, key)
-		case foldEqual(key, "stage"):
-			d.stringInto(&rc.Stage, key)
-		case foldEqual(key, "path"):
-			d.stringInto(&rc.Path, key)
-		case foldEqual(key, "identity"):
-			d.structInto(identity, key)
-		case foldEqual(key, "http"):
-			d.structInto(httpFields, key)
-		default:
-			d.skipValue()
-		}
+}
+
+func (d *eventScanner) eventMember(ev *event, key string) {
+	switch {
+	case foldEqual(key, "version"):
+		d.stringInto(&ev.Version, key)
+	case foldEqual(key, "resource"):
+		d.stringInto(&ev.Resource, key)
+	case foldEqual(key, "path"):
+		d.stringInto(&ev.Path, key)
+	case foldEqual(key, "httpMethod"):
+		d.stringInto(&ev.HTTPMethod, key)
+	case foldEqual(key, "multiValueHeaders"):
+		d.stringsMapInto(&ev.MultiValueHeaders, key)
+	case foldEqual(key, "multiValueQueryStringParameters"):
+		d.stringsMapInto(&ev.MultiValueQueryStringParameters, key)
+	case foldEqual(key, "pathParameters"):
+		d.stringMapInto(&ev.PathParameters, key, 0)
+	case foldEqual(key, "headers"):
+		d.stringMapInto(&ev.Headers, key, headerSizeHint)
+	case foldEqual(key, "queryStringParameters"):
+		d.stringMapInto(&ev.QueryStringParameters, key, 0)
+	case foldEqual(key, "body"):
+		d.stringInto(&ev.Body, key)
+	case foldEqual(key, "isBase64Encoded"):
+		d.boolInto(&ev.IsBase64Encoded, key)
+	case foldEqual(key, "rawPath"):
+		d.stringInto(&ev.RawPath, key)
+	case foldEqual(key, "rawQueryString"):
+		d.stringInto(&ev.RawQueryString, key)
+	case foldEqual(key, "cookies"):
+		d.stringsInto(&ev.Cookies, key)
+	case foldEqual(key, "requestContext"):
+		d.structInto(targetRequestContext, ev, key)
+	default:
+		d.skipValue()
 	}
-	return func(key string) {
-		switch {
-		case foldEqual(key, "version"):
-			d.stringInto(&ev.Version, key)
-		case foldEqual(key, "resource"):
-			d.stringInto(&ev.Resource, key)
-		case foldEqual(key, "path"):
-			d.stringInto(&ev.Path, key)
-		case foldEqual(key, "httpMethod"):
-			d.stringInto(&ev.HTTPMethod, key)
-		case foldEqual(key, "multiValueHeaders"):
-			d.stringsMapInto(&ev.MultiValueHeaders, key)
-		case foldEqual(key, "multiValueQueryStringParameters"):
-			d.stringsMapInto(&ev.MultiValueQueryStringParameters, key)
-		case foldEqual(key, "pathParameters"):
-			d.stringMapInto(&ev.PathParameters, key, 0)
-		case foldEqual(key, "headers"):
-			d.stringMapInto(&ev.Headers, key, headerSizeHint)
-		case foldEqual(key, "queryStringParameters"):
-			d.stringMapInto(&ev.QueryStringParameters, key, 0)
-		case foldEqual(key, "body"):
-			d.stringInto(&ev.Body, key)
-		case foldEqual(key, "isBase64Encoded"):
-			d.boolInto(&ev.IsBase64Encoded, key)
-		case foldEqual(key, "rawPath"):
-			d.stringInto(&ev.RawPath, key)
-		case foldEqual(key, "rawQueryString"):
-			d.stringInto(&ev.RawQueryString, key)
-		case foldEqual(key, "cookies"):
-			d.stringsInto(&ev.Cookies, key)
-		case foldEqual(key, "requestContext"):
-			d.structInto(requestContext, key)
-		default:
-			d.skipValue()
-		}
+}
+
+func (d *eventScanner) requestContextMember(ev *event, key string) {
+	rc := &ev.RequestContext
+	switch {
+	case foldEqual(key, "requestId"):
+		d.stringInto(&rc.RequestID, key)
+	case foldEqual(key, "domainName"):
+		d.stringInto(&rc.DomainName, key)
+	case foldEqual(key, "stage"):
+		d.stringInto(&rc.Stage, key)
+	case foldEqual(key, "path"):
+		d.stringInto(&rc.Path, key)
+	case foldEqual(key, "identity"):
+		d.structInto(targetIdentity, ev, key)
+	case foldEqual(key, "http"):
+		d.structInto(targetHTTP, ev, key)
+	default:
+		d.skipValue()
 	}
 }
 
