@@ -10,7 +10,8 @@ import (
 )
 
 // decodeEvent fills ev from payload exactly as json.Unmarshal(payload, ev)
-// does — same fields, same case-insensitive key matching, same treatment of
+// does — except that "headers" go to ev.headerList and ev.headersSet, not
+// ev.Headers (see event) — with the same fields, same case-insensitive key matching, same treatment of
 // null, duplicates and type mismatches — and fails whenever json.Unmarshal
 // fails. It exists for speed: encoding/json allocates every key, value and
 // header string separately (about sixty allocations for an HTTP API event),
@@ -134,6 +135,7 @@ const (
 	targetHTTP
 	targetStringMap
 	targetStringsMap
+	targetHeaderList
 )
 
 // object parses an object at d.i, decoding each member into t. (A target
@@ -443,11 +445,11 @@ func (d *eventScanner) element(s *[]string, i int, field string) {
 
 // stringMapInto decodes an object of strings into a map field: entries are
 // added to an existing map, a null member stores "", null clears the map.
-func (d *eventScanner) stringMapInto(dst *map[string]string, field string, sizeHint int) {
+func (d *eventScanner) stringMapInto(dst *map[string]string, field string) {
 	switch {
 	case d.peek() == '{':
 		if *dst == nil {
-			*dst = make(map[string]string, sizeHint)
+			*dst = make(map[string]string)
 		}
 		d.object(target{kind: targetStringMap, strMap: *dst, field: field})
 	case d.isNull():
@@ -490,8 +492,28 @@ func (d *eventScanner) structInto(kind targetKind, ev *event, field string) {
 	}
 }
 
-// headerSizeHint sizes the headers map for a typical API Gateway event.
+// headerSizeHint sizes the header list for a typical API Gateway event.
 const headerSizeHint = 16
+
+// headerListInto decodes the "headers" object as stringMapInto would into
+// ev.Headers, recording the members in ev.headerList instead of a map: an
+// object adds to the list, null empties it.
+func (d *eventScanner) headerListInto(ev *event, field string) {
+	switch {
+	case d.peek() == '{':
+		ev.headersSet = true
+		if ev.headerList == nil {
+			ev.headerList = make([]string, 0, 2*headerSizeHint)
+		}
+		d.object(target{kind: targetHeaderList, ev: ev, field: field})
+	case d.isNull():
+		d.literal("null")
+		ev.headerList, ev.headersSet = ev.headerList[:0], false
+	default:
+		d.skipValue()
+		d.typeMismatch(field)
+	}
+}
 
 // member decodes the value of member key of an object into t.
 func (d *eventScanner) member(t target, key string) {
@@ -522,6 +544,10 @@ func (d *eventScanner) member(t target, key string) {
 		var v string
 		d.stringInto(&v, t.field)
 		t.strMap[key] = v
+	case targetHeaderList:
+		var v string
+		d.stringInto(&v, t.field)
+		t.ev.headerList = append(t.ev.headerList, key, v)
 	case targetStringsMap:
 		var v []string
 		d.stringsInto(&v, t.field)
@@ -546,11 +572,11 @@ func (d *eventScanner) eventMember(ev *event, key string) {
 	case foldEqual(key, "multiValueQueryStringParameters"):
 		d.stringsMapInto(&ev.MultiValueQueryStringParameters, key)
 	case foldEqual(key, "pathParameters"):
-		d.stringMapInto(&ev.PathParameters, key, 0)
+		d.stringMapInto(&ev.PathParameters, key)
 	case foldEqual(key, "headers"):
-		d.stringMapInto(&ev.Headers, key, headerSizeHint)
+		d.headerListInto(ev, key)
 	case foldEqual(key, "queryStringParameters"):
-		d.stringMapInto(&ev.QueryStringParameters, key, 0)
+		d.stringMapInto(&ev.QueryStringParameters, key)
 	case foldEqual(key, "body"):
 		d.stringInto(&ev.Body, key)
 	case foldEqual(key, "isBase64Encoded"):

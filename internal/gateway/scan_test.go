@@ -20,6 +20,17 @@ func checkDecodeEvent(t *testing.T, payload []byte) {
 	if (gotErr != nil) != (wantErr != nil) {
 		t.Fatalf("decodeEvent(%q) error = %v, json.Unmarshal error = %v", payload, gotErr, wantErr)
 	}
+	if wantErr != nil {
+		return
+	}
+	// The header list builds the same http.Header as the map would.
+	if h, wantH := singleValueHeaderList(got.headerList), singleValueHeader(want.Headers); !reflect.DeepEqual(h, wantH) {
+		t.Fatalf("decodeEvent(%q) headers = %v, want %v", payload, h, wantH)
+	}
+	if got.headersSet {
+		got.Headers = headerMap(got.headerList)
+	}
+	got.headerList, got.headersSet = nil, false
 	if wantErr == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("decodeEvent(%q) = %+v, json.Unmarshal = %+v", payload, got, want)
 	}
@@ -51,6 +62,10 @@ func TestDecodeEventMatchesEncodingJSON(t *testing.T) {
 		{"null map values", `{"headers":{"a":null,"b":"x"},"multiValueHeaders":{"a":null,"b":["x",null],"c":[]}}`},
 		{"duplicate maps merge", `{"headers":{"a":"1"},"headers":{"b":"2"},"headers":{"a":"3"}}`},
 		{"map cleared by null", `{"headers":{"a":"1"},"headers":null,"headers":{"b":"2"}}`},
+		{"map null at the end", `{"headers":{"a":"1"},"headers":null}`},
+		{"empty headers", `{"headers":{}}`},
+		{"header names equal after canonicalization", `{"headers":{"content-type":"a","Content-Type":"b","x-a":"1","x-a":"2"}}`},
+		{"repeated header name", `{"headers":{"x-a":"1","x-a":"2"}}`},
 		{"duplicate structs merge", `{"requestContext":{"requestId":"r"},"requestContext":{"stage":"s","http":{"method":"GET"}},"requestContext":{"http":{"path":"/p"}}}`},
 		{"cookies reuse backing array", `{"cookies":["a","b","c"],"cookies":[null,"y"],"cookies":[null,null,null]}`},
 		{"empty cookies", `{"cookies":["a"],"cookies":[]}`},
