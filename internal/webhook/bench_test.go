@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/taskrouter"
+	"github.com/flexhook/flexhook/internal/tracing"
 )
 
 // The Invoke benchmarks measure one whole request through the handler:
@@ -28,8 +30,9 @@ import (
 //
 // The "-no-twilio" variants stand a canned Twilio adapter (cannedTwilio) in
 // for *flex.Client: they are the hot path flexhook itself owns, excluding
-// the twilio-go calls. The "-flextest" variant runs the real Twilio client
-// against the in-process Twilio fake over loopback HTTP.
+// the twilio-go calls. The "-flextest" variants run the real Twilio client
+// against the in-process Twilio fake over loopback HTTP, without and with
+// X-Ray tracing of a sampled invocation.
 
 // cannedTwilio answers every call at once, without allocating.
 type cannedTwilio struct{}
@@ -92,10 +95,11 @@ func benchTaskEvent(b *testing.B, eventType string, task flextest.Task, token st
 	return ev
 }
 
-// benchInvoke runs payload through h b.N times, checking the status.
-func benchInvoke(b *testing.B, h *Handler, payload []byte, want int) {
+// benchInvoke runs payload through h b.N times in an invocation context
+// derived from parent, checking the status.
+func benchInvoke(b *testing.B, parent context.Context, h *Handler, payload []byte, want int) {
 	b.Helper()
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "8f5ac1d2-6a1e-4c4b-9d1b-0a6e2f9f3c11"})
+	ctx := lambdacontext.NewContext(parent, &lambdacontext.LambdaContext{AwsRequestID: "8f5ac1d2-6a1e-4c4b-9d1b-0a6e2f9f3c11"})
 	check := func() {
 		out, err := h.Invoke(ctx, payload)
 		if err != nil {
@@ -128,19 +132,19 @@ func BenchmarkInvoke(b *testing.B) {
 
 	b.Run("close-no-twilio", func(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
-		benchInvoke(b, h, benchTaskEvent(b, "task.completed", task, authToken, now), http.StatusNoContent)
+		benchInvoke(b, context.Background(), h, benchTaskEvent(b, "task.completed", task, authToken, now), http.StatusNoContent)
 	})
 	b.Run("ignored-not-flex", func(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
-		benchInvoke(b, h, benchTaskEvent(b, "task.canceled", voice, authToken, now), http.StatusNoContent)
+		benchInvoke(b, context.Background(), h, benchTaskEvent(b, "task.canceled", voice, authToken, now), http.StatusNoContent)
 	})
 	b.Run("ignored-event-type", func(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
-		benchInvoke(b, h, benchTaskEvent(b, "task.updated", task, authToken, now), http.StatusNoContent)
+		benchInvoke(b, context.Background(), h, benchTaskEvent(b, "task.updated", task, authToken, now), http.StatusNoContent)
 	})
 	b.Run("bad-signature", func(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
-		benchInvoke(b, h, benchTaskEvent(b, "task.completed", task, "forged-token", now), http.StatusForbidden)
+		benchInvoke(b, context.Background(), h, benchTaskEvent(b, "task.completed", task, "forged-token", now), http.StatusForbidden)
 	})
 	b.Run("crm-close-no-twilio", func(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
@@ -150,22 +154,46 @@ func BenchmarkInvoke(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchInvoke(b, h, ev, http.StatusOK)
+		benchInvoke(b, context.Background(), h, ev, http.StatusOK)
 	})
-	b.Run("close-flextest", func(b *testing.B) {
-		fake := flextest.New(flextest.Options{AccountSID: acct, Credentials: map[string]string{acct: authToken}, LogLimit: 16})
-		fake.AddWorkspace(ws)
-		fake.AddChannel(ch)
-		fake.AddTask(task)
-		srv := httptest.NewServer(fake)
-		defer srv.Close()
+	fake := flextest.New(flextest.Options{AccountSID: acct, Credentials: map[string]string{acct: authToken}, LogLimit: 16})
+	fake.AddWorkspace(ws)
+	fake.AddChannel(ch)
+	fake.AddTask(task)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	flexHandler := func(b *testing.B, tr *tracing.Tracer) *Handler {
 		f := &fakeSecrets{cur: secretWith(authToken)}
-		api, err := flex.New(secretsAdapter{f}, flex.Options{BaseURL: srv.URL})
+		api, err := flex.New(secretsAdapter{f}, flex.Options{BaseURL: srv.URL, Transport: tr.Transport(flex.NewTransport())})
 		if err != nil {
 			b.Fatal(err)
 		}
-		// Closing a closed channel again is answered 200 (RepeatCloseOK),
-		// so every iteration makes the same two Twilio calls.
-		benchInvoke(b, benchHandler(b, api, now), benchTaskEvent(b, "task.completed", task, authToken, now), http.StatusNoContent)
+		return benchHandler(b, api, now)
+	}
+	// Closing a closed channel again is answered 200 (RepeatCloseOK), so
+	// every iteration makes the same two Twilio calls.
+	b.Run("close-flextest", func(b *testing.B) {
+		benchInvoke(b, context.Background(), flexHandler(b, nil), benchTaskEvent(b, "task.completed", task, authToken, now), http.StatusNoContent)
+	})
+	// The same with X-Ray tracing on and a sampled invocation: both calls
+	// are sent as subsegments to a loopback UDP daemon.
+	b.Run("close-flextest-xray", func(b *testing.B) {
+		daemon, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer daemon.Close()
+		go func() {
+			buf := make([]byte, 64<<10)
+			for {
+				if _, _, err := daemon.ReadFrom(buf); err != nil {
+					return
+				}
+			}
+		}()
+		tr := tracing.New(tracing.Options{DaemonAddr: daemon.LocalAddr().String()})
+		defer tr.Close()
+		ctx := tracing.ContextWithHeader(context.Background(), "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1")
+		benchInvoke(b, ctx, flexHandler(b, tr), benchTaskEvent(b, "task.completed", task, authToken, now), http.StatusNoContent)
 	})
 }
