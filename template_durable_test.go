@@ -144,7 +144,6 @@ func TestTemplateDurableResources(t *testing.T) {
 		"SweeperFunction.Properties.Events.Sweep.Type": "Schedule",
 		"SweeperFunction.Metadata.BuildMethod":         "makefile",
 		// The DLQ alarm fires on the first dead letter.
-		"CloseDeadLetterQueueAlarm.Condition":                     queueCondition,
 		"CloseDeadLetterQueueAlarm.Properties.Namespace":          "AWS/SQS",
 		"CloseDeadLetterQueueAlarm.Properties.MetricName":         "ApproximateNumberOfMessagesVisible",
 		"CloseDeadLetterQueueAlarm.Properties.Threshold":          "0",
@@ -177,8 +176,12 @@ func TestTemplateDurableResources(t *testing.T) {
 	if timeout == 0 || vis < 6*timeout {
 		t.Errorf("CloseQueue VisibilityTimeout %d < 6 × worker Timeout %d", vis, timeout)
 	}
-	if att, _ := getAttName(lookup(res("CloseDeadLetterQueueAlarm", "Properties", "Dimensions"), "0.Value")); att != closeDLQ+".QueueName" {
-		t.Errorf("DLQ alarm dimension = %q, want !GetAtt %s.QueueName", att, closeDLQ)
+	// The alarm exists in both modes; in durable mode it watches the DLQ.
+	dimValue := lookup(res("CloseDeadLetterQueueAlarm", "Properties", "Dimensions"), "0.Value")
+	if name, arg, ok := intrinsic(dimValue); !ok || name != "Fn::If" || scalar(arg.Content[0]) != queueCondition {
+		t.Errorf("DLQ alarm dimension: want !If [%s, !GetAtt %s.QueueName, …]", queueCondition, closeDLQ)
+	} else if att, _ := getAttName(arg.Content[1]); att != closeDLQ+".QueueName" {
+		t.Errorf("DLQ alarm dimension in durable mode = %q, want !GetAtt %s.QueueName", att, closeDLQ)
 	}
 	// The DLQ keeps messages longer than the queue, and the idempotency
 	// store (delivery.Retention, 15 days) outlives both.

@@ -1197,6 +1197,9 @@ func TestTemplateParameters(t *testing.T) {
 		{name: "LogRetentionInDays", typ: "Number", def: "30", allowed: []string{
 			"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545",
 			"731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"}},
+		// Observability (template_observability_test.go checks their use).
+		{name: "Tracing", typ: "String", def: "PassThrough", allowed: []string{"Active", "PassThrough"}},
+		{name: "AlarmTopicArn", typ: "String", def: "", patterns: true},
 	}
 	if len(cfn.Parameters) != len(tests) {
 		t.Errorf("template declares %d parameters, want %d", len(cfn.Parameters), len(tests))

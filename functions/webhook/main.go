@@ -20,6 +20,7 @@ import (
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/tracing"
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
@@ -50,6 +51,9 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 		APIBaseURL:     cfg.TwilioAPIBaseURL,
 		Logger:         log,
 		AWS:            &awsCfg,
+		// Lambda sets the daemon address; subsegments are sent only for
+		// sampled invocations (template.yaml Tracing: Active).
+		Tracer: tracing.New(tracing.Options{DaemonAddr: getenv("AWS_XRAY_DAEMON_ADDRESS")}),
 	})
 	if err != nil {
 		return nil, err

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/secrets"
+	"github.com/flexhook/flexhook/internal/tracing"
 )
 
 // TwilioOptions configure NewTwilio.
@@ -32,6 +34,9 @@ type TwilioOptions struct {
 	AWS *aws.Config
 	// Flex overrides the Twilio client's options (tests).
 	Flex flex.Options
+	// Tracer records the Twilio and Secrets Manager calls as X-Ray
+	// subsegments; nil records nothing.
+	Tracer *tracing.Tracer
 }
 
 // Twilio bundles the credential cache and the REST client built on it.
@@ -53,9 +58,24 @@ func NewTwilio(ctx context.Context, o TwilioOptions) (*Twilio, error) {
 		}
 		cfg = &c
 	}
+	if o.Tracer != nil {
+		c := cfg.Copy()
+		base := c.HTTPClient
+		if base == nil {
+			base = awshttp.NewBuildableClient()
+		}
+		c.HTTPClient = o.Tracer.AWSClient(base, "Secrets Manager")
+		cfg = &c
+	}
 	cache := secrets.NewCache(secretsmanager.NewFromConfig(*cfg), o.SecretID, secrets.Options{TTL: o.SecretCacheTTL})
 	fo := o.Flex
 	fo.BaseURL = o.APIBaseURL
+	if o.Tracer != nil {
+		if fo.Transport == nil {
+			fo.Transport = flex.NewTransport()
+		}
+		fo.Transport = o.Tracer.Transport(fo.Transport)
+	}
 	api, err := flex.New(credentials{cache}, fo)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -109,7 +108,13 @@ type event struct {
 	PathParameters                  map[string]string   `json:"pathParameters"`
 
 	// Payload 1.0 and 2.0.
-	Headers               map[string]string `json:"headers"`
+	Headers map[string]string `json:"headers"`
+	// headerList is what decodeEvent produces instead of Headers: the
+	// members of "headers" in order, key then value (a null value as "").
+	// headersSet reports that Headers would be a map rather than nil.
+	// headerMap turns them into Headers.
+	headerList            []string
+	headersSet            bool
 	QueryStringParameters map[string]string `json:"queryStringParameters"`
 	Body                  string            `json:"body"`
 	IsBase64Encoded       bool              `json:"isBase64Encoded"`
@@ -147,7 +152,7 @@ type event struct {
 // Decode never panics, whatever the payload.
 func Decode(payload []byte, opts Options) (*Request, error) {
 	var ev event
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := decodeEvent(payload, &ev); err != nil {
 		return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
 	}
 	r := &Request{RequestID: ev.RequestContext.RequestID}
@@ -174,7 +179,7 @@ func Decode(payload []byte, opts Options) (*Request, error) {
 			r.Path = trimStage(publicPath, stage)
 		}
 		r.RawQuery = ev.RawQueryString
-		r.Header = singleValueHeader(ev.Headers)
+		r.Header = singleValueHeaderList(ev.headerList)
 		if len(ev.Cookies) > 0 && r.Header.Get("Cookie") == "" {
 			r.Header["Cookie"] = []string{strings.Join(ev.Cookies, "; ")}
 		}
@@ -201,7 +206,7 @@ func Decode(payload []byte, opts Options) (*Request, error) {
 		if len(ev.MultiValueHeaders) > 0 {
 			r.Header = multiValueHeader(ev.MultiValueHeaders)
 		} else {
-			r.Header = singleValueHeader(ev.Headers)
+			r.Header = singleValueHeaderList(ev.headerList)
 		}
 		r.SourceIP = ev.RequestContext.Identity.SourceIP
 	default:
@@ -316,7 +321,7 @@ func singleValueHeader(m map[string]string) http.Header {
 	values := make([]string, len(m))
 	i := 0
 	for k, v := range m {
-		ck := http.CanonicalHeaderKey(k)
+		ck := canonicalHeaderKey(k)
 		if _, dup := h[ck]; dup {
 			return mergeHeader(len(m), func(yield func(string, []string) bool) {
 				for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -331,6 +336,36 @@ func singleValueHeader(m map[string]string) http.Header {
 		i++
 	}
 	return h
+}
+
+// singleValueHeaderList builds an http.Header from header names and values
+// in the order they came, key then value, without the map of them that
+// json.Unmarshal would have built. When two names are the same after
+// canonicalization it builds that map and leaves the result to
+// singleValueHeader, whose merge rules then apply.
+func singleValueHeaderList(kv []string) http.Header {
+	n := len(kv) / 2
+	h := make(http.Header, n)
+	values := make([]string, n)
+	for i := 0; i < n; i++ {
+		ck := canonicalHeaderKey(kv[2*i])
+		if _, dup := h[ck]; dup {
+			return singleValueHeader(headerMap(kv))
+		}
+		values[i] = kv[2*i+1]
+		h[ck] = values[i : i+1 : i+1]
+	}
+	return h
+}
+
+// headerMap returns the map json.Unmarshal builds from the header list:
+// later values win.
+func headerMap(kv []string) map[string]string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
 
 // multiValueHeader builds an http.Header from payload 1.0

@@ -1,8 +1,10 @@
 package taskrouter
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/flexhook/flexhook/internal/sid"
 )
@@ -32,24 +34,24 @@ func ChannelFromAttributes(attrs string) (ch Channel, ok bool, err error) {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is nested too deeply"}
 	}
 	var a struct {
-		Interaction   json.RawMessage `json:"flexInteractionSid"`
-		Channel       json.RawMessage `json:"flexInteractionChannelSid"`
+		Interaction   attrString `json:"flexInteractionSid"`
+		Channel       attrString `json:"flexInteractionChannelSid"`
 		Conversations struct {
-			ID json.RawMessage `json:"conversation_id"`
+			ID attrString `json:"conversation_id"`
 		} `json:"conversations"`
 	}
 	if err := json.Unmarshal([]byte(attrs), &a); err != nil {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
 	}
-	kd, kdSet := str(a.Interaction)
-	uo, uoSet := str(a.Channel)
+	kd, kdSet := a.Interaction.s, a.Interaction.set
+	uo, uoSet := a.Channel.s, a.Channel.set
 	if !uoSet && !kdSet {
 		return Channel{}, false, nil
 	}
 	if !kdSet {
 		// Flex puts the interaction SID in both places; accept the second
 		// only when it is an interaction SID.
-		if id, _ := str(a.Conversations.ID); sid.Valid(sid.Interaction, id) {
+		if id := a.Conversations.ID.s; sid.Valid(sid.Interaction, id) {
 			kd, kdSet = id, true
 		}
 	}
@@ -66,16 +68,36 @@ func ChannelFromAttributes(attrs string) (ch Channel, ok bool, err error) {
 	return Channel{InteractionSID: kd, ChannelSID: uo}, true, nil
 }
 
-// str decodes a JSON string; set is false for an absent or null value, and
-// a non-string value decodes as set but empty (so it fails validation).
-func str(raw json.RawMessage) (s string, set bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", false
+// attrString is a task attribute read as a string. set is false for an
+// absent or null value; a value that is not a string is set but empty (so
+// it fails validation). It decodes without copying the raw value first, as
+// json.RawMessage would.
+type attrString struct {
+	s   string
+	set bool
+}
+
+// UnmarshalJSON records the value; b is one valid JSON value.
+func (a *attrString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*a = attrString{}
+		return nil
 	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", true
+	a.s, a.set = "", true
+	if len(b) >= 2 && b[0] == '"' && plainString(b[1:len(b)-1]) {
+		a.s = string(b[1 : len(b)-1])
+		return nil
 	}
-	return s, true
+	if err := json.Unmarshal(b, &a.s); err != nil {
+		a.s = ""
+	}
+	return nil
+}
+
+// plainString reports whether the contents of a valid JSON string token
+// are its value: no escape sequences and valid UTF-8.
+func plainString(b []byte) bool {
+	return bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b)
 }
 
 // depth returns the deepest nesting of objects and arrays in a JSON text,

@@ -25,9 +25,12 @@ var (
 
 // Verify checks signature against the URL Twilio requested and the form
 // parameters it posted, with each of tokens in turn (primary auth token
-// first, then a secondary one during a rotation). It uses twilio-go's
-// RequestValidator, which also tries the URL with and without its default
-// port, since Twilio's own signing is inconsistent about ports.
+// first, then a secondary one during a rotation). It accepts exactly what
+// twilio-go's RequestValidator accepts, which also tries the URL with and
+// without its default port, since Twilio's own signing is inconsistent about
+// ports: for the URLs API Gateway delivers it computes the same HMAC without
+// allocating (see verifyForm), and for any other URL, and for JSON bodies,
+// it calls RequestValidator itself.
 //
 // publicURL must be exactly what Twilio called, query string included;
 // a "#" connection-override fragment is not signed and is removed here.
@@ -38,11 +41,19 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 		return ErrNotSigned
 	}
 	publicURL, _, _ = strings.Cut(publicURL, "#")
+	bodySHA := hasBodySHA256(publicURL)
+	if !bodySHA {
+		if valid, ok := verifyForm(publicURL, form, signature, tokens); ok {
+			if valid {
+				return nil
+			}
+			return ErrBadSignature
+		}
+	}
 	params := make(map[string]string, len(form))
 	for k, v := range form {
 		params[k] = v[0]
 	}
-	bodySHA := hasBodySHA256(publicURL)
 	for _, tok := range tokens {
 		if tok == "" {
 			continue

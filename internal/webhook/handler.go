@@ -167,13 +167,7 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 		return h.fail(rec, "", err)
 	}
 	rec.route, rec.method = req.Path, req.Method
-	var route func(context.Context, *gateway.Request, *record) (gateway.Response, error)
-	switch req.Path {
-	case RouteTaskRouter:
-		route = h.taskRouter
-	case RouteCRM:
-		route = h.crm
-	default:
+	if req.Path != RouteTaskRouter && req.Path != RouteCRM {
 		rec.route = "unknown"
 		return h.fail(rec, "", errUnknownRoute)
 	}
@@ -182,7 +176,13 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 		resp.Header["Allow"] = http.MethodPost
 		return resp
 	}
-	resp, err := route(ctx, req, rec)
+	// Direct calls, not a func value: rec then stays on the stack.
+	var resp gateway.Response
+	if req.Path == RouteTaskRouter {
+		resp, err = h.taskRouter(ctx, req, rec)
+	} else {
+		resp, err = h.crm(ctx, req, rec)
+	}
 	if err != nil {
 		return h.fail(rec, req.Path, err)
 	}
@@ -210,25 +210,27 @@ func (h *Handler) fail(rec *record, route string, err error) gateway.Response {
 
 // logSummary writes the one line that describes a request.
 func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d time.Duration) {
-	attrs := []slog.Attr{
+	var buf [16]slog.Attr // enough for every field: no allocation for the list
+	attrs := append(buf[:0],
 		slog.String("route", rec.route),
 		slog.String("outcome", rec.outcome),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-	}
-	add := func(k, v string) {
-		if v != "" {
-			attrs = append(attrs, slog.String(k, v))
+	)
+	for _, f := range [...]struct{ k, v string }{
+		{"method", rec.method},
+		{"event_type", rec.eventType},
+		{"task_sid", rec.taskSID},
+		{"interaction_sid", rec.interaction},
+		{"channel_sid", rec.channel},
+		{"reason", rec.reason},
+		{"live_task_sid", rec.liveTask},
+		{"dry_run_request", rec.dryRunRequest},
+	} {
+		if f.v != "" {
+			attrs = append(attrs, slog.String(f.k, f.v))
 		}
 	}
-	add("method", rec.method)
-	add("event_type", rec.eventType)
-	add("task_sid", rec.taskSID)
-	add("interaction_sid", rec.interaction)
-	add("channel_sid", rec.channel)
-	add("reason", rec.reason)
-	add("live_task_sid", rec.liveTask)
-	add("dry_run_request", rec.dryRunRequest)
 	if rec.attempts > 0 {
 		attrs = append(attrs, slog.Int("attempts", rec.attempts))
 	}

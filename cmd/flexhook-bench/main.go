@@ -1,0 +1,103 @@
+// Command flexhook-bench is `make bench`: it runs flexhook's Go benchmarks
+// and its measurements under the AWS Lambda Runtime Interface Emulator,
+// prints a table with each target's pass or fail, and writes the results
+// as JSON and as a Markdown table. See internal/bench for what each number
+// means.
+//
+// Usage, from the module root:
+//
+//	go run ./cmd/flexhook-bench [-json bench/results.json] [-md bench/README.md] [-quick]
+//
+// It exits 1 when the run fails and 2 when a target is missed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/flexhook/flexhook/internal/bench"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		jsonOut  = flag.String("json", "bench/results.json", "write the results as JSON here (empty: do not)")
+		mdOut    = flag.String("md", "bench/README.md", "write the results as Markdown here (empty: do not)")
+		quick    = flag.Bool("quick", false, "a short run for trying the harness: few events, short benchmarks")
+		cold     = flag.Int("cold", 15, "cold starts")
+		warm     = flag.Int("warm", 2000, "warm events")
+		rss      = flag.Int("rss", 10000, "events before reading the peak RSS")
+		benchT   = flag.String("benchtime", "2s", "-benchtime of the Go benchmarks")
+		template = flag.String("template", "bench/README.tmpl.md", "Markdown preamble written before the tables")
+	)
+	flag.Parse()
+	if *quick {
+		*cold, *warm, *rss, *benchT = 2, 50, 200, "100x"
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	root, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+		return 1
+	}
+	res, err := bench.Run(ctx, bench.Options{
+		Root: root, GoBenchtime: *benchT, ColdStarts: *cold, WarmInvokes: *warm,
+		RSSEvents: *rss, Progress: os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+		return 1
+	}
+	if err := res.WriteTable(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+		return 1
+	}
+	if *jsonOut != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err == nil {
+			err = writeFile(*jsonOut, append(b, '\n'))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+			return 1
+		}
+	}
+	if *mdOut != "" {
+		var b bytes.Buffer
+		if pre, err := os.ReadFile(*template); err == nil {
+			b.Write(pre)
+			b.WriteString("\n")
+		}
+		if err := res.WriteMarkdown(&b); err != nil {
+			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+			return 1
+		}
+		if err := writeFile(*mdOut, b.Bytes()); err != nil {
+			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+			return 1
+		}
+	}
+	for _, t := range res.Targets {
+		if !t.Pass {
+			return 2
+		}
+	}
+	return 0
+}
+
+func writeFile(name string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, 0o644)
+}

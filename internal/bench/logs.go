@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// invocation is what the emulator's output says about one invocation.
+type invocation struct {
+	// From the REPORT line.
+	reported bool
+	duration float64 // Duration, ms
+	init     float64 // Init Duration, ms; 0 on a warm invocation
+	// From the function's summary log line and the EMF line after it.
+	summarized bool
+	latency    float64 // EMF Latency, ms
+	flex       float64 // EMF FlexLatency, ms
+	emf        map[string]any
+}
+
+// logs parses the emulator's output line by line as it is written and
+// lets the harness wait for the lines of one invocation.
+type logs struct {
+	mu      sync.Mutex
+	partial []byte
+	byID    map[string]*invocation
+	lastID  string        // request id of the last summary line
+	changed chan struct{} // closed and replaced whenever a line is parsed
+	lines   int
+}
+
+func newLogs() *logs {
+	return &logs{byID: map[string]*invocation{}, changed: make(chan struct{})}
+}
+
+// Write consumes output; it never fails.
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		l.parse(l.partial[:i])
+		l.partial = l.partial[i+1:]
+	}
+	if len(l.partial) == 0 {
+		l.partial = nil
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+var (
+	reportLine   = regexp.MustCompile(`^REPORT RequestId: (\S+)\t(?:Init Duration: ([0-9.]+) ms\t)?Duration: ([0-9.]+) ms`)
+	summaryStart = []byte(`{"`)
+)
+
+// parse records one line; l.mu is held.
+func (l *logs) parse(line []byte) {
+	l.lines++
+	if m := reportLine.FindSubmatch(line); m != nil {
+		inv := l.get(string(m[1]))
+		inv.reported = true
+		inv.duration, _ = strconv.ParseFloat(string(m[3]), 64)
+		if len(m[2]) > 0 {
+			inv.init, _ = strconv.ParseFloat(string(m[2]), 64)
+		}
+		return
+	}
+	if !bytes.HasPrefix(line, summaryStart) {
+		return
+	}
+	var rec map[string]any
+	if json.Unmarshal(line, &rec) != nil {
+		return
+	}
+	if _, ok := rec["_aws"]; ok {
+		// The EMF line follows the summary line of its request: both are
+		// written, in this order, by the one invocation in flight.
+		if l.lastID == "" {
+			return
+		}
+		inv := l.get(l.lastID)
+		inv.emf = rec
+		inv.latency, _ = rec["Latency"].(float64)
+		inv.flex, _ = rec["FlexLatency"].(float64)
+		inv.summarized = true
+		return
+	}
+	if rec["message"] == "request" {
+		if id, ok := rec["requestId"].(string); ok {
+			l.lastID = id
+		}
+	}
+}
+
+func (l *logs) get(id string) *invocation {
+	inv := l.byID[id]
+	if inv == nil {
+		inv = &invocation{}
+		l.byID[id] = inv
+	}
+	return inv
+}
+
+// wait returns the invocation's REPORT and EMF figures once both lines
+// have been written, or false after timeout.
+func (l *logs) wait(id string, timeout time.Duration) (invocation, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		inv := l.byID[id]
+		changed := l.changed
+		if inv != nil && inv.reported && inv.summarized {
+			out := *inv
+			delete(l.byID, id)
+			l.mu.Unlock()
+			return out, true
+		}
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return invocation{}, false
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package bench
+
+// Limits `make bench` holds flexhook to (issue 6).
+const (
+	LimitInitMs        = 15.0 // own init, ms
+	LimitOwnOverheadMs = 0.2  // warm own overhead, median, ms
+	LimitAllocs        = 40.0 // allocations per event on the hot path
+	LimitWarmSecrets   = 0.0  // Secrets Manager calls per warm event
+	LimitConnsPerHost  = 1.0  // connections per upstream host per container
+	LimitRSSMB         = 30.0 // peak RSS, MiB
+	LimitBinaryMB      = 12.0 // stripped bootstrap, MB
+)
+
+// judge returns the targets this run has figures for, each judged.
+func judge(r *Results) []Target {
+	var ts []Target
+	add := func(name string, v, limit float64, unit, method string) {
+		ts = append(ts, Target{Name: name, Value: v, Limit: limit, Unit: unit, Pass: v <= limit, Method: method})
+	}
+	if c := r.Cold; c != nil {
+		add("own init (median)", c.Init.Median, LimitInitMs, "ms",
+			"first event's REPORT Duration minus its EMF Latency under aws-lambda-rie (which starts the bootstrap inside that invocation): process start to ready, cold-start secret fetch included")
+		add("connections per upstream host, cold container (max)", float64(max(c.ConnsPerContainer[apiTaskRouter+"+"+apiFlex], c.ConnsPerContainer[apiSecrets])), LimitConnsPerHost, "",
+			"connections the loopback fakes accepted from one container (ConnState); Flex and TaskRouter share one fake host here")
+	}
+	if w := r.Warm; w != nil {
+		add("warm own overhead (median)", w.Own.Median, LimitOwnOverheadMs, "ms",
+			"EMF Latency minus FlexLatency per event: the handler's time outside the Twilio calls")
+		add("Secrets Manager calls per warm event", w.CallsPerEvent[apiSecrets], LimitWarmSecrets, "",
+			"requests the Secrets Manager fake received during the warm events")
+		add("connections per upstream host, warm events", float64(max(w.Conns[apiTaskRouter+"+"+apiFlex], w.Conns[apiSecrets])), LimitConnsPerHost, "",
+			"new connections the fakes accepted during the warm events (0: the cold start's are reused)")
+	}
+	for _, b := range r.Benchmarks {
+		if b.Name == HotPathBenchmark {
+			add("allocations per event, hot path", b.AllocsPerOp, LimitAllocs, "",
+				"Go benchmark "+HotPathBenchmark+": whole handler, Twilio adapter answered in memory (twilio-go excluded)")
+		}
+	}
+	if rs := r.Resources; rs != nil {
+		if rs.BinaryBytes > 0 {
+			add("bootstrap size ("+rs.BinaryArch+")", float64(rs.BinaryBytes)/1e6, LimitBinaryMB, "MB",
+				"go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' for linux/"+rs.BinaryArch+", as make build")
+		}
+		if rs.PeakRSSKiB > 0 {
+			add("peak RSS", float64(rs.PeakRSSKiB)/1024, LimitRSSMB, "MiB",
+				"VmHWM of the function process in /proc after the events")
+		}
+	}
+	return ts
+}
