@@ -38,6 +38,11 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 		return ErrNotSigned
 	}
 	publicURL, _, _ = strings.Cut(publicURL, "#")
+	if _, err := url.Parse(publicURL); err != nil {
+		// twilio-go's ValidateBody refuses such a URL too; Twilio never
+		// calls one.
+		return ErrBadSignature
+	}
 	params := make(map[string]string, len(form))
 	for k, v := range form {
 		params[k] = v[0]
@@ -61,13 +66,14 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 	return ErrBadSignature
 }
 
+// hasBodySHA256 reports whether rawURL selects the JSON-body variant: a
+// non-empty bodySHA256 query parameter, read exactly as twilio-go's
+// ValidateBody reads it (url.Parse, then Query, which skips malformed
+// pairs), so the two never disagree on whether the body or the form is
+// signed.
 func hasBodySHA256(rawURL string) bool {
-	_, q, ok := strings.Cut(rawURL, "?")
-	if !ok {
-		return false
-	}
-	v, err := url.ParseQuery(q)
-	return err == nil && v.Get("bodySHA256") != ""
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Get("bodySHA256") != ""
 }
 
 // Sign returns the X-Twilio-Signature Twilio would send for a POST of form to
