@@ -31,25 +31,28 @@ func ChannelFromAttributes(attrs string) (ch Channel, ok bool, err error) {
 	if depth(attrs) > maxAttributesDepth {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is nested too deeply"}
 	}
-	var a struct {
-		Interaction   json.RawMessage `json:"flexInteractionSid"`
-		Channel       json.RawMessage `json:"flexInteractionChannelSid"`
-		Conversations struct {
-			ID json.RawMessage `json:"conversation_id"`
-		} `json:"conversations"`
-	}
+	// Keys match exactly, as TaskRouter's expressions and the Flex UI read
+	// them: a struct would also take "FLEXINTERACTIONCHANNELSID", letting
+	// one document name different channels to different readers.
+	var a map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(attrs), &a); err != nil {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
 	}
-	kd, kdSet := str(a.Interaction)
-	uo, uoSet := str(a.Channel)
+	var conv map[string]json.RawMessage
+	if raw := a["conversations"]; len(raw) > 0 {
+		if err := json.Unmarshal(raw, &conv); err != nil {
+			return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
+		}
+	}
+	kd, kdSet := str(a["flexInteractionSid"])
+	uo, uoSet := str(a["flexInteractionChannelSid"])
 	if !uoSet && !kdSet {
 		return Channel{}, false, nil
 	}
 	if !kdSet {
 		// Flex puts the interaction SID in both places; accept the second
 		// only when it is an interaction SID.
-		if id, _ := str(a.Conversations.ID); sid.Valid(sid.Interaction, id) {
+		if id, _ := str(conv["conversation_id"]); sid.Valid(sid.Interaction, id) {
 			kd, kdSet = id, true
 		}
 	}

@@ -43,3 +43,30 @@ func TestVerifyUnparseableURL(t *testing.T) {
 		}
 	}
 }
+
+// Channel keys match exactly: encoding/json's case-insensitive struct
+// matching would read "FLEXINTERACTIONCHANNELSID", which TaskRouter's
+// expressions and the Flex UI do not.
+func TestChannelFromAttributesExactKeys(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs string
+		want  Channel
+		ok    bool
+	}{
+		{"other case only", `{"FlexInteractionSid":"` + kd + `","FLEXINTERACTIONCHANNELSID":"` + uo + `"}`, Channel{}, false},
+		{"other case beside the real key", `{"flexInteractionSid":"` + kd + `","flexInteractionChannelSid":"` + uo + `","FlexInteractionChannelSid":"UOffffffffffffffffffffffffffffffff"}`, Channel{kd, uo}, true},
+		{"conversation id in other case", `{"Conversations":{"Conversation_Id":"` + kd + `"},"flexInteractionChannelSid":"` + uo + `"}`, Channel{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok, err := ChannelFromAttributes(tt.attrs)
+			if tt.ok && (err != nil || !ok || got != tt.want) {
+				t.Errorf("ChannelFromAttributes(%s) = %v, %v, %v; want %v", tt.attrs, got, ok, err, tt.want)
+			}
+			if !tt.ok && ok {
+				t.Errorf("ChannelFromAttributes(%s) = %v, true; want no channel", tt.attrs, got)
+			}
+		})
+	}
+}
