@@ -42,10 +42,23 @@ type ValidationError struct {
 	Field string
 	// Reason says what is wrong with it.
 	Reason string
+	// Got is the quoted excerpt of the value, or "". It helps the CRM
+	// that sent the value; it does not belong in logs, since a value in
+	// the wrong field may be anything, personal data included.
+	Got string
 }
 
-// Error returns "crm: <field>: <reason>".
+// Error returns "crm: <field>: <reason>", followed by ", got <excerpt>"
+// when the value is quoted.
 func (e *ValidationError) Error() string {
+	if e.Got != "" {
+		return "crm: " + e.Field + ": " + e.Reason + ", got " + e.Got
+	}
+	return "crm: " + e.Field + ": " + e.Reason
+}
+
+// Unquoted returns Error without the excerpt of the value, for logs.
+func (e *ValidationError) Unquoted() string {
 	return "crm: " + e.Field + ": " + e.Reason
 }
 
@@ -180,7 +193,8 @@ func Parse(body []byte) (Request, error) {
 	if r.Status != "" && r.Status != StatusClosed && r.Status != StatusInactive {
 		return Request{}, &ValidationError{
 			Field:  fieldStatus,
-			Reason: fmt.Sprintf("must be %q or %q, got %s", StatusClosed, StatusInactive, excerpt(r.Status)),
+			Reason: fmt.Sprintf("must be %q or %q", StatusClosed, StatusInactive),
+			Got:    excerpt(r.Status),
 		}
 	}
 	return r, nil
@@ -217,7 +231,8 @@ func fieldIndex(raw []byte) int {
 func badSID(field, what, prefix, got string) *ValidationError {
 	return &ValidationError{
 		Field:  field,
-		Reason: fmt.Sprintf("must be %s SID (%q and 32 hex digits), got %s", what, prefix, excerpt(got)),
+		Reason: fmt.Sprintf("must be %s SID (%q and 32 hex digits)", what, prefix),
+		Got:    excerpt(got),
 	}
 }
 

@@ -2,6 +2,7 @@ package flex
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -222,7 +223,11 @@ func classify(op string, err error, cl *call, cr Credentials) *Error {
 	isTwilio := errors.As(err, &te)
 	if isTwilio {
 		e.Code = te.Code
-		e.Message = scrub(te.Message, cr.Password.Reveal())
+		pass := cr.Password.Reveal()
+		// The credentials travel as an Authorization: Basic header, so a
+		// message that echoes the request carries them base64-encoded.
+		basic := base64.StdEncoding.EncodeToString([]byte(cr.Username + ":" + pass))
+		e.Message = scrub(te.Message, basic, pass)
 		// Detach twilio-go's error, whose text repeats the message.
 		e.Err = errors.New(e.Message)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/flexhook/flexhook/internal/sid"
@@ -33,25 +34,51 @@ func ChannelFromAttributes(attrs string) (ch Channel, ok bool, err error) {
 	if depth(attrs) > maxAttributesDepth {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is nested too deeply"}
 	}
-	var a struct {
-		Interaction   attrString `json:"flexInteractionSid"`
-		Channel       attrString `json:"flexInteractionChannelSid"`
-		Conversations struct {
-			ID attrString `json:"conversation_id"`
-		} `json:"conversations"`
+	var kd, uo, convID string
+	var kdSet, uoSet bool
+	if exactKeysNeeded(attrs) {
+		// Keys match exactly, as TaskRouter's expressions and the Flex UI
+		// read them: a struct would also take "FLEXINTERACTIONCHANNELSID",
+		// letting one document name different channels to different
+		// readers. This path is slower, and taken only when the document
+		// spells a key in another case or with escapes.
+		var a map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(attrs), &a); err != nil {
+			return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
+		}
+		var conv map[string]json.RawMessage
+		if raw := a["conversations"]; len(raw) > 0 && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &conv); err != nil {
+				return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
+			}
+		}
+		kd, kdSet = str(a["flexInteractionSid"])
+		uo, uoSet = str(a["flexInteractionChannelSid"])
+		convID, _ = str(conv["conversation_id"])
+	} else {
+		// Every key that could match a field is spelled exactly, so the
+		// struct (which allocates far less) reads what an exact reader does.
+		var a struct {
+			Interaction   attrString `json:"flexInteractionSid"`
+			Channel       attrString `json:"flexInteractionChannelSid"`
+			Conversations struct {
+				ID attrString `json:"conversation_id"`
+			} `json:"conversations"`
+		}
+		if err := json.Unmarshal([]byte(attrs), &a); err != nil {
+			return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
+		}
+		kd, kdSet = a.Interaction.s, a.Interaction.set
+		uo, uoSet = a.Channel.s, a.Channel.set
+		convID = a.Conversations.ID.s
 	}
-	if err := json.Unmarshal([]byte(attrs), &a); err != nil {
-		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is not a JSON object"}
-	}
-	kd, kdSet := a.Interaction.s, a.Interaction.set
-	uo, uoSet := a.Channel.s, a.Channel.set
 	if !uoSet && !kdSet {
 		return Channel{}, false, nil
 	}
 	if !kdSet {
 		// Flex puts the interaction SID in both places; accept the second
 		// only when it is an interaction SID.
-		if id := a.Conversations.ID.s; sid.Valid(sid.Interaction, id) {
+		if id := convID; sid.Valid(sid.Interaction, id) {
 			kd, kdSet = id, true
 		}
 	}
@@ -173,4 +200,48 @@ func (r Rules) Decide(ev Event) (Decision, error) {
 		return Decision{Reason: ReasonNotFlex}, nil
 	}
 	return Decision{Close: true, Reason: ReasonCloseEvent, Channel: ch}, nil
+}
+
+// channelKeys are the attribute keys ChannelFromAttributes reads.
+func channelKeys() [4]string {
+	return [4]string{"flexInteractionSid", "flexInteractionChannelSid", "conversations", "conversation_id"}
+}
+
+// exactKeysNeeded reports whether decoding attrs into a struct could read a
+// key an exact reader would not: a channel key spelled in another case
+// (encoding/json matches struct fields case-insensitively), a \u escape
+// (which could spell one), or U+017F (ſ), which encoding/json folds to 's'.
+func exactKeysNeeded(attrs string) bool {
+	if strings.Contains(attrs, `\u`) || strings.Contains(attrs, "\u017f") {
+		return true
+	}
+	for _, k := range channelKeys() {
+		if countFold(attrs, k) != strings.Count(attrs, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// countFold counts the ASCII case-insensitive occurrences of key in s.
+func countFold(s, key string) int {
+	n := 0
+	first := key[0] | 0x20
+	for i := 0; i+len(key) <= len(s); i++ {
+		if s[i]|0x20 == first && strings.EqualFold(s[i:i+len(key)], key) {
+			n++
+		}
+	}
+	return n
+}
+// str decodes a JSON string; set is false for an absent or null value, and
+// a non-string value decodes as set but empty (so it fails validation).
+func str(raw json.RawMessage) (s string, set bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", true
+	}
+	return s, true
 }

@@ -116,9 +116,9 @@ func TestVerifyFormLongInputs(t *testing.T) {
 	}
 }
 
-// FuzzVerifyForm is the differential test: wherever verifyForm answers, it
+// FuzzVerifyFormSameAsTwilio is the differential test: wherever verifyForm answers, it
 // answers as twilio-go's RequestValidator does.
-func FuzzVerifyForm(f *testing.F) {
+func FuzzVerifyFormSameAsTwilio(f *testing.F) {
 	f.Add("https://abc.execute-api.us-east-1.amazonaws.com/taskrouter", "EventType", "task.completed", "TaskAttributes", `{"a":1}`, "12345", "sig")
 	f.Add("https://hooks.example.com:443/a?b=c", "A", "", "B", "é", "tok", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
 	f.Add("http://localhost:80", "", "", "x", "y", "k", "")

@@ -50,6 +50,11 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 			return ErrBadSignature
 		}
 	}
+	if _, err := url.Parse(publicURL); err != nil {
+		// twilio-go's ValidateBody refuses such a URL too; Twilio never
+		// calls one.
+		return ErrBadSignature
+	}
 	params := make(map[string]string, len(form))
 	for k, v := range form {
 		params[k] = v[0]
@@ -72,13 +77,20 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 	return ErrBadSignature
 }
 
+// hasBodySHA256 reports whether rawURL selects the JSON-body variant: a
+// non-empty bodySHA256 query parameter, read exactly as twilio-go's
+// ValidateBody reads it (url.Parse, then Query, which skips malformed
+// pairs), so the two never disagree on whether the body or the form is
+// signed.
 func hasBodySHA256(rawURL string) bool {
 	_, q, ok := strings.Cut(rawURL, "?")
-	if !ok {
+	if !ok || (!strings.Contains(q, "bodySHA256") && !strings.Contains(q, "%")) {
+		// Without the name, spelled out or percent-encoded, there is no
+		// such parameter: skip the parse on the hot path.
 		return false
 	}
-	v, err := url.ParseQuery(q)
-	return err == nil && v.Get("bodySHA256") != ""
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Get("bodySHA256") != ""
 }
 
 // Sign returns the X-Twilio-Signature Twilio would send for a POST of form to

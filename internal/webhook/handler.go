@@ -2,15 +2,18 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
@@ -239,7 +242,7 @@ func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d tim
 	}
 	level := slog.LevelInfo
 	if rec.err != nil {
-		attrs = append(attrs, slog.String("error", rec.err.Error()))
+		attrs = append(attrs, slog.String("error", logText(rec.err)))
 		if status >= 500 {
 			level = slog.LevelError
 		} else {
@@ -247,6 +250,17 @@ func (h *Handler) logSummary(ctx context.Context, rec *record, status int, d tim
 		}
 	}
 	h.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// logText is err's text for the summary log. A CRM validation error quotes
+// the caller's value in the answer, where it helps the CRM; the log keeps
+// only the field and the reason, since the value may be personal data.
+func logText(err error) string {
+	var ve *crm.ValidationError
+	if errors.As(err, &ve) && ve.Got != "" {
+		return strings.Replace(err.Error(), ve.Error(), ve.Unquoted(), 1)
+	}
+	return err.Error()
 }
 
 // dispatch hands a close job on: to the queue in durable mode (after
