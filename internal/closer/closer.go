@@ -63,9 +63,9 @@ type Result struct {
 	ChannelStatus string // status after the close, when known
 	LiveTaskSID   string // the live task that blocked the close
 	Attempts      int    // Twilio HTTP attempts for the close
-	// Request describes the Flex update the job sends (or, in dry-run
-	// mode, would send), e.g.
-	// UpdateInteractionChannel KD…/UO… Status=closed Routing={"status":"closed"}.
+	// Request, in dry-run mode, describes the Flex update that was not
+	// sent, e.g. UpdateInteractionChannel KD…/UO… Status=closed
+	// Routing={"status":"closed"} (see Job.Request).
 	Request string
 }
 
@@ -125,7 +125,7 @@ func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 		return Result{Outcome: DryRun, Request: job.Request()}, nil
 	}
 	res, err := c.api.CloseChannel(ctx, ch, job.Status, job.Routing)
-	out := Result{ChannelStatus: res.Status, Attempts: res.Attempts, Request: job.Request()}
+	out := Result{ChannelStatus: res.Status, Attempts: res.Attempts}
 	switch {
 	case err == nil && res.AlreadyClosed:
 		out.Outcome = AlreadyClosed

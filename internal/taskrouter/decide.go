@@ -216,19 +216,22 @@ func exactKeysNeeded(attrs string) bool {
 		return true
 	}
 	for _, k := range channelKeys() {
-		if countFold(attrs, k) != strings.Count(attrs, k) {
+		// Whole JSON strings: "conversationSid" must not count as a
+		// variant of "conversations".
+		q := `"` + k + `"`
+		if countFold(attrs, q) != strings.Count(attrs, q) {
 			return true
 		}
 	}
 	return false
 }
 
-// countFold counts the ASCII case-insensitive occurrences of key in s.
+// countFold counts the case-insensitive occurrences of key, which starts
+// with a character that has no case (a quote), in s.
 func countFold(s, key string) int {
 	n := 0
-	first := key[0] | 0x20
 	for i := 0; i+len(key) <= len(s); i++ {
-		if s[i]|0x20 == first && strings.EqualFold(s[i:i+len(key)], key) {
+		if s[i] == key[0] && strings.EqualFold(s[i:i+len(key)], key) {
 			n++
 		}
 	}

@@ -267,3 +267,26 @@ func TestParseJSON(t *testing.T) {
 		}
 	}
 }
+
+// Flex's own attributes take the struct path; a document that could read
+// differently to an exact reader takes the exact one.
+func TestExactKeysNeeded(t *testing.T) {
+	flexAttrs := `{"channelType":"chat","conversationSid":"CH1","conversations":{"conversation_id":"` + kd + `"},` +
+		`"customerName":"Zoë & <Co>","flexInteractionChannelSid":"` + uo + `","flexInteractionSid":"` + kd + `"}`
+	tests := []struct {
+		attrs string
+		want  bool
+	}{
+		{flexAttrs, false},
+		{`{"call_sid":"CA1"}`, false},
+		{`{"FLEXINTERACTIONCHANNELSID":"x"}`, true},
+		{`{"Conversations":{"conversation_id":"x"}}`, true},
+		{`{"flex\u0049nteractionSid":"x"}`, true},
+		{"{\"flexInteractionChannel\u017fid\":\"x\"}", true},
+	}
+	for _, tt := range tests {
+		if got := exactKeysNeeded(tt.attrs); got != tt.want {
+			t.Errorf("exactKeysNeeded(%s) = %v, want %v", tt.attrs, got, tt.want)
+		}
+	}
+}

@@ -63,7 +63,10 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 		}
 	}
 	rec.interaction, rec.channel = job.InteractionSID, job.ChannelSID
-	key := delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"), job)
+	var key string
+	if h.keyed() {
+		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"), job)
+	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
 		return gateway.Response{}, err

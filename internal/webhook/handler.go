@@ -82,6 +82,7 @@ type Handler struct {
 	twilio  twilioAPI
 	process *delivery.Processor
 	queue   enqueuer
+	stored  bool // an idempotency store is configured
 	rules   taskrouter.Rules
 	log     *slog.Logger
 	now     func() time.Time
@@ -99,6 +100,7 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 		secrets: sec,
 		twilio:  api,
 		queue:   o.Queue,
+		stored:  o.Store != nil,
 		rules:   taskrouter.Rules{CloseEvents: cfg.CloseEvents},
 		log:     log,
 		now:     o.Now,
@@ -263,11 +265,19 @@ func logText(err error) string {
 	return err.Error()
 }
 
+// keyed reports whether jobs need their idempotency key: with a store or a
+// queue. Without either the key (a hash) is not computed at all.
+func (h *Handler) keyed() bool { return h.stored || h.queue != nil }
+
 // dispatch hands a close job on: to the queue in durable mode (after
 // answering duplicates from the idempotency store), else to the processor
-// inline. queued reports a job left for the worker.
+// inline. key is the event's idempotency key, "" when !h.keyed(). queued
+// reports a job left for the worker.
 func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec *record) (res delivery.Result, queued bool, err error) {
-	msg := delivery.NewMessage(key, job, h.now())
+	msg := delivery.Message{Job: job}
+	if h.keyed() {
+		msg = delivery.NewMessage(key, job, h.now())
+	}
 	if h.queue != nil {
 		if res, ok, err := h.process.Check(ctx, msg); err != nil || ok {
 			rec.replayed = ok

@@ -48,7 +48,10 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 	}
 	rec.interaction, rec.channel = d.Channel.InteractionSID, d.Channel.ChannelSID
 	job := taskRouterJob(h.cfg, ev, d)
-	key := delivery.TaskRouterKey(req.Header.Get("I-Twilio-Idempotency-Token"), ev.Type, ev.TaskSID)
+	var key string
+	if h.keyed() {
+		key = delivery.TaskRouterKey(req.Header.Get("I-Twilio-Idempotency-Token"), ev.Type, ev.TaskSID)
+	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
 		return gateway.Response{}, err
