@@ -237,6 +237,7 @@ func countFold(s, key string) int {
 	}
 	return n
 }
+
 // str decodes a JSON string; set is false for an absent or null value, and
 // a non-string value decodes as set but empty (so it fails validation).
 func str(raw json.RawMessage) (s string, set bool) {
