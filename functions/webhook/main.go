@@ -11,16 +11,11 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
-	"github.com/flexhook/flexhook/internal/idempotency"
-	"github.com/flexhook/flexhook/internal/logging"
-	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
-	"github.com/flexhook/flexhook/internal/tracing"
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
@@ -40,30 +35,16 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 	if err != nil {
 		return nil, err
 	}
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	awsCfg, err := coldstart.LoadAWS(ctx)
+	k, err := coldstart.Start(ctx, cfg.Common, "webhook", os.Stdout, getenv)
 	if err != nil {
 		return nil, err
 	}
-	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
-		SecretID:       cfg.SecretID,
-		SecretCacheTTL: cfg.SecretCacheTTL,
-		APIBaseURL:     cfg.TwilioAPIBaseURL,
-		Logger:         log,
-		AWS:            &awsCfg,
-		// Lambda sets the daemon address; subsegments are sent only for
-		// sampled invocations (template.yaml Tracing: Active).
-		Tracer: tracing.New(tracing.Options{DaemonAddr: getenv("AWS_XRAY_DAEMON_ADDRESS")}),
-	})
-	if err != nil {
-		return nil, err
-	}
-	o := webhook.Options{Metrics: metrics.New(os.Stdout, "webhook", nil)}
-	if cfg.IdempotencyTable != "" {
-		o.Store = idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.IdempotencyTable, idempotency.Options{})
+	o := webhook.Options{Metrics: k.Metrics}
+	if k.Store != nil { // never a typed nil in the interface
+		o.Store = k.Store
 	}
 	if cfg.CloseQueueURL != "" {
-		o.Queue = queue.NewSender(sqs.NewFromConfig(awsCfg), cfg.CloseQueueURL)
+		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
 	}
-	return webhook.New(cfg, tw.Secrets, tw.API, log, o), nil
+	return webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o), nil
 }

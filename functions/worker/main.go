@@ -10,16 +10,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/idempotency"
-	"github.com/flexhook/flexhook/internal/logging"
-	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/worker"
 )
@@ -39,28 +33,12 @@ func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handle
 	if err != nil {
 		return nil, err
 	}
-	log := logging.New(os.Stdout, cfg.LogLevel)
-	awsCfg, err := coldstart.LoadAWS(ctx)
+	k, err := coldstart.Start(ctx, cfg.Common, "worker", os.Stdout, getenv)
 	if err != nil {
 		return nil, err
 	}
-	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
-		SecretID:       cfg.SecretID,
-		SecretCacheTTL: cfg.SecretCacheTTL,
-		APIBaseURL:     cfg.TwilioAPIBaseURL,
-		Logger:         log,
-		AWS:            &awsCfg,
-	})
-	if err != nil {
-		return nil, err
-	}
-	c := closer.New(tw.API, closer.Options{DryRun: cfg.DryRun})
-	proc := delivery.NewProcessor(c, nil, nil) // no table: Twilio's idempotent close only
-	if cfg.IdempotencyTable != "" {
-		proc = delivery.NewProcessor(c, idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.IdempotencyTable, idempotency.Options{}), nil)
-	}
-	return worker.New(proc, queue.New(sqs.NewFromConfig(awsCfg)), log, worker.Options{
-		Metrics:   metrics.New(os.Stdout, "worker", nil),
+	return worker.New(k.Processor(), queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
+		Metrics:   k.Metrics,
 		RetryBase: cfg.RetryBase,
 	}), nil
 }

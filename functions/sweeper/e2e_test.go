@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/emulator"
+	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/sweeper"
+)
+
+// The sweeper's built bootstrap under the Lambda emulator, invoked with an
+// EventBridge scheduled event as Lambda would, against the Twilio and
+// Secrets Manager stand-ins.
+func TestSweepUnderEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test under the Lambda emulator; skipped with -short")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin, err := emulator.Build(ctx, "./functions/sweeper", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := flextest.New(flextest.Options{AccountSID: samples.AccountSID, Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
+	tw.AddWorkspace(samples.WorkspaceSID)
+	ended := time.Now().Add(-30 * time.Minute)
+	orphan := tw.AddChannel(flextest.Channel{})
+	tw.AddTask(flextest.Task{WorkspaceSID: samples.WorkspaceSID, AssignmentStatus: "completed",
+		Attributes: flextest.NewAttributes(orphan).JSON(), DateCreated: ended.Add(-time.Minute), DateUpdated: ended})
+	transferred := tw.AddChannel(flextest.Channel{})
+	tw.AddTask(flextest.Task{WorkspaceSID: samples.WorkspaceSID, AssignmentStatus: "completed",
+		Attributes: flextest.NewAttributes(transferred).JSON(), DateCreated: ended.Add(-time.Minute), DateUpdated: ended})
+	tw.AddChannelTask(samples.WorkspaceSID, transferred, "assigned")
+	twSrv := httptest.NewServer(tw)
+	defer twSrv.Close()
+	sm := secretstest.New()
+	sm.Put("flexhook/local", samples.SecretJSON())
+	smSrv := httptest.NewServer(sm)
+	defer smSrv.Close()
+
+	var out logBuffer
+	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: bin, Timeout: 60 * time.Second, Stdout: &out, Env: []string{
+		"TWILIO_SECRET_ID=flexhook/local",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
+		"TWILIO_API_BASE_URL=" + twSrv.URL,
+		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
+		"SWEEP_LOOKBACK=2h",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	event := `{"version":"0","id":"53dc4d37","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",` +
+		`"time":"` + time.Now().UTC().Format(time.RFC3339) + `","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/sweep"],"detail":{}}`
+	res, err := fn.Invoke(ctx, []byte(event))
+	if err != nil || res.Failed() {
+		t.Fatalf("invoke: %v %s %s\n%s", err, res.ErrorMessage, res.Payload, out.String())
+	}
+	var rep sweeper.Report
+	if err := json.Unmarshal(res.Payload, &rep); err != nil {
+		t.Fatalf("report %s: %v", res.Payload, err)
+	}
+	if rep.Outcomes["closed"] != 1 || rep.Outcomes["skipped_live_task"] != 1 {
+		t.Errorf("report = %+v", rep)
+	}
+	if ch, _ := tw.Channel(orphan.InteractionSID, orphan.SID); ch.Status != "closed" {
+		t.Errorf("orphan channel %s, want closed", ch.Status)
+	}
+	if ch, _ := tw.Channel(transferred.InteractionSID, transferred.SID); ch.Status != "active" {
+		t.Errorf("channel with a live task %s, want active", ch.Status)
+	}
+	if !strings.Contains(out.String(), `"message":"sweep"`) || strings.Contains(out.String(), samples.AuthToken) {
+		t.Errorf("sweeper output:\n%s", out.String())
+	}
+}
+
+// A missing workspace fails the cold start with the variable named.
+func TestNewHandlerNeedsWorkspace(t *testing.T) {
+	_, err := newHandler(context.Background(), func(k string) string {
+		return map[string]string{"TWILIO_SECRET_ID": "x"}[k]
+	})
+	if err == nil || !strings.Contains(err.Error(), "TASKROUTER_WORKSPACE_SID") {
+		t.Errorf("newHandler without a workspace = %v", err)
+	}
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
