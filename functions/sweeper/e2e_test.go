@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,7 +46,7 @@ func TestSweepUnderEmulator(t *testing.T) {
 	smSrv := httptest.NewServer(sm)
 	defer smSrv.Close()
 
-	var out logBuffer
+	var out emulator.Output
 	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: bin, Timeout: 60 * time.Second, Stdout: &out, Env: []string{
 		"TWILIO_SECRET_ID=flexhook/local",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
@@ -91,21 +90,4 @@ func TestNewHandlerNeedsWorkspace(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TASKROUTER_WORKSPACE_SID") {
 		t.Errorf("newHandler without a workspace = %v", err)
 	}
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http/httptest"
@@ -40,7 +39,7 @@ type stack struct {
 	twilio  *flextest.Server
 	secrets *secretstest.Server
 	fn      *emulator.Instance
-	logs    *logBuffer
+	logs    *emulator.Output
 }
 
 // startStack seeds the fakes with the sample state and starts the function.
@@ -53,7 +52,7 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 	if err != nil {
 		t.Fatalf("build bootstrap: %v", err)
 	}
-	s := &stack{t: t, logs: &logBuffer{}}
+	s := &stack{t: t, logs: &emulator.Output{}}
 	s.twilio = flextest.New(flextest.Options{AccountSID: samples.AccountSID,
 		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
 	samples.Seed(s.twilio)
@@ -80,24 +79,6 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Cleanup(func() { fn.Close() })
 	s.fn = fn
 	return s
-}
-
-// logBuffer collects the emulator's output, written from its goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (s *stack) invoke(payload []byte) gateway.Response {

@@ -36,7 +36,7 @@ func startTimedStack(t *testing.T, timeout time.Duration, env ...string) *stack 
 	if err != nil {
 		t.Fatalf("build bootstrap: %v", err)
 	}
-	s := &stack{t: t, logs: &logBuffer{}}
+	s := &stack{t: t, logs: &emulator.Output{}}
 	s.twilio = flextest.New(flextest.Options{AccountSID: samples.AccountSID,
 		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
 	samples.Seed(s.twilio)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -52,7 +51,7 @@ type stack struct {
 	env     []string
 	timeout time.Duration
 	fn      *emulator.Instance
-	logs    *logBuffer
+	logs    *emulator.Output
 	closes  chan struct{} // receives when a close request reaches Twilio
 }
 
@@ -65,7 +64,7 @@ func startStack(t *testing.T, so sqstest.Options, timeout time.Duration, extraEn
 	if _, err := bootstrap(); err != nil {
 		t.Fatalf("build bootstrap: %v", err)
 	}
-	s := &stack{t: t, logs: &logBuffer{}, timeout: timeout}
+	s := &stack{t: t, logs: &emulator.Output{}, timeout: timeout}
 	s.twilio = flextest.New(flextest.Options{AccountSID: samples.AccountSID,
 		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
 	s.twilio.AddWorkspace(ws)
@@ -219,24 +218,6 @@ func (s *stack) outcomes(key string) []string {
 		}
 	}
 	return out
-}
-
-// logBuffer collects the emulator's output, written from its goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Jobs on the queue close their channels, once each: an SQS duplicate of a

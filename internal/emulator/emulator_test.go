@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,30 +62,12 @@ func needEmulator(t *testing.T) {
 	}
 }
 
-// syncBuffer is a goroutine-safe bytes.Buffer for the emulator's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startEcho starts the echo function under the emulator and closes it when
 // the test ends, logging the emulator's output if the test failed.
-func startEcho(t *testing.T, o Options) (*Instance, *syncBuffer) {
+func startEcho(t *testing.T, o Options) (*Instance, *Output) {
 	t.Helper()
 	needEmulator(t)
-	out := &syncBuffer{}
+	out := &Output{}
 	o.Bootstrap = fixture.bootstrap
 	o.RIE = fixture.rie
 	o.Stdout, o.Stderr = out, out
