@@ -44,6 +44,8 @@ func TestHelpAndUsage(t *testing.T) {
 		{name: "unknown command", args: []string{"deploy"}, wantCode: exitUsage, wantStderr: `unknown command "deploy"`},
 		{name: "unknown flag", args: []string{"sign", "--nope"}, wantCode: exitUsage, wantStderr: "flag provided but not defined"},
 		{name: "run with an argument", args: []string{"run", "extra"}, wantCode: exitUsage, wantStderr: `unexpected argument "extra"`},
+		{name: "run with a bad delivery mode", args: []string{"run", "--mode", "async"}, wantCode: exitUsage, wantStderr: "want durable or sync"},
+		{name: "run with a negative outage", args: []string{"run", "--outage", "-1"}, wantCode: exitUsage, wantStderr: "--outage"},
 		{name: "run with a bad mode", args: []string{"run", "--twilio", "prod"}, wantCode: exitUsage, wantStderr: "want sim or real"},
 		{name: "run real --once", args: []string{"run", "--twilio=real", "--once"}, wantCode: exitUsage, wantStderr: "--once plays the demo"},
 		{name: "run real without credentials", args: []string{"run", "--twilio=real"}, wantCode: exitUsage, wantStderr: "TWILIO_ACCOUNT_SID"},
