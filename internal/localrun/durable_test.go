@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,5 +214,66 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(limit) {
 			t.Fatalf("%s: not within 30s", what)
 		}
+	}
+}
+
+// The tap records each request, with its status, by the time the function
+// has its answer, and keeps it apart from other taps of the simulator.
+func TestTwilioTap(t *testing.T) {
+	sim := flextest.New(flextest.Options{AccountSID: samples.AccountSID, Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
+	ch := sim.AddChannel(flextest.Channel{})
+	a, b := &twilioTap{sim: sim}, &twilioTap{sim: sim}
+	srvA, srvB := httptest.NewServer(a), httptest.NewServer(b)
+	defer srvA.Close()
+	defer srvB.Close()
+	get := func(base, path string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.SetBasicAuth(samples.AccountSID, samples.AuthToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	path := "/v1/Interactions/" + ch.InteractionSID + "/Channels/" + ch.SID
+	if got := a.requests(); got == nil || len(got) != 0 {
+		t.Errorf("requests() before any = %#v, want empty, not nil", got)
+	}
+	get(srvA.URL, path)
+	get(srvA.URL, "/v1/Nope")
+	get(srvB.URL, path)
+	got := a.requests()
+	if len(got) != 2 || got[0].Path != path || got[0].Status != http.StatusOK || got[1].Status != http.StatusNotFound {
+		t.Errorf("tap A recorded %+v, want its two requests with their statuses", got)
+	}
+	if n := len(b.requests()); n != 1 {
+		t.Errorf("tap B recorded %d requests, want its own 1", n)
+	}
+	a.reset()
+	if n := len(a.requests()); n != 0 {
+		t.Errorf("after reset tap A holds %d requests", n)
+	}
+}
+
+func TestCallsForAndFormatJob(t *testing.T) {
+	calls := []flextest.Request{
+		{Method: "GET", Path: "/v1/Workspaces/WS1/Tasks", Query: url.Values{"EvaluateTaskAttributes": {`flexInteractionChannelSid == "UO1"`}}, Status: 200},
+		{Method: "GET", Path: "/v1/Workspaces/WS1/Tasks", Query: url.Values{"EvaluateTaskAttributes": {`flexInteractionChannelSid == "UO2"`}}, Status: 200},
+		{Method: "POST", Path: "/v1/Interactions/KD1/Channels/UO1", Status: 503},
+	}
+	if got := callsFor(calls, "UO1"); len(got) != 2 || got[1].Method != "POST" {
+		t.Errorf("callsFor(UO1) = %+v, want the task list filtered on it and its POST", got)
+	}
+	o := JobObservation{Job: Job{Outcome: "failed_transient", Retry: true, RetryInS: 1, EventType: "task.completed", TaskSID: "WT0000000000000000000000000000f1a1",
+		ChannelSID: "UO0000000000000000000000000000f1a1", QueueAgeS: 2.25, Error: "twilio 503"}, FlexCalls: callsFor(calls, "UO1")}
+	line := formatJob(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC), o)
+	for _, want := range []string{"07:08:09 worker: task.completed WT…f1a1: failed_transient (retry in 1s), channel UO…f1a1, queued 2.2s", "error: twilio 503", "Twilio: GET tasks, POST channel (503)"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("formatJob = %q, want it to contain %q", line, want)
+		}
+	}
+	if (Job{Outcome: "closed"}).Final() != true || (Job{Outcome: "failed_transient", Retry: true}).Final() {
+		t.Errorf("Final: a deleted record is final, a retried one is not")
 	}
 }

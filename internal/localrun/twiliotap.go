@@ -50,11 +50,14 @@ func (t *twilioTap) reset() {
 	t.mu.Unlock()
 }
 
-// requests returns a copy of the recorded requests, oldest first.
+// requests returns a copy of the recorded requests, oldest first: empty,
+// not nil, when there are none.
 func (t *twilioTap) requests() []flextest.Request {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]flextest.Request(nil), t.log...)
+	out := make([]flextest.Request, len(t.log))
+	copy(out, t.log)
+	return out
 }
 
 // tapWriter records its request, with the status, when the status is
