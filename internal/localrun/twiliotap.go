@@ -69,6 +69,7 @@ type tapWriter struct {
 	recorded bool
 }
 
+// WriteHeader records the request with status, then writes the status.
 func (w *tapWriter) WriteHeader(status int) {
 	if !w.recorded {
 		w.recorded = true
@@ -78,6 +79,7 @@ func (w *tapWriter) WriteHeader(status int) {
 	w.ResponseWriter.WriteHeader(status)
 }
 
+// Write records the request as answered 200 if no status was written.
 func (w *tapWriter) Write(p []byte) (int, error) {
 	if !w.recorded {
 		w.WriteHeader(http.StatusOK)
