@@ -1,9 +1,13 @@
 # run.mk — the local system and the developer CLI (cmd/flexhook).
 #
-#   make run                 build functions/webhook, run it under the Lambda
-#                            emulator behind a local API gateway on
-#                            127.0.0.1:3000, play the demo, serve until Ctrl-C
+#   make run                 durable mode: build functions/webhook and
+#                            functions/worker, run each under the Lambda
+#                            emulator with goaws (and dynalite when npm ci
+#                            installed it), the webhook behind a local API
+#                            gateway on 127.0.0.1:3000; play the demo and a
+#                            Flex outage, serve until Ctrl-C
 #   make run ARGS=--once     play the demo and exit 1 if any outcome differs
+#   make run ARGS=--mode=sync  the webhook alone, closing inline
 #   make events              regenerate events/*.json from internal/samples
 #
 # `make test` covers `flexhook run --once` through cmd/flexhook's TestRunOnce.

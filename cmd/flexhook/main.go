@@ -6,10 +6,14 @@
 //	flexhook sign     sign a TaskRouter or CRM request; print it as curl or as an event
 //	flexhook invoke   send an event file to the local gateway or an emulator
 //	flexhook events   regenerate events/*.json from internal/samples
+//	flexhook explain  say offline what the webhook would do with an event file
+//	flexhook redrive  list (dry run) or move close jobs from the dead-letter queue
+//	flexhook sweep    run the orphan sweeper once and print what it did
 //
 // Exit codes: 0 success; 1 the command ran but the outcome is a failure (a
 // demo step differs from its expectation, a non-2xx answer, stale event
-// files); 2 usage errors, unreadable input and transport errors.
+// files, an event the webhook would reject, a job that could not be moved, a
+// sweep that failed); 2 usage errors, unreadable input and transport errors.
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main
@@ -49,6 +53,9 @@ func commands() []command {
 		{"sign", "sign a TaskRouter or CRM request and print it as a curl command or an API Gateway event", signCommand},
 		{"invoke", "send an event file to the local gateway or a Lambda emulator and print the response", invokeCommand},
 		{"events", "regenerate the sample events in events/ (or check that they are current)", eventsCommand},
+		{"explain", "say offline what the webhook would do with an event file, and the Flex request it would send", explainCommand},
+		{"redrive", "list (dry run) or move close jobs from the dead-letter queue back to the close queue", redriveCommand},
+		{"sweep", "run the orphan sweeper once with the sweeper function's settings and print what it did", sweepCommand},
 	}
 }
 
@@ -88,5 +95,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun `flexhook help <command>` or `flexhook <command> -h` for a command's flags.\n")
-	fmt.Fprintf(w, "Exit codes: 0 success, 1 failed outcome (demo mismatch, non-2xx answer, stale files), 2 usage or I/O error.\n")
+	fmt.Fprintf(w, "Exit codes: 0 success, 1 failed outcome (demo mismatch, non-2xx answer, stale files, rejected event, failed move or sweep), 2 usage or I/O error.\n")
 }

@@ -14,33 +14,50 @@ import (
 )
 
 const runDescription = `
-Builds functions/webhook as the real bootstrap binary, runs it under the AWS
-Lambda Runtime Interface Emulator, and puts a local API gateway in front of it
-on 127.0.0.1:3000 (POST /taskrouter, POST /crm, and the Lambda Invoke API path
-for raw events). The function reaches a local Secrets Manager stand-in and the
-embedded Twilio Flex/TaskRouter simulator through AWS_ENDPOINT_URL_SECRETS_MANAGER
-and TWILIO_API_BASE_URL, seeded with the sample channels.
+Runs flexhook on loopback as it runs in AWS, and plays a demo.
+
+In durable mode (the default) it builds functions/webhook and functions/worker
+as the real bootstrap binaries and runs each under its own AWS Lambda Runtime
+Interface Emulator. The webhook puts close jobs on an SQS FIFO queue served by
+goaws (AWS_ENDPOINT_URL_SQS, CLOSE_QUEUE_URL); an event source mapping emulator
+feeds the queue to the worker, which closes the channels. The idempotency
+table is a dynalite DynamoDB (AWS_ENDPOINT_URL_DYNAMODB, IDEMPOTENCY_TABLE)
+when npm ci has installed it, otherwise there is none (the banner says so).
+With --mode=sync only the webhook runs, and it closes inline.
+
+A local API gateway on 127.0.0.1:3000 serves POST /taskrouter, POST /crm and
+the Lambda Invoke API path for raw events. The functions reach a local Secrets
+Manager stand-in and the embedded Twilio Flex/TaskRouter simulator through
+AWS_ENDPOINT_URL_SECRETS_MANAGER and TWILIO_API_BASE_URL, seeded with the
+sample channels.
 
 It prints the URLs, the local credentials and ready curl commands, plays a
 scripted demo (signed TaskRouter events, a CRM callback, a bad signature) with
-one line per event, then serves until Ctrl-C, printing one line per request.
+one line per event — in durable mode the webhook's answer and the worker's
+decision —, then in durable mode a Flex outage: Twilio answers 503 while events
+arrive, the jobs wait in the queue, and drain when it recovers. Then it serves
+until Ctrl-C, printing one line per request and per worker job.
 
 With --once it exits after the demo: 0 when every event had its expected
-outcome, 1 otherwise. With --twilio=real the function calls the real Twilio API
-with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (optionally TWILIO_API_KEY and
-TWILIO_API_SECRET for the REST calls) from the environment; there is no demo,
-and --public-url should be the tunnel URL Twilio calls.`
+outcome, 1 otherwise. With --twilio=real the functions call the real Twilio
+API with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (optionally TWILIO_API_KEY
+and TWILIO_API_SECRET for the REST calls) from the environment; there is no
+demo, and --public-url should be the tunnel URL Twilio calls.`
 
 // runCommand implements `flexhook run`.
 func runCommand(ctx context.Context, std *stdio, args []string) int {
-	fs := newFlagSet("run", "flexhook run [--addr 127.0.0.1:3000] [--once] [--twilio sim|real] [--public-url URL] [--env KEY=value]...", runDescription)
+	fs := newFlagSet("run", "flexhook run [--mode durable|sync] [--addr 127.0.0.1:3000] [--once] [--twilio sim|real] [--public-url URL] [--env KEY=value]...", runDescription)
+	mode := fs.String("mode", "durable", "`mode` of delivery: durable (webhook → SQS → worker) or sync (the webhook closes inline)")
+	noTable := fs.Bool("no-table", false, "durable mode without the idempotency table, even when dynalite is installed")
+	outage := fs.Int("outage", localrun.DefaultOutageEvents, "events sent during the demo's Flex outage, durable mode (0 skips it)")
+	workerBootstrap := fs.String("worker-bootstrap", "", "use this prebuilt worker `binary` (from emulator.Build) instead of building functions/worker")
 	addr := fs.String("addr", localrun.DefaultAddr, "`address` of the local API gateway (port 0 picks a free port)")
 	once := fs.Bool("once", false, "play the demo and exit: 0 if every outcome is as expected, 1 otherwise")
 	noDemo := fs.Bool("no-demo", false, "skip the demo")
 	twilio := fs.String("twilio", "sim", "Twilio API to use: `sim` (embedded simulator) or real (credentials from the environment)")
 	publicURL := fs.String("public-url", "", "PUBLIC_BASE_URL of the function: the public `URL` (such as a tunnel) that Twilio signs")
 	logs := fs.Bool("logs", false, "also print the function's log lines and the emulator's log to stderr")
-	bootstrap := fs.String("bootstrap", "", "use this prebuilt function `binary` (from emulator.Build) instead of building functions/webhook")
+	bootstrap := fs.String("bootstrap", "", "use this prebuilt webhook `binary` (from emulator.Build) instead of building functions/webhook")
 	var env listFlag
 	fs.Var(&env, "env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
 	pos, code, ok := fs.parse(std, args)
@@ -54,14 +71,28 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
 	}
-	opts.Bootstrap = *bootstrap
+	switch *mode {
+	case "durable":
+		opts.Durable = true
+	case "sync":
+	default:
+		return fs.fail(std, usageError("--mode=%q: want durable or sync", *mode), exitUsage)
+	}
+	if *outage < 0 {
+		return fs.fail(std, usageError("--outage must be 0 or more"), exitUsage)
+	}
+	opts.Bootstrap, opts.WorkerBootstrap, opts.NoTable = *bootstrap, *workerBootstrap, *noTable
 	if *logs {
 		opts.Logs = &lockedWriter{w: std.stderr}
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
+	if opts.Durable {
+		fmt.Fprintf(std.stderr, "flexhook run: building %s and %s, starting goaws and the Lambda emulators (the first run also compiles the emulator and goaws: a minute or two)...\n", localrun.FunctionPackage, localrun.WorkerPackage)
+	} else {
+		fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
+	}
 	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	sys, err := localrun.Start(startCtx, opts)
 	cancel()
@@ -81,8 +112,20 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 			}
 			return fs.fail(std, err, exitFailure)
 		}
+		ok := rep.OK()
+		if opts.Durable && *outage > 0 {
+			fmt.Fprintln(std.stdout)
+			orep, err := sys.Outage(ctx, std.stdout, *outage)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return exitOK
+				}
+				return fs.fail(std, err, exitFailure)
+			}
+			ok = ok && orep.OK()
+		}
 		if *once {
-			if !rep.OK() {
+			if !ok {
 				return exitFailure
 			}
 			return exitOK
@@ -92,11 +135,15 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	if *once {
 		return exitOK
 	}
-	fmt.Fprintf(std.stdout, "Serving on %s: one line per request below. Press Ctrl-C to stop.\n", sys.URL())
+	if opts.Durable {
+		fmt.Fprintf(std.stdout, "Serving on %s: one line per request and per worker job below. Press Ctrl-C to stop.\n", sys.URL())
+	} else {
+		fmt.Fprintf(std.stdout, "Serving on %s: one line per request below. Press Ctrl-C to stop.\n", sys.URL())
+	}
 	sys.Live(std.stdout)
 	<-ctx.Done()
 	sys.Live(nil)
-	fmt.Fprintln(std.stdout, "\nStopping: closing the gateway, the emulator and the stand-ins.")
+	fmt.Fprintln(std.stdout, "\nStopping: closing the gateway, the emulators and the stand-ins.")
 	if err := sys.Close(); err != nil {
 		return fs.fail(std, err, exitFailure)
 	}

@@ -14,38 +14,54 @@ import (
 )
 
 // `flexhook run --once` — what `make run ARGS=--once` runs — builds the
-// function, runs it under the emulator behind the local gateway, plays the
-// demo and exits 0 only if every event had its expected outcome. This is
-// how `make test` exercises `make run`.
+// functions, runs them under the emulator behind the local gateway, plays
+// the demo (and, in durable mode, the Flex outage) and exits 0 only if every
+// event had its expected outcome. This is how `make test` exercises
+// `make run`, in both modes.
 func TestRunOnce(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the function and runs it under the Lambda emulator; skipped with -short")
+		t.Skip("builds the functions and runs them under the Lambda emulator; skipped with -short")
 	}
-	code, stdout, stderr := cli(t, "", nil, "run", "--once", "--addr", "127.0.0.1:0")
-	if code != exitOK {
-		t.Fatalf("flexhook run --once exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	tests := []struct {
+		mode string
+		want []string
+	}{
+		{mode: "durable", want: []string{"durable mode", "SQS (goaws)", "WORKER DECISION (job log)", "6/6 events as expected",
+			"Twilio answers 503", "3/3 channels closed, each exactly once", "dead-letter queue empty"}},
+		{mode: "sync", want: []string{"DECISION (function log)", "6/6 events as expected"}},
 	}
-	for _, want := range []string{"Local API Gateway", "Twilio API simulator", "Secrets Manager", "curl -sS -i", "6/6 events as expected"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout)
-		}
-	}
-	for _, st := range localrun.DemoSteps() {
-		found := false
-		for _, line := range strings.Split(stdout, "\n") {
-			if strings.Contains(line, st.Name) {
-				found = true
-				if !strings.HasPrefix(line, "ok") {
-					t.Errorf("demo line not ok: %s", line)
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "", nil, "run", "--once", "--mode", tt.mode, "--addr", "127.0.0.1:0")
+			if code != exitOK {
+				t.Fatalf("flexhook run --once --mode %s exited %d\nstdout:\n%s\nstderr:\n%s", tt.mode, code, stdout, stderr)
+			}
+			for _, want := range append([]string{"Local API Gateway", "Twilio API simulator", "Secrets Manager", "curl -sS -i"}, tt.want...) {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, stdout)
 				}
 			}
-		}
-		if !found {
-			t.Errorf("no demo line for %q", st.Name)
-		}
-	}
-	if strings.Contains(stdout, "Serving on") {
-		t.Errorf("--once went on serving")
+			for _, st := range localrun.DemoSteps() {
+				found := false
+				for _, line := range strings.Split(stdout, "\n") {
+					if strings.Contains(line, st.Name) {
+						found = true
+						if !strings.HasPrefix(line, "ok") {
+							t.Errorf("demo line not ok: %s", line)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no demo line for %q", st.Name)
+				}
+			}
+			if strings.Contains(stdout, "Serving on") {
+				t.Errorf("--once went on serving")
+			}
+			if tt.mode == "sync" && strings.Contains(stdout, "Outage") {
+				t.Errorf("sync mode played the outage:\n%s", stdout)
+			}
+		})
 	}
 }
 
@@ -81,7 +97,7 @@ func TestRunServesUntilStopped(t *testing.T) {
 	std := &stdio{stdin: strings.NewReader(""), stdout: pw, stderr: &errOut, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {
-		code := dispatch(ctx, std, []string{"run", "--no-demo", "--addr", "127.0.0.1:0"})
+		code := dispatch(ctx, std, []string{"run", "--mode=sync", "--no-demo", "--addr", "127.0.0.1:0"})
 		pw.Close()
 		done <- code
 	}()

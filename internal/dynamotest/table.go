@@ -58,16 +58,7 @@ func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), tableTimeout)
 	defer cancel()
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
+	_, err := client.CreateTable(ctx, createTableInput(name))
 	if err != nil {
 		t.Fatalf("dynamotest: create table %s: %v", name, err)
 	}
@@ -82,6 +73,21 @@ func CreateTable(t testing.TB, client *dynamodb.Client, name string) {
 	})
 	if err := waitActive(ctx, client, name); err != nil {
 		t.Fatalf("dynamotest: %v", err)
+	}
+}
+
+// createTableInput is the request creating table name with the stores'
+// schema.
+func createTableInput(name string) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+		},
+		BillingMode: types.BillingModePayPerRequest,
 	}
 }
 

@@ -43,12 +43,18 @@ func seedPlayground(s *flextest.Server) {
 // PlaygroundChannel(1).
 func TaskRouterExample(baseURL string) (Request, error) {
 	t := playgroundTask(1)
-	form := url.Values{
-		"EventType": {"task.completed"}, "AccountSid": {samples.AccountSID}, "WorkspaceSid": {samples.WorkspaceSID},
+	t.AssignmentStatus = flextest.TaskCompleted
+	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.completed", t))
+}
+
+// taskRouterForm is the form TaskRouter posts for eventType on a task of
+// the simulator's sample workspace.
+func taskRouterForm(eventType string, t flextest.Task) url.Values {
+	return url.Values{
+		"EventType": {eventType}, "AccountSid": {samples.AccountSID}, "WorkspaceSid": {samples.WorkspaceSID},
 		"ResourceType": {"Task"}, "ResourceSid": {t.SID}, "TaskSid": {t.SID},
-		"TaskAssignmentStatus": {flextest.TaskCompleted}, "TaskAttributes": {t.Attributes},
+		"TaskAssignmentStatus": {t.AssignmentStatus}, "TaskAttributes": {t.Attributes},
 	}
-	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, form)
 }
 
 // CRMExample is a CRM "conversation done" callback for PlaygroundChannel(2),
@@ -64,17 +70,37 @@ func CRMExample(baseURL string) (Request, error) {
 // curl commands for each route.
 func (s *System) Banner(w io.Writer) error {
 	p := &printer{w: w}
-	p.printf("flexhook is running: the real function binary under the AWS Lambda Runtime Interface Emulator.\n\n")
+	d := s.durable
+	if d != nil {
+		p.printf("flexhook is running in durable mode: the real webhook and worker binaries, each under an AWS Lambda Runtime Interface Emulator.\n\n")
+	} else {
+		p.printf("flexhook is running: the real function binary under the AWS Lambda Runtime Interface Emulator.\n\n")
+	}
 	p.printf("  Local API Gateway     %s   (HTTP API payload 2.0 events)\n", s.url)
 	p.printf("    POST %s%s    TaskRouter event callbacks\n", s.url, webhook.RouteTaskRouter)
 	p.printf("    POST %s%s           CRM conversation-done callbacks\n", s.url, webhook.RouteCRM)
 	p.printf("    POST %s%s   raw events (flexhook invoke --emulator %s)\n", s.url, emulator.InvokePath, s.url)
-	if s.mode == Simulator {
+	switch {
+	case s.mode == Simulator && d != nil:
+		p.printf("  Twilio API simulator  %s  (the webhook's TWILIO_API_BASE_URL), %s  (the worker's): one simulator, a port per function\n", s.twilioURL, d.twilioURL)
+	case s.mode == Simulator:
 		p.printf("  Twilio API simulator  %s  (TWILIO_API_BASE_URL)\n", s.twilioURL)
-	} else {
+	default:
 		p.printf("  Twilio API            https://flex-api.twilio.com, https://taskrouter.twilio.com  (account %s)\n", s.accountSID)
 	}
 	p.printf("  Secrets Manager       %s  (AWS_ENDPOINT_URL_SECRETS_MANAGER), secret %s\n", s.awsURL, SecretID)
+	if d != nil {
+		p.printf("  SQS (goaws)           %s  (AWS_ENDPOINT_URL_SQS)\n", d.sqs.Endpoint())
+		p.printf("    close queue         %s  (CLOSE_QUEUE_URL; maxReceiveCount %d, then the dead-letter queue)\n", d.sqs.QueueURL(), QueueMaxReceiveCount)
+		p.printf("    dead-letter queue   %s\n", d.sqs.DLQURL())
+		if d.tableURL != "" {
+			p.printf("  DynamoDB (dynalite)   %s  (AWS_ENDPOINT_URL_DYNAMODB), idempotency table %s (IDEMPOTENCY_TABLE)\n", d.tableURL, TableName)
+		} else {
+			p.printf("  Idempotency table     %s; duplicates are absorbed by SQS deduplication and Twilio's idempotent close only\n", d.tableNote)
+		}
+		p.printf("  Worker                %s under its own emulator, fed from the close queue by the event source mapping emulator (batch %d, WORKER_RETRY_BASE=%s)\n",
+			WorkerPackage, BatchSize, WorkerRetryBase)
+	}
 	if s.publicURL != "" {
 		p.printf("  Public URL            %s  (PUBLIC_BASE_URL: signatures are checked against it)\n", s.publicURL)
 	}

@@ -2,6 +2,7 @@ package localrun
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/localgw"
 	"github.com/flexhook/flexhook/internal/samples"
@@ -26,6 +28,27 @@ var ErrNoSimulator = errors.New("localrun: the demo needs the Twilio simulator")
 // plus the wait for its observation.
 const stepTimeout = localgw.DefaultTimeout + 2*summaryWait
 
+// idempotencyTokenHeader is the header TaskRouter puts on each delivery of
+// an event callback.
+const idempotencyTokenHeader = "I-Twilio-Idempotency-Token"
+
+// jobWait bounds the wait for the worker to finish a queued job: its
+// timeout, plus the mapping's polling.
+const jobWait = WorkerTimeout + 5*time.Second
+
+// outcomeQueued is the webhook's outcome when it puts a job on the queue.
+const outcomeQueued = "queued"
+
+// closesOutcome reports an outcome the close path produces — in durable
+// mode the worker's, after the webhook queued the job.
+func closesOutcome(o string) bool {
+	switch closer.Outcome(o) {
+	case closer.Closed, closer.AlreadyClosed, closer.SkippedLiveTask, closer.NotFound, closer.DryRun:
+		return true
+	}
+	return false
+}
+
 // Expect is the outcome a demo step must have.
 type Expect struct {
 	// Status is the HTTP status the gateway answers.
@@ -37,6 +60,9 @@ type Expect struct {
 	Channel string
 	// NoFlexCalls requires that the function made no Twilio call.
 	NoFlexCalls bool
+	// QueuedStatus is the HTTP status in durable mode when the webhook
+	// queues the close (CRM callbacks get 202); 0 means Status.
+	QueuedStatus int
 }
 
 // Step is one scripted request of the demo.
@@ -65,6 +91,13 @@ type StepResult struct {
 	Observed    bool
 	// Latency is the client's wall time from sending to the whole answer.
 	Latency time.Duration
+	// Job is what the worker finally did with the step's close job in
+	// durable mode; nil when the webhook queued nothing or no final job
+	// line came in time.
+	Job *JobObservation
+	// Done is the time from the webhook's answer to the worker's final job
+	// line, in durable mode.
+	Done time.Duration
 	// Problems lists every difference from Step.Want; empty when as
 	// expected.
 	Problems []string
@@ -98,7 +131,14 @@ func taskRouterStep(eventType string, task samples.Task, token string) func(stri
 	return func(base string, now time.Time) (Request, error) {
 		form := samples.TaskRouterForm(eventType, task)
 		form.Set("TimestampMs", strconv.FormatInt(now.UnixMilli(), 10))
-		return TaskRouterRequest(base+webhook.RouteTaskRouter, token, form)
+		req, err := TaskRouterRequest(base+webhook.RouteTaskRouter, token, form)
+		if err == nil {
+			// Each delivery of a TaskRouter event carries a token of its
+			// own, which names the event in the idempotency store: a demo
+			// played again is new events, not replays of the first.
+			req.Header.Set(idempotencyTokenHeader, rand.Text())
+		}
+		return req, err
 	}
 }
 
@@ -135,7 +175,7 @@ func DemoSteps() []Step {
 				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
 				return CRMRequest(base+webhook.RouteCRM, body, CRMAuth{Secret: samples.CRMWebhookSecret, Time: now})
 			},
-			Want: Expect{Status: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
 		{
 			Name: "task.canceled, bad signature", Channel: transferred,
@@ -156,8 +196,13 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 	}
 	samples.Seed(s.twilio)
 	p := &printer{w: w}
-	p.printf("Demo: %d signed events through %s, handled by the real function.\n", len(steps), s.url)
-	p.printf("%-7s %-38s %-34s %-26s %-17s %4s  %s\n", "", "EVENT", "DECISION (function log)", "FLEX CALLS (simulator)", "CHANNEL", "HTTP", "LATENCY")
+	if s.durable != nil {
+		p.printf("Demo: %d signed events through %s; the webhook queues each close job, the worker runs it.\n", len(steps), s.url)
+		p.printf("%-7s %-38s %-24s %-34s %-26s %-17s %4s  %s\n", "", "EVENT", "WEBHOOK", "WORKER DECISION (job log)", "FLEX CALLS (worker)", "CHANNEL", "HTTP", "LATENCY")
+	} else {
+		p.printf("Demo: %d signed events through %s, handled by the real function.\n", len(steps), s.url)
+		p.printf("%-7s %-38s %-34s %-26s %-17s %4s  %s\n", "", "EVENT", "DECISION (function log)", "FLEX CALLS (simulator)", "CHANNEL", "HTTP", "LATENCY")
+	}
 	var rep Report
 	client := &http.Client{Timeout: stepTimeout}
 	for i, st := range steps {
@@ -166,7 +211,7 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 		}
 		r := s.runStep(ctx, client, st)
 		rep.Results = append(rep.Results, r)
-		p.printf("%s\n", formatStep(i+1, r))
+		p.printf("%s\n", formatStep(i+1, r, s.durable != nil))
 	}
 	if rep.OK() {
 		p.printf("Demo: %d/%d events as expected.\n", len(steps), len(steps))
@@ -197,6 +242,10 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 		r.Problems = append(r.Problems, "build request: "+err.Error())
 		return r
 	}
+	mark := 0
+	if s.durable != nil {
+		mark = s.durable.jobs.mark()
+	}
 	start := time.Now()
 	resp, err := client.Do(hreq)
 	if err != nil {
@@ -210,10 +259,21 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
 	r.Observation, r.Observed = s.Observation(wctx, resp.Header.Get(localgw.RequestIDHeader))
 	cancel()
+	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
+		answered := time.Now()
+		jctx, cancel := context.WithTimeout(ctx, jobWait)
+		j, ok := s.durable.jobs.wait(jctx, mark, func(o JobObservation) bool {
+			return o.Job.ChannelSID == sum.ChannelSID && o.Job.Final()
+		})
+		cancel()
+		if ok {
+			r.Job, r.Done = &j, time.Since(answered)
+		}
+	}
 	if st.Channel != nil {
 		r.After = s.channelStatus(st.Channel)
 	}
-	r.Problems = check(st.Want, r)
+	r.Problems = check(st.Want, r, s.durable != nil)
 	return r
 }
 
@@ -225,11 +285,20 @@ func (s *System) channelStatus(ch *samples.Channel) string {
 	return c.Status
 }
 
-// check lists the differences between want and what r shows.
-func check(want Expect, r StepResult) []string {
+// check lists the differences between want and what r shows. In durable
+// mode a close is queued by the webhook and decided by the worker.
+func check(want Expect, r StepResult, durable bool) []string {
 	var problems []string
-	if r.Status != want.Status {
-		problems = append(problems, fmt.Sprintf("HTTP %d, want %d", r.Status, want.Status))
+	queued := durable && closesOutcome(want.Outcome)
+	wantStatus, webhookOutcome := want.Status, want.Outcome
+	if queued {
+		webhookOutcome = outcomeQueued
+		if want.QueuedStatus != 0 {
+			wantStatus = want.QueuedStatus
+		}
+	}
+	if r.Status != wantStatus {
+		problems = append(problems, fmt.Sprintf("HTTP %d, want %d", r.Status, wantStatus))
 	}
 	outcome := ""
 	if r.Observation.Summary != nil {
@@ -237,10 +306,18 @@ func check(want Expect, r StepResult) []string {
 	}
 	switch {
 	case !r.Observed || r.Observation.Summary == nil:
-		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", want.Outcome))
-	case outcome != want.Outcome:
-		msg := fmt.Sprintf("outcome %s, want %s", outcome, want.Outcome)
+		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", webhookOutcome))
+	case outcome != webhookOutcome:
+		msg := fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome)
 		if e := r.Observation.Summary.Error; e != "" {
+			msg += " (" + e + ")"
+		}
+		problems = append(problems, msg)
+	case queued && r.Job == nil:
+		problems = append(problems, fmt.Sprintf("no final job line from the worker within %s, want outcome %s", jobWait, want.Outcome))
+	case queued && r.Job.Job.Outcome != want.Outcome:
+		msg := fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome)
+		if e := r.Job.Job.Error; e != "" {
 			msg += " (" + e + ")"
 		}
 		problems = append(problems, msg)
@@ -248,14 +325,19 @@ func check(want Expect, r StepResult) []string {
 	if want.Channel != "" && r.After != want.Channel {
 		problems = append(problems, fmt.Sprintf("channel %s after the event, want %s", r.After, want.Channel))
 	}
-	if n := len(r.Observation.FlexCalls); want.NoFlexCalls && n > 0 {
-		problems = append(problems, fmt.Sprintf("%d Twilio calls (%s), want none", n, flexCalls(r.Observation.FlexCalls)))
+	calls := r.Observation.FlexCalls
+	if r.Job != nil {
+		calls = append(calls[:len(calls):len(calls)], r.Job.FlexCalls...)
+	}
+	if n := len(calls); want.NoFlexCalls && n > 0 {
+		problems = append(problems, fmt.Sprintf("%d Twilio calls (%s), want none", n, flexCalls(calls)))
 	}
 	return problems
 }
 
-// formatStep renders a step as one line of the demo table.
-func formatStep(n int, r StepResult) string {
+// formatStep renders a step as one line of the demo table; in durable mode
+// with the webhook's and the worker's decisions.
+func formatStep(n int, r StepResult, durable bool) string {
 	mark := "ok  "
 	if !r.OK() {
 		mark = "FAIL"
@@ -279,7 +361,29 @@ func formatStep(n int, r StepResult) string {
 	if r.Observed {
 		flex = flexCalls(r.Observation.FlexCalls)
 	}
-	return fmt.Sprintf("%s %2d %-38s %-34s %-26s %-17s %4s  %s", mark, n, r.Step.Name, decision(r.Observation), flex, channel, status, latency)
+	if !durable {
+		return fmt.Sprintf("%s %2d %-38s %-34s %-26s %-17s %4s  %s", mark, n, r.Step.Name, decision(r.Observation), flex, channel, status, latency)
+	}
+	worker := "-"
+	if r.Job != nil {
+		worker, flex = jobDecision(r.Job.Job), flexCalls(r.Job.FlexCalls)
+		latency += fmt.Sprintf(", done %s later", formatLatency(r.Done))
+	}
+	return fmt.Sprintf("%s %2d %-38s %-24s %-34s %-26s %-17s %4s  %s", mark, n, r.Step.Name, decision(r.Observation), worker, flex, channel, status, latency)
+}
+
+// jobDecision says what the worker decided, from its job line.
+func jobDecision(j Job) string {
+	d := j.Outcome
+	switch {
+	case j.LiveTaskSID != "":
+		d += " (" + shortSID(j.LiveTaskSID) + " live)"
+	case j.Replayed:
+		d += " (replayed)"
+	case j.Retry && j.RetryInS > 0:
+		d += fmt.Sprintf(" (retry in %gs)", j.RetryInS)
+	}
+	return d
 }
 
 // formatLive renders a request served outside the demo as one line:

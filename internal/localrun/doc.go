@@ -20,11 +20,26 @@
 // The function has no local mode: it is configured through the same
 // environment variables as in template.yaml, pointed at loopback.
 //
+// With Options.Durable (what `make run` starts) the webhook runs in durable
+// mode: CLOSE_QUEUE_URL names a FIFO close queue in a local SQS
+// (internal/sqstest, the pinned goaws Go tool), and the worker function,
+// built from functions/worker, runs under a second emulator fed by the SQS
+// event source mapping emulator (internal/esm) with
+// ReportBatchItemFailures, as in AWS
+// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html). When npm ci
+// has installed dynalite, a local DynamoDB table is the idempotency store
+// (IDEMPOTENCY_TABLE); without it durable mode runs without a table and the
+// banner says so, so that only Go is needed. Each function reaches the
+// Twilio simulator on a port of its own, so the calls of the webhook and of
+// the worker are told apart. Outage plays a Flex outage: events are queued
+// while Twilio answers 503 and drain when it recovers.
+//
 // Demo plays DemoSteps through the gateway: TaskRouter events and a CRM
 // callback, signed afresh for the gateway's URL. What each step did is
 // observed, never assumed: the HTTP status from the gateway, the decision
-// from the function's own summary log line (matched by Lambda request id),
-// the Twilio calls from the simulator's request log, and the channel's
-// status from the simulator before and after. Each step's expected outcome is
+// from the function's own summary log line (matched by Lambda request id) —
+// in durable mode the webhook's "queued" and then the worker's job log line
+// for the channel —, the Twilio calls from the simulator's request log, and
+// the channel's status from the simulator before and after. Each step's expected outcome is
 // part of the script, and the Report says which steps differ.
 package localrun

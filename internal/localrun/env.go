@@ -152,16 +152,25 @@ func functionEnv(secretsURL, twilioURL, publicURL, workspace string, extra []str
 // bad override fails now with the variable's name rather than on the first
 // request. Entries must be KEY=value.
 func checkFunctionEnv(env []string) error {
-	vars := map[string]string{}
-	for _, e := range env {
-		k, v, ok := strings.Cut(e, "=")
-		if !ok || k == "" || strings.ContainsAny(k, " \t\n") {
-			return fmt.Errorf("localrun: environment entry %q: want KEY=value", e)
-		}
-		vars[k] = v
+	vars, err := envMap(env)
+	if err != nil {
+		return err
 	}
 	if _, err := config.LoadWebhook(func(k string) string { return vars[k] }); err != nil {
 		return fmt.Errorf("localrun: function environment: %w", err)
 	}
 	return nil
+}
+
+// envMap reads KEY=value entries, later ones winning.
+func envMap(env []string) (map[string]string, error) {
+	vars := map[string]string{}
+	for _, e := range env {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t\n") {
+			return nil, fmt.Errorf("localrun: environment entry %q: want KEY=value", e)
+		}
+		vars[k] = v
+	}
+	return vars, nil
 }

@@ -75,12 +75,18 @@ func (r *recent[V]) get(id string) (V, bool) {
 
 // wait returns the value for id once it is there, or false when ctx ends.
 func (r *recent[V]) wait(ctx context.Context, id string) (V, bool) {
+	return r.waitUntil(ctx, id, func(V) bool { return true })
+}
+
+// waitUntil returns the value for id once it is there and ok accepts it,
+// or the value so far (possibly zero) and false when ctx ends.
+func (r *recent[V]) waitUntil(ctx context.Context, id string, ok func(V) bool) (V, bool) {
 	for {
 		r.mu.Lock()
-		v, ok := r.items[id]
+		v, found := r.items[id]
 		changed := r.changed
 		r.mu.Unlock()
-		if ok {
+		if found && ok(v) {
 			return v, true
 		}
 		select {
@@ -91,18 +97,20 @@ func (r *recent[V]) wait(ctx context.Context, id string) (V, bool) {
 	}
 }
 
-// logTap reads the function's output, line by line, keeping the summary
-// lines by request id and forwarding everything to an optional writer.
+// logTap reads the function's output, line by line, keeping the webhook's
+// summary lines and the worker's job lines by request id and forwarding
+// everything to an optional writer.
 type logTap struct {
 	forward   io.Writer
 	summaries *recent[Summary]
+	jobs      *recent[[]Job] // a worker invocation's job lines, in order
 
 	mu      sync.Mutex
 	partial []byte
 }
 
 func newLogTap(forward io.Writer) *logTap {
-	return &logTap{forward: forward, summaries: newRecent[Summary]()}
+	return &logTap{forward: forward, summaries: newRecent[Summary](), jobs: newRecent[[]Job]()}
 }
 
 // Write implements io.Writer. It never fails: a forward writer's error is
@@ -131,29 +139,42 @@ func (l *logTap) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// parse keeps line if it is a summary line.
+// parse keeps line if it is a summary line or a job line.
 func (l *logTap) parse(line []byte) {
 	line = bytes.TrimSpace(line)
-	if len(line) == 0 || line[0] != '{' || !bytes.Contains(line, []byte(`"request"`)) {
+	if len(line) == 0 || line[0] != '{' {
 		return
 	}
-	var s struct {
-		Message string `json:"message"`
-		Summary
+	switch {
+	case bytes.Contains(line, []byte(`"message":"request"`)):
+		var s struct {
+			Message string `json:"message"`
+			Summary
+		}
+		if json.Unmarshal(line, &s) != nil || s.Message != "request" || s.RequestID == "" {
+			return
+		}
+		l.summaries.put(s.RequestID, s.Summary)
+	case bytes.Contains(line, []byte(`"message":"job"`)):
+		var j struct {
+			Message string `json:"message"`
+			Job
+		}
+		if json.Unmarshal(line, &j) != nil || j.Message != "job" || j.RequestID == "" {
+			return
+		}
+		prev, _ := l.jobs.get(j.RequestID) // l.mu serializes the writers
+		l.jobs.put(j.RequestID, append(prev[:len(prev):len(prev)], j.Job))
 	}
-	if json.Unmarshal(line, &s) != nil || s.Message != "request" || s.RequestID == "" {
-		return
-	}
-	l.summaries.put(s.RequestID, s.Summary)
 }
 
 // tracedFunction invokes the function and records the Twilio simulator
 // requests each invocation made, by Lambda request id. It serializes
-// invocations, which the emulator requires anyway, so that every request
-// in the simulator's log between two invocations belongs to the one between.
+// invocations, which the emulator requires anyway, so that every request in
+// the function's tap between two invocations belongs to the one between.
 type tracedFunction struct {
-	fn     localgw.Invoker
-	twilio *flextest.Server // nil in RealTwilio mode
+	fn    localgw.Invoker
+	calls *twilioTap // the function's view of the simulator; nil in RealTwilio mode
 
 	mu      sync.Mutex
 	traces  *recent[trace]
@@ -170,8 +191,8 @@ type trace struct {
 func (t *tracedFunction) Invoke(ctx context.Context, payload []byte) (emulator.Result, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.twilio != nil {
-		t.twilio.Reset()
+	if t.calls != nil {
+		t.calls.reset()
 	}
 	res, err := t.fn.Invoke(ctx, payload)
 	if err != nil {
@@ -179,8 +200,8 @@ func (t *tracedFunction) Invoke(ctx context.Context, payload []byte) (emulator.R
 	}
 	tr := trace{cold: !t.invoked}
 	t.invoked = true
-	if t.twilio != nil {
-		tr.calls = t.twilio.Requests()
+	if t.calls != nil {
+		tr.calls = t.calls.requests()
 	}
 	t.traces.put(res.RequestID, tr)
 	return res, nil

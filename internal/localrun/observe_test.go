@@ -101,12 +101,38 @@ func TestCheck(t *testing.T) {
 	closed := &Summary{Outcome: "closed"}
 	call := []flextest.Request{{Method: "POST", Path: "/v1/Interactions/KD1/Channels/UO1", Status: 200}}
 	want := Expect{Status: 204, Outcome: "closed", Channel: "closed"}
+	queuedSum := &Summary{Outcome: "queued", ChannelSID: "UO1"}
+	job := func(outcome, err string) *JobObservation {
+		return &JobObservation{Job: Job{Outcome: outcome, ChannelSID: "UO1", Error: err}, FlexCalls: call}
+	}
 	tests := []struct {
-		name string
-		want Expect
-		got  StepResult
-		msgs []string // substrings of the expected problems, in order
+		name    string
+		durable bool
+		want    Expect
+		got     StepResult
+		msgs    []string // substrings of the expected problems, in order
 	}{
+		{name: "durable: queued, then closed by the worker", durable: true, want: want,
+			got: StepResult{Status: 204, After: "closed", Observed: true, Observation: Observation{Summary: queuedSum}, Job: job("closed", "")}},
+		{name: "durable: a CRM callback is accepted with 202", durable: true, want: Expect{Status: 200, QueuedStatus: 202, Outcome: "closed"},
+			got: StepResult{Status: 202, Observed: true, Observation: Observation{Summary: queuedSum}, Job: job("closed", "")}},
+		{name: "durable: 200 where 202 is due", durable: true, want: Expect{Status: 200, QueuedStatus: 202, Outcome: "closed"},
+			got:  StepResult{Status: 200, Observed: true, Observation: Observation{Summary: queuedSum}, Job: job("closed", "")},
+			msgs: []string{"HTTP 200, want 202"}},
+		{name: "durable: closed inline instead of queued", durable: true, want: want,
+			got:  StepResult{Status: 204, After: "closed", Observed: true, Observation: Observation{Summary: closed}},
+			msgs: []string{"outcome closed, want queued"}},
+		{name: "durable: the worker never finished the job", durable: true, want: want,
+			got:  StepResult{Status: 204, After: "active", Observed: true, Observation: Observation{Summary: queuedSum}},
+			msgs: []string{"no final job line from the worker", "channel active"}},
+		{name: "durable: the worker decided otherwise", durable: true, want: want,
+			got:  StepResult{Status: 204, After: "active", Observed: true, Observation: Observation{Summary: queuedSum}, Job: job("failed_permanent", "refused")},
+			msgs: []string{"worker outcome failed_permanent, want closed (refused)", "channel active"}},
+		{name: "durable: an ignored event is not queued", durable: true, want: Expect{Status: 204, Outcome: "ignored", NoFlexCalls: true},
+			got: StepResult{Status: 204, Observed: true, Observation: Observation{Summary: &Summary{Outcome: "ignored"}}}},
+		{name: "durable: the worker's Twilio calls count", durable: true, want: Expect{Status: 204, Outcome: "closed", NoFlexCalls: true},
+			got:  StepResult{Status: 204, Observed: true, Observation: Observation{Summary: queuedSum}, Job: job("closed", "")},
+			msgs: []string{"1 Twilio calls (POST channel), want none"}},
 		{name: "as expected", want: want, got: StepResult{Status: 204, After: "closed", Observed: true, Observation: Observation{Summary: closed}}},
 		{name: "wrong status", want: want, got: StepResult{Status: 503, After: "closed", Observed: true, Observation: Observation{Summary: closed}},
 			msgs: []string{"HTTP 503, want 204"}},
@@ -124,7 +150,7 @@ func TestCheck(t *testing.T) {
 			msgs: []string{"HTTP 0, want 204", "no summary", "channel active"}},
 	}
 	for _, tt := range tests {
-		got := check(tt.want, tt.got)
+		got := check(tt.want, tt.got, tt.durable)
 		if len(got) != len(tt.msgs) {
 			t.Errorf("%s: check = %q, want %d problems", tt.name, got, len(tt.msgs))
 			continue
@@ -195,13 +221,13 @@ func TestFormatting(t *testing.T) {
 		Step:   Step{Name: "task.completed, transfer still live", Channel: &samples.Channel{}},
 		Status: http.StatusNoContent, Before: "active", After: "active", Observed: true, Latency: 5 * time.Millisecond,
 		Observation: Observation{Summary: &Summary{Outcome: "skipped_live_task", LiveTaskSID: "WT0000000000000000000000000000f103"}, FlexCalls: calls[:1]},
-	})
+	}, false)
 	for _, want := range []string{"ok    2 task.completed, transfer still live", "skipped_live_task (WT…f103 live)", "GET tasks", "active → active", "204", "5ms"} {
 		if !strings.Contains(step, want) {
 			t.Errorf("formatStep = %q, want it to contain %q", step, want)
 		}
 	}
-	failed := formatStep(1, StepResult{Step: Step{Name: "x"}, Problems: []string{"p"}})
+	failed := formatStep(1, StepResult{Step: Step{Name: "x"}, Problems: []string{"p"}}, false)
 	if !strings.HasPrefix(failed, "FAIL") {
 		t.Errorf("formatStep of a failed step = %q, want FAIL first", failed)
 	}

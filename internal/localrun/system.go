@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,18 @@ type Options struct {
 	// Now is the clock of the demo's signatures and timestamps; nil means
 	// time.Now.
 	Now func() time.Time
+
+	// Durable runs durable mode: the webhook puts close jobs on a local SQS
+	// FIFO queue (goaws) and the worker function, under a second emulator
+	// fed by the event source mapping emulator, closes the channels. False
+	// runs sync mode: the webhook closes inline.
+	Durable bool
+	// WorkerBootstrap is a worker binary built by emulator.Build; empty
+	// means Start builds WorkerPackage. Durable mode only.
+	WorkerBootstrap string
+	// NoTable runs durable mode without the idempotency table, even when
+	// dynalite is installed.
+	NoTable bool
 }
 
 // System is flexhook running locally: the function under the emulator,
@@ -86,6 +99,8 @@ type System struct {
 	traced  *tracedFunction
 	logs    *logTap
 	seen    *recent[Observation]
+
+	durable *durable // nil in sync mode
 
 	live atomic.Pointer[liveOutput]
 
@@ -135,6 +150,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	secret := samples.SecretJSON()
 	s.accountSID = samples.AccountSID
 	twilioURL, workspace := "", samples.WorkspaceSID
+	var webhookTap *twilioTap // nil in RealTwilio mode
 	switch o.Mode {
 	case Simulator:
 		s.twilio = flextest.New(flextest.Options{
@@ -143,15 +159,11 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		})
 		samples.Seed(s.twilio)
 		seedPlayground(s.twilio)
-		u, stop, err := s.twilio.Listen("127.0.0.1:0")
+		tap, u, err := s.serveTap()
 		if err != nil {
-			return nil, fmt.Errorf("start the Twilio simulator: %w", err)
+			return nil, err
 		}
-		s.closers = append(s.closers, func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return stop(ctx)
-		})
+		webhookTap = tap
 		twilioURL, s.twilioURL = u, u
 	case RealTwilio:
 		if o.Real.AccountSID == "" || o.Real.AuthToken == "" {
@@ -171,22 +183,28 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.closers = append(s.closers, ep.Close)
 	s.awsURL = ep.URL()
 
-	env := functionEnv(s.awsURL, twilioURL, o.PublicBaseURL, workspace, o.Env)
-	if err := checkFunctionEnv(env); err != nil {
+	env := functionEnv(s.awsURL, twilioURL, o.PublicBaseURL, workspace, nil)
+	if err := checkFunctionEnv(append(env, o.Env...)); err != nil {
 		return nil, err
 	}
+	if o.Durable {
+		if err := checkWorkerEnv(workerEnv(s.awsURL, "", nil, o.Env)); err != nil {
+			return nil, err
+		}
+	}
 
-	bootstrap := o.Bootstrap
-	if bootstrap == "" {
-		dir, err := os.MkdirTemp("", "flexhook-run-")
+	bootstrap, workerBin, err := s.build(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Durable {
+		queueEnv, err := s.startDurable(ctx, o, workerBin)
 		if err != nil {
 			return nil, err
 		}
-		s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
-		if bootstrap, err = emulator.Build(ctx, FunctionPackage, dir); err != nil {
-			return nil, fmt.Errorf("build the function: %w", err)
-		}
+		env = append(env, queueEnv...)
 	}
+	env = append(env, o.Env...)
 
 	s.logs = newLogTap(o.Logs)
 	fn, err := emulator.Start(ctx, emulator.Options{
@@ -200,7 +218,10 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return nil, fmt.Errorf("start the Lambda emulator: %w", err)
 	}
 	s.closers = append(s.closers, fn.Close)
-	s.traced = &tracedFunction{fn: fn, twilio: s.twilio, traces: newRecent[trace]()}
+	s.traced = &tracedFunction{fn: fn, calls: webhookTap, traces: newRecent[trace]()}
+	if s.durable != nil {
+		s.durable.run()
+	}
 
 	gw, err := localgw.New([]localgw.Invoker{s.traced}, localgw.Options{
 		Routes:    []string{"POST " + webhook.RouteTaskRouter, "POST " + webhook.RouteCRM},
@@ -222,6 +243,41 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return err
 	}
 	return s, nil
+}
+
+// build compiles the functions Start runs, unless Options name prebuilt
+// binaries: the webhook, and the worker in durable mode (at the same time).
+// The binaries go to a temporary directory that Close removes.
+func (s *System) build(ctx context.Context, o Options) (webhookBin, workerBin string, err error) {
+	webhookBin, workerBin = o.Bootstrap, o.WorkerBootstrap
+	if webhookBin != "" && (workerBin != "" || !o.Durable) {
+		return webhookBin, workerBin, nil
+	}
+	dir, err := os.MkdirTemp("", "flexhook-run-")
+	if err != nil {
+		return "", "", err
+	}
+	s.closers = append(s.closers, func() error { return os.RemoveAll(dir) })
+	var workerErr error
+	var wg sync.WaitGroup
+	if o.Durable && workerBin == "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			workerBin, workerErr = emulator.Build(ctx, WorkerPackage, filepath.Join(dir, "worker"))
+		}()
+	}
+	if webhookBin == "" {
+		webhookBin, err = emulator.Build(ctx, FunctionPackage, filepath.Join(dir, "webhook"))
+	}
+	wg.Wait()
+	switch {
+	case err != nil:
+		return "", "", fmt.Errorf("build the function: %w", err)
+	case workerErr != nil:
+		return "", "", fmt.Errorf("build the worker: %w", workerErr)
+	}
+	return webhookBin, workerBin, nil
 }
 
 // displayAddr is a listener address as clients should dial it: an

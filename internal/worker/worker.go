@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
@@ -278,6 +279,9 @@ func (h *Handler) logRecord(ctx context.Context, rec *record, d time.Duration) {
 	add("channel_sid", rec.msg.Job.ChannelSID)
 	add("live_task_sid", rec.res.LiveTaskSID)
 	add("channel_status", rec.res.ChannelStatus)
+	if rec.res.Outcome == closer.DryRun {
+		add("dry_run_request", rec.res.Request) // DRY_RUN: the Flex update not sent
+	}
 	if !rec.msg.ReceivedAt.IsZero() {
 		attrs = append(attrs, slog.Float64("queue_age_s", h.now().Sub(rec.msg.ReceivedAt).Seconds()))
 	}

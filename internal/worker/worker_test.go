@@ -369,6 +369,27 @@ func TestLogLineFields(t *testing.T) {
 	}
 }
 
+// DRY_RUN: the job line says which Flex update was not sent, as the
+// webhook's summary line does.
+func TestLogLineDryRun(t *testing.T) {
+	x := newHarness(Options{})
+	j := job(8)
+	x.proc.answers["tr:dry"] = func() (delivery.Result, error) {
+		return delivery.Result{Result: closer.Result{Outcome: closer.DryRun, ChannelStatus: "active", Request: j.Request()}}, nil
+	}
+	x.proc.answers["tr:real"] = func() (delivery.Result, error) {
+		return delivery.Result{Result: closer.Result{Outcome: closer.Closed, ChannelStatus: "closed", Request: j.Request()}}, nil
+	}
+	x.handle(t, sqsRecord("m1", body(t, "tr:dry", j), standardARN, 1, ""), sqsRecord("m2", body(t, "tr:real", j), standardARN, 1, ""))
+	lines := x.jobLines(t)
+	if got := lines["m1"]["dry_run_request"]; got != j.Request() || lines["m1"]["outcome"] != "dry_run" {
+		t.Errorf("dry-run job line: outcome %v, dry_run_request %v; want dry_run, %q", lines["m1"]["outcome"], got, j.Request())
+	}
+	if got, ok := lines["m2"]["dry_run_request"]; ok {
+		t.Errorf("a real close's job line has dry_run_request %v", got)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	tests := []struct {
 		n    int

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/coldstart"
+	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/logging"
+	"github.com/flexhook/flexhook/internal/sweeper"
+)
+
+const sweepDescription = `
+Runs the orphan sweeper once, as the scheduled sweeper function does, and
+prints what it did: it walks the workspace's canceled and completed tasks of
+the look-back window, and closes each Flex Interaction Channel still open —
+unless another live task still uses it — through the same idempotent close
+path as the webhook.
+
+It reads the sweeper function's environment: TWILIO_SECRET_ID,
+TASKROUTER_WORKSPACE_SID, SWEEP_LOOKBACK, CLOSE_STATUS, CLOSE_TASKS,
+IDEMPOTENCY_TABLE, DRY_RUN, SECRET_CACHE_TTL, TWILIO_API_BASE_URL, LOG_LEVEL,
+and the AWS settings (AWS_REGION, credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER,
+AWS_ENDPOINT_URL_DYNAMODB for local servers). --dry-run forces DRY_RUN: the
+sweep decides and prints the Flex request it would send, and changes nothing.
+
+Tasks that ended less than --min-age ago are left to the webhook.
+
+Exit codes: 0 when the sweep ran and no close failed, 1 when it could not
+run or a close failed, 2 for usage and configuration errors.`
+
+// sweepCommand implements `flexhook sweep`.
+func sweepCommand(ctx context.Context, std *stdio, args []string) int {
+	fs := newFlagSet("sweep", "flexhook sweep [--dry-run] [--min-age 2m] [--max-closes N] [--json]", sweepDescription)
+	dryRun := fs.Bool("dry-run", false, "decide and print, never update a channel (forces DRY_RUN=true)")
+	minAge := fs.Duration("min-age", 2*time.Minute, "leave tasks that ended less than this `duration` ago to the webhook")
+	maxCloses := fs.Int("max-closes", 500, "close at most `N` channels")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
+	pos, code, ok := fs.parse(std, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
+	}
+	if *minAge <= 0 || *maxCloses < 1 {
+		return fs.fail(std, usageError("--min-age and --max-closes must be positive"), exitUsage)
+	}
+	getenv := std.getenv
+	if *dryRun {
+		getenv = func(k string) string {
+			if k == config.EnvDryRun {
+				return "true"
+			}
+			return std.getenv(k)
+		}
+	}
+	cfg, err := config.LoadSweeper(getenv)
+	if err != nil {
+		return fs.fail(std, usageError("configuration from the environment: %v", err), exitUsage)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	log := logging.New(std.stderr, cfg.LogLevel)
+	awsCfg, err := coldstart.LoadAWS(ctx)
+	if err != nil {
+		return fs.fail(std, usageError("AWS configuration: %v", err), exitUsage)
+	}
+	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
+		SecretID:       cfg.SecretID,
+		SecretCacheTTL: cfg.SecretCacheTTL,
+		APIBaseURL:     cfg.TwilioAPIBaseURL,
+		Logger:         log,
+		AWS:            &awsCfg,
+	})
+	if err != nil {
+		return fs.fail(std, err, exitUsage)
+	}
+	c := closer.New(tw.API, closer.Options{DryRun: cfg.DryRun})
+	proc := delivery.NewProcessor(c, nil, nil)
+	if cfg.IdempotencyTable != "" {
+		proc = delivery.NewProcessor(c, idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.IdempotencyTable, idempotency.Options{}), nil)
+	}
+	s := sweeper.New(tw.API, proc, cfg.WorkspaceSID, sweeper.Options{
+		Lookback:  cfg.Lookback,
+		MinAge:    *minAge,
+		Status:    cfg.CloseStatus,
+		Routing:   cfg.Routing(cfg.CloseStatus),
+		MaxCloses: *maxCloses,
+	})
+	if !*asJSON {
+		mode := ""
+		if cfg.DryRun {
+			mode = " (dry run: no channel is updated)"
+		}
+		fmt.Fprintf(std.stdout, "Sweeping workspace %s: tasks ended in the last %s, at least %s ago%s.\n", cfg.WorkspaceSID, cfg.Lookback, *minAge, mode)
+	}
+	rep, err := s.Sweep(ctx)
+	if *asJSON {
+		b, jerr := json.MarshalIndent(rep, "", "  ")
+		if jerr != nil {
+			return fs.fail(std, jerr, exitFailure)
+		}
+		fmt.Fprintf(std.stdout, "%s\n", b)
+	} else if werr := writeSweep(std.stdout, rep); werr != nil {
+		return fs.fail(std, werr, exitFailure)
+	}
+	if err != nil {
+		return fs.fail(std, err, exitFailure)
+	}
+	if rep.Outcomes["failed"] > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// writeSweep prints a sweep report: one line per open channel, then the
+// totals.
+func writeSweep(w io.Writer, rep sweeper.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(rep.Actions) > 0 {
+		fmt.Fprintln(tw, "CHANNEL\tINTERACTION\tTASK\tSTATUS BEFORE\tOUTCOME\tFLEX REQUEST / ERROR")
+	}
+	for _, a := range rep.Actions {
+		detail := a.Request
+		switch {
+		case a.Error != "":
+			detail = a.Error
+		case a.Outcome == string(closer.SkippedLiveTask):
+			detail = "not sent: another task on the channel is live"
+		case a.Outcome == string(closer.DryRun):
+			detail = "not sent (dry run): " + a.Request
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, dash(a.ChannelStatus), a.Outcome, dash(detail))
+	}
+	outcomes := "none"
+	if len(rep.Outcomes) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(rep.Outcomes)) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, rep.Outcomes[k]))
+		}
+		outcomes = strings.Join(parts, ", ")
+	}
+	fmt.Fprintf(tw, "%d ended tasks, %d Flex tasks, %d channels, %d open; outcomes: %s", rep.Tasks, rep.FlexTasks, rep.Channels, rep.Open, outcomes)
+	if rep.Truncated {
+		fmt.Fprint(tw, " (truncated: deadline or --max-closes reached; run again)")
+	}
+	fmt.Fprintln(tw)
+	return tw.Flush()
+}
+
+// dash renders an empty table cell.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/sweeper"
+)
+
+// sweepWorld is a workspace in the Twilio simulator with orphaned, busy and
+// finished channels, and the sweeper function's environment for it.
+type sweepWorld struct {
+	twilio                        *flextest.Server
+	env                           map[string]string
+	orphan, transferred, finished flextest.Channel
+	fresh, canceled               flextest.Channel
+}
+
+func newSweepWorld(t *testing.T) *sweepWorld {
+	t.Helper()
+	w := &sweepWorld{twilio: flextest.New(flextest.Options{AccountSID: samples.AccountSID,
+		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})}
+	ws := samples.WorkspaceSID
+	w.twilio.AddWorkspace(ws)
+	now := time.Now()
+	task := func(ch flextest.Channel, status string, ago time.Duration) {
+		w.twilio.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: status, Attributes: flextest.NewAttributes(ch).JSON(),
+			TaskChannelUniqueName: "chat", DateCreated: now.Add(-ago - time.Minute), DateUpdated: now.Add(-ago)})
+	}
+	w.orphan = w.twilio.AddChannel(flextest.Channel{})
+	task(w.orphan, flextest.TaskCompleted, 30*time.Minute)
+	w.canceled = w.twilio.AddChannel(flextest.Channel{})
+	task(w.canceled, flextest.TaskCanceled, 20*time.Minute)
+	w.transferred = w.twilio.AddChannel(flextest.Channel{})
+	task(w.transferred, flextest.TaskCompleted, 25*time.Minute)
+	task(w.transferred, flextest.TaskAssigned, 10*time.Minute)
+	w.finished = w.twilio.AddChannel(flextest.Channel{Status: flextest.ChannelClosed})
+	task(w.finished, flextest.TaskCompleted, 15*time.Minute)
+	w.fresh = w.twilio.AddChannel(flextest.Channel{})
+	task(w.fresh, flextest.TaskCompleted, 10*time.Second) // the webhook's
+
+	tw := httptest.NewServer(w.twilio)
+	t.Cleanup(tw.Close)
+	sm := secretstest.New()
+	sm.Put("flexhook/local", samples.SecretJSON())
+	smSrv := httptest.NewServer(sm)
+	t.Cleanup(smSrv.Close)
+	localAWS(t, map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": smSrv.URL})
+	w.env = map[string]string{
+		"TWILIO_SECRET_ID":         "flexhook/local",
+		"TASKROUTER_WORKSPACE_SID": ws,
+		"TWILIO_API_BASE_URL":      tw.URL,
+		"LOG_LEVEL":                "warn",
+	}
+	return w
+}
+
+func (w *sweepWorld) status(ch flextest.Channel) string {
+	c, _ := w.twilio.Channel(ch.InteractionSID, ch.SID)
+	return c.Status
+}
+
+// flexhook sweep runs the sweeper once with the sweeper function's
+// environment: the dry run changes nothing and prints the requests it
+// would send; the real run closes the orphans and leaves the channel with a
+// live task, the closed one and the one whose task just ended.
+func TestSweepCommand(t *testing.T) {
+	w := newSweepWorld(t)
+	code, stdout, stderr := cli(t, "", w.env, "sweep", "--dry-run")
+	if code != exitOK {
+		t.Fatalf("sweep --dry-run exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"(dry run: no channel is updated)", "outcomes: dry_run 2, skipped_live_task 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if line := lineWith(stdout, w.orphan.SID); !strings.Contains(line, "dry_run") ||
+		!strings.Contains(line, "not sent (dry run): UpdateInteractionChannel "+w.orphan.InteractionSID+"/"+w.orphan.SID+` Status=closed Routing={"status":"closed"}`) {
+		t.Errorf("dry run line for the orphan = %q", line)
+	}
+	for _, ch := range []flextest.Channel{w.orphan, w.canceled, w.transferred, w.fresh} {
+		if got := w.status(ch); got != flextest.ChannelActive {
+			t.Errorf("the dry run changed channel %s to %s", ch.SID, got)
+		}
+	}
+	if n := w.twilio.Count("POST", "/"); n != 0 {
+		t.Errorf("the dry run sent %d POSTs to Twilio", n)
+	}
+
+	code, stdout, stderr = cli(t, "", w.env, "sweep", "--json")
+	var rep sweeper.Report
+	if code != exitOK || json.Unmarshal([]byte(stdout), &rep) != nil {
+		t.Fatalf("sweep --json exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	want := map[string]int{"closed": 2, "skipped_live_task": 1}
+	if len(rep.Outcomes) != len(want) || rep.Outcomes["closed"] != 2 || rep.Outcomes["skipped_live_task"] != 1 {
+		t.Errorf("sweep outcomes = %v, want %v", rep.Outcomes, want)
+	}
+	for ch, want := range map[flextest.Channel]string{w.orphan: "closed", w.canceled: "closed", w.transferred: "active", w.finished: "closed", w.fresh: "active"} {
+		if got := w.status(ch); got != want {
+			t.Errorf("channel %s is %s after the sweep, want %s", ch.SID, got, want)
+		}
+	}
+
+	// Nothing is left to do: a second sweep finds no open orphan.
+	code, stdout, _ = cli(t, "", w.env, "sweep")
+	if code != exitOK || !strings.Contains(stdout, "outcomes: skipped_live_task 1") {
+		t.Errorf("second sweep exited %d:\n%s", code, stdout)
+	}
+}
+
+func TestSweepCommandFailures(t *testing.T) {
+	w := newSweepWorld(t)
+	tests := []struct {
+		name       string
+		env        map[string]string
+		args       []string
+		fault      *flextest.Fault
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "no workspace", env: map[string]string{"TASKROUTER_WORKSPACE_SID": ""}, wantCode: exitUsage, wantStderr: "TASKROUTER_WORKSPACE_SID is required"},
+		{name: "no secret", env: map[string]string{"TWILIO_SECRET_ID": ""}, wantCode: exitUsage, wantStderr: "TWILIO_SECRET_ID"},
+		{name: "bad flag value", args: []string{"--max-closes", "0"}, wantCode: exitUsage, wantStderr: "--max-closes"},
+		{name: "Twilio refuses the closes", fault: &flextest.Fault{Method: "POST", Status: 400, Code: 45359, Message: "Failed to close Channel."},
+			wantCode: exitFailure, wantStdout: "failed 2"},
+		{name: "Twilio cannot list tasks", fault: &flextest.Fault{Method: "GET", Path: "/v1/Workspaces", Status: 403, Code: 20003, Message: "Forbidden"},
+			wantCode: exitFailure, wantStderr: "list ended tasks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range w.env {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if tt.fault != nil {
+				w.twilio.Inject(*tt.fault)
+				defer w.twilio.ClearFaults()
+			}
+			code, stdout, stderr := cli(t, "", env, append([]string{"sweep"}, tt.args...)...)
+			if code != tt.wantCode || !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("flexhook sweep %q exited %d, want %d with stdout %q and stderr %q\nstdout: %s\nstderr: %s",
+					tt.args, code, tt.wantCode, tt.wantStdout, tt.wantStderr, stdout, stderr)
+			}
+		})
+	}
+}

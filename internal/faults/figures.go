@@ -1,0 +1,184 @@
+package faults
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Figures are what a replay did and what it must show: the figures the
+// suite prints.
+type Figures struct {
+	Events      int // events sent, duplicates included
+	Duplicates  int // sends repeating an earlier event
+	CloseEvents int // unique close events: the close jobs the webhook queues
+
+	Channels  int
+	ByKind    map[Kind]int
+	MustClose int // channels that must end closed
+
+	Answers map[int]int    // the webhook's answers, by HTTP status
+	Webhook map[string]int // the webhook's summary lines, by outcome ("closed (replayed)": answered from the table)
+	Resent  int            // first deliveries answered 503 and sent again
+
+	TwilioRequests int
+	Injected       map[string]int // injected Twilio failures, by name
+	Refusals       int            // Twilio 400s of the refused channels
+
+	Jobs        map[string]int // the worker's job lines, by outcome
+	Replayed    int            // job lines replaying a recorded outcome
+	Invocations int            // worker invocations (batches of up to 10 records)
+	Messages    int            // distinct queue messages the worker received
+	Queued      int            // deliveries the webhook queued (outcome queued)
+
+	CloseEffects    int // Flex close effects: channels moved to closed, summed
+	ClosedTwice     int // channels with more than one close effect
+	LiveCloses      int // closes made while another task of the channel was live
+	Lost            int // close events neither done, failed for good with a reason, nor in the DLQ
+	FailedPermanent int // close events recorded failed_permanent with a reason
+	DeadLetters     int // close jobs in the dead-letter queue
+	WrongState      int // channels not in the state their story must end in
+
+	Send, Drain time.Duration // sending every event; then draining the queue
+}
+
+// Check is one figure that must hold.
+type Check struct {
+	Name      string
+	Want, Got int
+}
+
+// OK reports whether the check holds.
+func (c Check) OK() bool { return c.Want == c.Got }
+
+// Checks returns the figures that must hold.
+func (f Figures) Checks() []Check {
+	return []Check{
+		{"Flex close effects == channels that must close", f.MustClose, f.CloseEffects},
+		{"channels closed more than once", 0, f.ClosedTwice},
+		{"closes while another task of the channel was live", 0, f.LiveCloses},
+		{"lost close events (neither done, failed with a reason, nor in the DLQ)", 0, f.Lost},
+		{"channels not in the state their story ends in", 0, f.WrongState},
+	}
+}
+
+// OK reports whether every check holds.
+func (f Figures) OK() bool {
+	for _, c := range f.Checks() {
+		if !c.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteTable writes the figures, then the checks, as aligned text.
+func (f Figures) WriteTable(w io.Writer) error {
+	pct := func(n, of int) string {
+		if of == 0 {
+			return ""
+		}
+		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + " %"
+	}
+	sum := func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	answers := 0
+	for _, n := range f.Answers {
+		answers += n
+	}
+	injected := sum(f.Injected)
+	round := func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
+	rows := [][3]string{
+		{"events sent through the webhook", strconv.Itoa(f.Events), ""},
+		{"  duplicates (an event sent again)", strconv.Itoa(f.Duplicates), pct(f.Duplicates, f.Events)},
+		{"  unique events", strconv.Itoa(f.Events - f.Duplicates), ""},
+		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
+		{"webhook answers", strconv.Itoa(answers), countsByInt(f.Answers)},
+		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
+		{"  webhook outcomes", strconv.Itoa(sum(f.Webhook)), countsByName(f.Webhook)},
+		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
+		{"channels", strconv.Itoa(f.Channels), countsByKind(f.ByKind)},
+		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
+		{"Twilio requests (worker)", strconv.Itoa(f.TwilioRequests), ""},
+		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
+		{"  refusals (400) of the refused channels", strconv.Itoa(f.Refusals), ""},
+		{"worker invocations", strconv.Itoa(f.Invocations), ""},
+		{"worker job lines", strconv.Itoa(sum(f.Jobs)), countsByName(f.Jobs)},
+		{"  replaying a recorded outcome", strconv.Itoa(f.Replayed), ""},
+		{"close events failed for good, with a reason", strconv.Itoa(f.FailedPermanent), ""},
+		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
+		{"time", round(f.Send + f.Drain), "sending " + round(f.Send) + ", then draining the queue " + round(f.Drain)},
+	}
+	checks := f.Checks()
+	width := 0
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r[0]))
+	}
+	for _, c := range checks {
+		width = max(width, utf8.RuneCountInString(c.Name))
+	}
+	p := &errWriter{w: w}
+	for _, r := range rows {
+		p.printf("%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
+	}
+	p.printf("%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
+	for _, c := range checks {
+		mark := "ok"
+		if !c.OK() {
+			mark = "FAILED"
+		}
+		p.printf("%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
+	}
+	return p.err
+}
+
+// errWriter writes formatted text, keeping the first error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
+func countsByName(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsByInt(m map[int]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d ×%d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsByKind(m map[Kind]int) string {
+	var parts []string
+	for _, k := range Kinds() {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
