@@ -207,3 +207,28 @@ func TestDurableModeEnqueues(t *testing.T) {
 		t.Errorf("enqueue failure: %d %v, want 503 with Retry-After", r.Status, r.Header)
 	}
 }
+
+// In durable mode too, a duplicate of a job the worker failed for good is
+// answered as the failure it was, not as a success.
+func TestDurableDuplicateOfPermanentFailure(t *testing.T) {
+	f := newFixture(t, nil)
+	q := &recordingQueue{}
+	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{Queue: q, Store: store})
+	_, task := f.channel("canceled")
+	ev := f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
+	if r := f.invoke(ev); r.Status != 204 || len(q.msgs) != 1 {
+		t.Fatalf("first delivery: %d, %d messages", r.Status, len(q.msgs))
+	}
+	m := q.msgs[0]
+	claim, _ := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute))
+	if err := store.Complete(context.Background(), m.Key, claim.Owner, delivery.OutcomeFailedPermanent, `{"failure":"twilio 400 (code 45359)"}`, f.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.invoke(ev); r.Status != 502 || len(q.msgs) != 1 {
+		t.Errorf("duplicate of a failed job: %d, %d messages; want 502 and no new message", r.Status, len(q.msgs))
+	}
+	if log := f.lastLog(); log["outcome"] != "failed_permanent" || log["replayed"] != true {
+		t.Errorf("summary = %v", log)
+	}
+}

@@ -281,7 +281,7 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 	if h.queue != nil {
 		if res, ok, err := h.process.Check(ctx, msg); err != nil || ok {
 			rec.replayed = ok
-			return res, false, err
+			return res, false, replayedFailure(res, err)
 		}
 		if err := h.queue.Enqueue(ctx, msg); err != nil {
 			return delivery.Result{}, false, &enqueueError{err}
@@ -298,10 +298,17 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 	if res.Outcome == closer.DryRun {
 		rec.dryRunRequest = res.Request
 	}
+	return res, false, replayedFailure(res, err)
+}
+
+// replayedFailure turns a replayed failed_permanent outcome into the error
+// the first delivery got, so a duplicate is answered as the original was
+// (502), in either mode.
+func replayedFailure(res delivery.Result, err error) error {
 	if err == nil && res.Replayed && res.Outcome == delivery.OutcomeFailedPermanent {
-		err = &recordedFailure{res.Failure}
+		return &recordedFailure{res.Failure}
 	}
-	return res, false, err
+	return err
 }
 
 // enqueueError is a failure to put a job on the queue: never a silent drop,
