@@ -11,14 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/idempotency"
-	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
@@ -30,7 +25,7 @@ unless another live task still uses it — through the same idempotent close
 path as the webhook.
 
 It reads the sweeper function's environment: TWILIO_SECRET_ID,
-TASKROUTER_WORKSPACE_SID, SWEEP_LOOKBACK, CLOSE_STATUS, CLOSE_TASKS,
+TASKROUTER_WORKSPACE_SID, SWEEP_LOOKBACK, TASKROUTER_CLOSE_EVENTS, CLOSE_STATUS, CLOSE_TASKS,
 IDEMPOTENCY_TABLE, DRY_RUN, SECRET_CACHE_TTL, TWILIO_API_BASE_URL, LOG_LEVEL,
 and the AWS settings (AWS_REGION, credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER,
 AWS_ENDPOINT_URL_DYNAMODB for local servers). --dry-run forces DRY_RUN: the
@@ -75,28 +70,14 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	log := logging.New(std.stderr, cfg.LogLevel)
-	awsCfg, err := coldstart.LoadAWS(ctx)
+	// Logs go to stderr, the report to stdout.
+	k, err := coldstart.Start(ctx, cfg.Common, "sweeper", std.stderr, getenv)
 	if err != nil {
 		return fs.fail(std, usageError("AWS configuration: %v", err), exitUsage)
 	}
-	tw, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
-		SecretID:       cfg.SecretID,
-		SecretCacheTTL: cfg.SecretCacheTTL,
-		APIBaseURL:     cfg.TwilioAPIBaseURL,
-		Logger:         log,
-		AWS:            &awsCfg,
-	})
-	if err != nil {
-		return fs.fail(std, err, exitUsage)
-	}
-	c := closer.New(tw.API, closer.Options{DryRun: cfg.DryRun})
-	proc := delivery.NewProcessor(c, nil, nil)
-	if cfg.IdempotencyTable != "" {
-		proc = delivery.NewProcessor(c, idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.IdempotencyTable, idempotency.Options{}), nil)
-	}
-	s := sweeper.New(tw.API, proc, cfg.WorkspaceSID, sweeper.Options{
+	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
 		Lookback:  cfg.Lookback,
+		Statuses:  sweeper.StatusesFor(cfg.CloseEvents),
 		MinAge:    *minAge,
 		Status:    cfg.CloseStatus,
 		Routing:   cfg.Routing(cfg.CloseStatus),

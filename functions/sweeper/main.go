@@ -36,6 +36,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*sweeper.Lambd
 	}
 	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
 		Lookback: cfg.Lookback,
+		Statuses: sweeper.StatusesFor(cfg.CloseEvents),
 		Status:   cfg.CloseStatus,
 		Routing:  cfg.Routing(cfg.CloseStatus),
 	})

@@ -123,6 +123,9 @@ type Sweeper struct {
 	Lookback time.Duration
 	// CloseStatus and CloseTasks apply to the closes it makes.
 	CloseStatus, CloseTasks string
+	// CloseEvents are the webhook's close events: the sweeper closes only
+	// what a delivered event would have closed.
+	CloseEvents []string
 }
 
 // Routing is Webhook.Routing for the sweeper's settings.
@@ -181,6 +184,7 @@ func LoadSweeper(getenv func(string) string) (Sweeper, error) {
 		Lookback:     p.duration(EnvSweepLookback, DefaultSweepLookback),
 		CloseStatus:  p.oneOf(EnvCloseStatus, StatusClosed, StatusClosed, StatusInactive),
 		CloseTasks:   p.oneOf(EnvCloseTasks, TasksComplete, TasksComplete, TasksWrapup),
+		CloseEvents:  p.eventList(EnvCloseEvents, DefaultCloseEvents),
 	}
 	if c.WorkspaceSID == "" && p.get(EnvWorkspaceSID) == "" {
 		p.fail(EnvWorkspaceSID, "is required by the sweeper")

@@ -10,6 +10,7 @@ package delivery
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,7 +20,9 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/secrets"
 )
 
 // MessageVersion is the version of the queue message format.
@@ -80,26 +83,32 @@ func Hash(j closer.Job) string {
 // Keys. A key is at most a few hundred bytes: client-supplied parts are
 // hashed.
 
-// TaskRouterKey names a TaskRouter event: Twilio's I-Twilio-Idempotency-Token
-// when the request has one, else the event type and task (a task has one
-// terminal event of each type).
-func TaskRouterKey(token, eventType, taskSID string) string {
-	if token != "" {
-		return "tr:token:" + digest(token)
-	}
+// TaskRouterKey names a TaskRouter event by its type and task: a task has
+// one terminal event of each type, so this is stable across Twilio's
+// retries, redeliveries and replays. Twilio's I-Twilio-Idempotency-Token
+// header is deliberately not used: it is not signed, and Twilio does not
+// document that it stays the same across retries (it may tell attempts
+// apart), so keying on it could give one event two keys.
+func TaskRouterKey(eventType, taskSID string) string {
 	return "tr:" + eventType + ":" + taskSID
 }
 
 // CRMKey names a CRM callback: its Standard Webhooks webhook-id, else its
-// Idempotency-Key header, else what it asks for.
-func CRMKey(webhookID, idempotencyKey string, job closer.Job) string {
+// Idempotency-Key header. A request with neither cannot be told apart from
+// a later request for the same channel (which may have been reopened in
+// between), so it gets a key of its own and is never deduplicated: a CRM
+// that retries without an id may close twice, which Twilio's idempotent
+// close and the live-task guard absorb.
+func CRMKey(webhookID, idempotencyKey string) string {
 	switch {
 	case webhookID != "":
 		return "crm:id:" + digest(webhookID)
 	case idempotencyKey != "":
 		return "crm:key:" + digest(idempotencyKey)
 	}
-	return "crm:req:" + idempotency.PayloadHash(job.InteractionSID, job.ChannelSID, job.Status, job.TaskSID)
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "crm:once:" + hex.EncodeToString(b[:])
 }
 
 func digest(s string) string {
@@ -137,6 +146,16 @@ const Retention = 15 * 24 * time.Hour
 
 // defaultLock bounds a claim when the context has no deadline.
 const defaultLock = 30 * time.Second
+
+// storeWriteTimeout bounds the writes that record or release a claim after
+// the close. They run even when the request's context is done (the close
+// happened and must be recorded), but never indefinitely.
+const storeWriteTimeout = 2 * time.Second
+
+// writeCtx is the context of a store write after the close.
+func writeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
+}
 
 // Result is what processing a message produced.
 type Result struct {
@@ -196,7 +215,7 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 	if p.store == nil {
 		res, err := p.closer.Close(ctx, m.Job)
-		if err != nil && !retryable(err) {
+		if err != nil && !retryable(err) && !ConfigError(err) {
 			return Result{Result: res}, &PermanentError{Err: err}
 		}
 		return Result{Result: res}, err
@@ -213,15 +232,20 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		return replay(*claim.Done), nil
 	}
 	res, err := p.closer.Close(ctx, m.Job)
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
 	if err == nil && res.Outcome == closer.DryRun {
 		// A dry run changes nothing, so it must not consume the key.
-		_ = p.store.Release(context.WithoutCancel(ctx), m.Key, claim.Owner)
+		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, nil
 	}
-	if err != nil && retryable(err) {
-		// Let the next delivery try again. If releasing fails, the lock
-		// expires at the deadline and the next delivery takes over.
-		_ = p.store.Release(context.WithoutCancel(ctx), m.Key, claim.Owner)
+	if err != nil && (retryable(err) || ConfigError(err)) {
+		// Let the next delivery try again: a transient failure may pass,
+		// and a deployment fault (rejected credentials, a broken secret)
+		// is not the event's outcome — once it is fixed, the event must
+		// still close. If releasing fails, the lock expires at the deadline
+		// and the next delivery takes over.
+		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, err
 	}
 	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID}
@@ -230,7 +254,7 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		err = &PermanentError{Err: err}
 	}
 	db, _ := json.Marshal(d)
-	if cerr := p.store.Complete(context.WithoutCancel(ctx), m.Key, claim.Owner, outcome, string(db), p.now().Add(Retention)); cerr != nil {
+	if cerr := p.store.Complete(wctx, m.Key, claim.Owner, outcome, string(db), p.now().Add(Retention)); cerr != nil {
 		// The close happened (or failed for good) but is not recorded; a
 		// duplicate will run it again, which the idempotent close absorbs.
 		if err == nil {
@@ -273,6 +297,22 @@ func replay(rec idempotency.Record) Result {
 		Replayed: true,
 		Failure:  d.Failure,
 	}
+}
+
+// ConfigError reports a failure a deployment fix cures rather than the
+// event's own: Twilio refusing flexhook's credentials (401, or 403 for a key
+// without the permission), or a secret that is missing, unreadable or
+// malformed. Such a failure is never recorded as the event's outcome; the
+// worker retries it (and, if it lasts, the job reaches the dead-letter
+// queue, from which it is redriven once the deployment is fixed).
+func ConfigError(err error) bool {
+	var fe *flex.Error
+	if errors.Is(err, flex.ErrUnauthorized) || (errors.As(err, &fe) && fe.Status == 403) {
+		return true
+	}
+	var format *secrets.FormatError
+	var fetch *secrets.FetchError
+	return errors.As(err, &format) || (errors.As(err, &fetch) && !fetch.RetryableError())
 }
 
 func retryable(err error) bool {

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/secrets"
 )
 
 const (
@@ -50,7 +52,7 @@ func (transient) Error() string        { return "twilio 503" }
 func (transient) RetryableError() bool { return true }
 
 func TestMessageRoundTrip(t *testing.T) {
-	m := NewMessage(TaskRouterKey("", "task.canceled", wt), job(), time.Unix(1_700_000_000, 0))
+	m := NewMessage(TaskRouterKey("task.canceled", wt), job(), time.Unix(1_700_000_000, 0))
 	body, err := m.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -69,22 +71,25 @@ func TestMessageRoundTrip(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	if TaskRouterKey("tok", "task.canceled", wt) == TaskRouterKey("tok2", "task.canceled", wt) {
-		t.Errorf("different Twilio tokens gave the same key")
+	if got := TaskRouterKey("task.canceled", wt); got != "tr:task.canceled:"+wt {
+		t.Errorf("TaskRouterKey = %q", got)
 	}
-	if got := TaskRouterKey("", "task.canceled", wt); got != "tr:task.canceled:"+wt {
-		t.Errorf("TaskRouterKey without token = %q", got)
+	if TaskRouterKey("task.canceled", wt) == TaskRouterKey("task.completed", wt) {
+		t.Errorf("two terminal events of a task share a key")
 	}
-	j := job()
-	if CRMKey("msg_1", "", j) == CRMKey("", "msg_1", j) {
+	if CRMKey("msg_1", "") == CRMKey("", "msg_1") {
 		t.Errorf("webhook-id and Idempotency-Key share a key space")
 	}
-	k := CRMKey("", "", j)
-	j2 := j
-	j2.Status = "inactive"
-	if k == CRMKey("", "", j2) || k != CRMKey("", "", j) {
-		t.Errorf("CRM request keys must follow what is asked")
+	if CRMKey("msg_1", "") != CRMKey("msg_1", "k") {
+		t.Errorf("webhook-id does not decide the key")
 	}
+	// Without an id, every request is its own event: a later request for
+	// the same channel (reopened meanwhile) must not replay an old one.
+	if a, b := CRMKey("", ""), CRMKey("", ""); a == b || !strings.HasPrefix(a, "crm:once:") {
+		t.Errorf("CRM keys without an id = %q, %q; want distinct crm:once: keys", a, b)
+	}
+	j, j2 := job(), job()
+	j2.Status = "inactive"
 	if Hash(j) == Hash(j2) {
 		t.Errorf("Hash ignores the status")
 	}
@@ -208,5 +213,37 @@ func TestNoStore(t *testing.T) {
 	}
 	if _, ok, err := p.Check(context.Background(), m); ok || err != nil {
 		t.Errorf("Check without a store = %v, %v", ok, err)
+	}
+}
+
+func TestConfigErrorsAreNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	for name, err := range map[string]error{
+		"twilio 401":       &flex.Error{Status: 401},
+		"twilio 403":       &flex.Error{Status: 403},
+		"malformed secret": &secrets.FormatError{Field: "auth_token", Reason: "is required"},
+		"denied secret":    &secrets.FetchError{SecretID: "s", Code: "AccessDeniedException"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if !ConfigError(err) {
+				t.Fatalf("ConfigError(%v) = false", err)
+			}
+			store := idempotency.NewMemory(idempotency.Options{})
+			c := &scripted{errs: []error{err, nil}, results: []closer.Result{{}, {Outcome: closer.Closed}}}
+			p := NewProcessor(c, store, nil)
+			m := NewMessage("k-"+name, job(), time.Now())
+			_, got := p.Run(ctx, m)
+			var pe *PermanentError
+			if got == nil || errors.As(got, &pe) {
+				t.Fatalf("Run = %v, want the configuration error, not recorded as permanent", got)
+			}
+			// Once the deployment is fixed, the event still closes.
+			if res, err := p.Run(ctx, m); err != nil || res.Outcome != closer.Closed || res.Replayed {
+				t.Errorf("after the fix: %+v, %v; want a real close", res, err)
+			}
+		})
+	}
+	if ConfigError(&flex.Error{Status: 400}) || ConfigError(errors.New("x")) {
+		t.Errorf("ConfigError is too wide")
 	}
 }

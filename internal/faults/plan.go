@@ -290,7 +290,7 @@ func (p Plan) Form(e Event) url.Values {
 
 // Key is the idempotency key the webhook gives e.
 func (p Plan) Key(e Event) string {
-	return delivery.TaskRouterKey(e.Token, e.Type, p.Channels[e.Channel].Tasks[e.Task].SID)
+	return delivery.TaskRouterKey(e.Type, p.Channels[e.Channel].Tasks[e.Task].SID)
 }
 
 // Duplicates returns how many sends repeat an earlier event.

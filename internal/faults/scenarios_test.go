@@ -170,7 +170,7 @@ func TestPersistent500UntilDLQ(t *testing.T) {
 	if got := s.status(ch); got != flextest.ChannelActive {
 		t.Errorf("channel %s, want active", got)
 	}
-	key := delivery.TaskRouterKey("", "task.completed", task.SID)
+	key := delivery.TaskRouterKey("task.completed", task.SID)
 	// No outcome is recorded: each failed delivery released its claim — or,
 	// when a delivery ran out of time, left it in progress until its lock
 	// expired, for the next delivery to take over.
@@ -281,7 +281,7 @@ func TestSQSDuplicateDelivery(t *testing.T) {
 	ch, task := s.channel(flextest.TaskCompleted)
 	job := closer.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: ws, TaskSID: task.SID,
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.SID, Status: "closed", Routing: true, Guard: true}
-	body, err := delivery.NewMessage(delivery.TaskRouterKey("dup-token", "task.completed", task.SID), job, time.Now()).Encode()
+	body, err := delivery.NewMessage(delivery.TaskRouterKey("task.completed", task.SID), job, time.Now()).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestSecretsManagerOutageAtColdStart(t *testing.T) {
 	job := closer.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: ws, TaskSID: queuedTask.SID,
 		InteractionSID: queued.InteractionSID, ChannelSID: queued.SID, Status: "closed", Routing: true, Guard: true}
 	if err := queue.NewSender(s.sqs.Client(), s.sqs.QueueURL()).Enqueue(context.Background(),
-		delivery.NewMessage(delivery.TaskRouterKey("", "task.completed", queuedTask.SID), job, time.Now())); err != nil {
+		delivery.NewMessage(delivery.TaskRouterKey("task.completed", queuedTask.SID), job, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	stop := s.runWorker()

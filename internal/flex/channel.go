@@ -104,7 +104,15 @@ func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string,
 		// Maybe a repeat close of a channel that is already done: look.
 		cur, n, ferr := c.fetchChannel(ctx, ch)
 		attempts += n
-		if ferr != nil {
+		var fetchErr *Error
+		switch {
+		case ferr == nil:
+		case errors.Is(ferr, ErrNotFound) || (errors.As(ferr, &fetchErr) && fetchErr.retryable):
+			// Gone, or unknown for now: the fetch's own class decides, so
+			// a refused repeat close on a busy Twilio is retried rather
+			// than recorded as a failure.
+			return CloseResult{Attempts: attempts}, ferr
+		default:
 			return CloseResult{Attempts: attempts}, fmt.Errorf("%w (and fetching it failed: %v)", err, ferr)
 		}
 		if cur.Status == StatusClosed || cur.Status == StatusInactive {

@@ -476,3 +476,57 @@ func TestEndedTasks(t *testing.T) {
 		t.Errorf("EndedTasks with a stopping visitor = %v after %d visits", err, n)
 	}
 }
+
+// A connection lost after the status line is a network failure, retried,
+// not a 200 with a bad body.
+func TestTruncatedAnswerIsRetried(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{})
+	ch := flextest.Channel{InteractionSID: flextest.NewSID("KD"), SID: flextest.NewSID("UO")}
+	f.fake.AddChannel(ch)
+	f.fake.AddWorkspace(ws)
+	var calls atomic.Int32
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(200)
+			w.Write([]byte(`{"tasks":[`))
+			if hj, ok := w.(http.Hijacker); ok {
+				conn, _, _ := hj.Hijack()
+				conn.Close()
+			}
+			return
+		}
+		f.fake.ServeHTTP(w, r)
+	}))
+	defer cut.Close()
+	c, err := flex.New(f.creds, flex.Options{BaseURL: cut.URL, Now: f.clock.Now, Sleep: f.clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LiveTasks(context.Background(), ws, ch.SID, ""); err != nil {
+		t.Errorf("LiveTasks after a truncated answer = %v, want a retried success", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("calls = %d, want 2", n)
+	}
+}
+
+// When a close is refused and the confirming fetch cannot be made now, the
+// failure is retryable, not a permanent refusal.
+func TestRefusedCloseWithBusyFetchIsRetryable(t *testing.T) {
+	f := newFixture(t, flextest.Options{}, flex.Options{MaxAttempts: 2})
+	ch := f.channel("closed")
+	f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359, Times: 1})
+	f.fake.Inject(flextest.Fault{Method: "GET", Status: 503})
+	_, err := f.client.CloseChannel(context.Background(), ch, "closed", true)
+	var fe *flex.Error
+	if !errors.As(err, &fe) || !fe.RetryableError() {
+		t.Errorf("refused close, fetch answering 503 = %v, want a retryable error", err)
+	}
+	f.fake.ClearFaults()
+	f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359, Times: 1})
+	f.fake.Inject(flextest.Fault{Method: "GET", Status: 404, Code: 20404, Times: 1})
+	if _, err := f.client.CloseChannel(context.Background(), ch, "closed", true); !errors.Is(err, flex.ErrNotFound) {
+		t.Errorf("refused close, channel gone = %v, want ErrNotFound", err)
+	}
+}

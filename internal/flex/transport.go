@@ -83,8 +83,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.call.status = resp.StatusCode
-	t.call.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
+	// The status is recorded only once the whole answer is read: a
+	// connection lost mid-body is a network failure (retryable), whatever
+	// status line came before it.
+	t.call.status, t.call.retryAfter = 0, 0
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	resp.Body.Close()
 	if err != nil {
@@ -93,6 +95,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if len(body) > maxResponseBody {
 		return nil, fmt.Errorf("response body over %d bytes", maxResponseBody)
 	}
+	t.call.status = resp.StatusCode
+	t.call.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), t.now())
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }

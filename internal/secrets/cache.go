@@ -22,6 +22,9 @@ type getter interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
+// fetchMargin is kept free before the caller's deadline when fetching.
+const fetchMargin = 300 * time.Millisecond
+
 // Options tune a Cache. Zero values take the defaults.
 type Options struct {
 	// TTL is how long a fetched secret is served without asking again
@@ -120,6 +123,13 @@ func (c *Cache) Fetches() int {
 // c.mu is held.
 func (c *Cache) fetch(ctx context.Context) (*Twilio, error) {
 	c.fetches++
+	if d, ok := ctx.Deadline(); ok {
+		// Leave the caller time to answer: a slow Secrets Manager must
+		// not hold the invocation past its deadline.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-fetchMargin))
+		defer cancel()
+	}
 	out, err := c.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &c.id})
 	if err != nil {
 		return nil, classify(c.id, err)

@@ -230,3 +230,28 @@ func TestCacheRefreshIsRateLimited(t *testing.T) {
 		t.Errorf("Fetches() = %d, want %d", c.Fetches(), sm.calls)
 	}
 }
+
+// deadlineSM reports the deadline GetSecretValue was given.
+type deadlineSM struct {
+	fakeSM
+	got time.Time
+}
+
+func (d *deadlineSM) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, o ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	d.got, _ = ctx.Deadline()
+	return d.fakeSM.GetSecretValue(ctx, in, o...)
+}
+
+func TestFetchLeavesTimeToAnswer(t *testing.T) {
+	sm := &deadlineSM{}
+	sm.rotate("tok")
+	deadline := time.Now().Add(5 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if _, err := NewCache(sm, "id", Options{}).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sm.got.Equal(deadline.Add(-fetchMargin)) {
+		t.Errorf("fetch deadline = %v, want the caller's minus %v", sm.got, fetchMargin)
+	}
+}

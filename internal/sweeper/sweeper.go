@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
@@ -37,8 +39,17 @@ type runner interface {
 
 // Options tune a Sweeper. Zero values take the defaults.
 type Options struct {
-	// Lookback is how far back tasks are examined (default 2h).
+	// Lookback is how far back ended tasks are examined (default 2h): a
+	// task counts when it last changed (ended) within it.
 	Lookback time.Duration
+	// Horizon is how much longer before the look-back window a task may
+	// have been created and still be examined (default 24h): TaskRouter
+	// lists tasks by creation, not by when they ended.
+	Horizon time.Duration
+	// Statuses are the ended statuses that close a channel, from the
+	// configured close events (StatusesFor); nil means canceled and
+	// completed, empty means none.
+	Statuses []string
 	// MinAge leaves tasks updated more recently than this to the webhook
 	// (default 2 minutes).
 	MinAge time.Duration
@@ -91,6 +102,12 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 	if o.Lookback <= 0 {
 		o.Lookback = 2 * time.Hour
 	}
+	if o.Horizon <= 0 {
+		o.Horizon = 24 * time.Hour
+	}
+	if o.Statuses == nil {
+		o.Statuses = []string{"canceled", "completed"}
+	}
 	if o.MinAge <= 0 {
 		o.MinAge = 2 * time.Minute
 	}
@@ -124,6 +141,21 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 	return &Sweeper{api: api, runner: r, ws: ws, o: o}
 }
 
+// StatusesFor returns the ended task statuses whose channels the sweeper
+// closes, given the webhook's close events: canceled for task.canceled (and
+// workflow.timeout, whose tasks end canceled), completed for
+// task.completed. Deleted tasks are not listed by TaskRouter at all.
+func StatusesFor(events []string) []string {
+	var out []string
+	if slices.Contains(events, "task.canceled") || slices.Contains(events, "workflow.timeout") {
+		out = append(out, "canceled")
+	}
+	if slices.Contains(events, "task.completed") {
+		out = append(out, "completed")
+	}
+	return out
+}
+
 // errStop ends the task walk early.
 var errStop = errors.New("stop")
 
@@ -135,15 +167,20 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	rep := Report{Outcomes: map[string]int{}}
 	seen := map[string]bool{}
 	closes := 0
-	err := s.api.EndedTasks(ctx, s.ws, now.Add(-s.o.Lookback), func(t flex.Task) error {
+	// Each run has its own keys: a channel skipped for a live task now
+	// must be looked at again by the next run.
+	run := strconv.FormatInt(now.UnixNano(), 36)
+	since := now.Add(-s.o.Lookback)
+	err := s.api.EndedTasks(ctx, s.ws, since.Add(-s.o.Horizon), func(t flex.Task) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
 			rep.Truncated = true
 			return errStop
 		}
-		rep.Tasks++
-		if !t.DateUpdated.IsZero() && now.Sub(t.DateUpdated) < s.o.MinAge {
-			return nil // just ended: the webhook is on it
+		if !slices.Contains(s.o.Statuses, t.AssignmentStatus) ||
+			(!t.DateUpdated.IsZero() && t.DateUpdated.Before(since)) {
+			return nil // not a configured close, or ended before the window
 		}
+		rep.Tasks++
 		if t.Attributes == "" {
 			full, err := s.api.FetchTask(ctx, s.ws, t.SID)
 			if err != nil {
@@ -160,8 +197,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 			return nil
 		}
 		seen[ch.ChannelSID] = true
+		if !t.DateUpdated.IsZero() && now.Sub(t.DateUpdated) < s.o.MinAge {
+			return nil // a task of this channel just ended: the webhook is on it
+		}
 		rep.Channels++
-		a, acted := s.sweepChannel(ctx, ch, t)
+		a, acted := s.sweepChannel(ctx, ch, t, run)
 		if !acted {
 			return nil
 		}
@@ -183,9 +223,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// sweepChannel closes ch if it is still open. acted is false when the
+// sweepChannel closes ch if it is still open, under the run's key. acted is false when the
 // channel needs nothing (already closed, inactive or failed).
-func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t flex.Task) (Action, bool) {
+func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t flex.Task, run string) (Action, bool) {
 	a := Action{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID, TaskSID: t.SID}
 	cur, err := s.api.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID})
 	switch {
@@ -205,7 +245,7 @@ func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t fle
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID,
 		Status: s.o.Status, Routing: s.o.Routing, Guard: true,
 	}
-	key := "sweep:" + ch.ChannelSID + ":" + t.SID
+	key := "sweep:" + run + ":" + ch.ChannelSID
 	res, err := s.runner.Run(ctx, delivery.NewMessage(key, job, s.o.Now()))
 	a.Request = job.Request()
 	if err != nil {

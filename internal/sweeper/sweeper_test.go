@@ -105,7 +105,7 @@ func TestSweepClosesOrphans(t *testing.T) {
 		t.Errorf("after the sweep: orphan %s, transferred %s, fresh %s, old %s; want closed, active, active, active",
 			w.status(orphan), w.status(transferred), w.status(fresh), w.status(old))
 	}
-	if rep.Outcomes["closed"] != 1 || rep.Outcomes["skipped_live_task"] != 1 || rep.Open != 2 || rep.Channels != 3 || rep.Tasks != 6 || rep.FlexTasks != 4 {
+	if rep.Outcomes["closed"] != 1 || rep.Outcomes["skipped_live_task"] != 1 || rep.Open != 2 || rep.Channels != 3 || rep.Tasks != 6 || rep.FlexTasks != 5 {
 		t.Errorf("report = %+v", rep)
 	}
 	if w.fake.CloseCount(orphan.SID) != 1 {
@@ -171,5 +171,55 @@ func TestLambdaLogsAndReports(t *testing.T) {
 	w.fake.Inject(flextest.Unavailable(0))
 	if _, err := l.Handle(context.Background(), nil); err == nil {
 		t.Errorf("Handle with TaskRouter down succeeded")
+	}
+}
+
+// A channel skipped for a live task is looked at again by the next run, and
+// closed once that task has ended too.
+func TestSweepRevisitsSkippedChannels(t *testing.T) {
+	w := newWorld(t)
+	ch := w.channel("active")
+	w.task(ch, "completed", 30*time.Minute)
+	live := w.task(ch, "assigned", 20*time.Minute)
+	if rep, _ := w.sweeper(false, Options{}).Sweep(context.Background()); rep.Outcomes["skipped_live_task"] != 1 {
+		t.Fatalf("first sweep: %+v", rep)
+	}
+	if err := w.fake.SetTaskStatus(ws, live.SID, "completed"); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(15 * time.Minute)
+	if rep, _ := w.sweeper(false, Options{}).Sweep(context.Background()); rep.Outcomes["closed"] != 1 || w.status(ch) != "closed" {
+		t.Errorf("second sweep: %+v, channel %s; want it closed", rep, w.status(ch))
+	}
+}
+
+// Only the configured close events count: with task.completed not among
+// them, a completed task's channel is left alone.
+func TestSweepFollowsCloseEvents(t *testing.T) {
+	w := newWorld(t)
+	completed := w.channel("active")
+	w.task(completed, "completed", 30*time.Minute)
+	canceled := w.channel("active")
+	w.task(canceled, "canceled", 30*time.Minute)
+	rep, _ := w.sweeper(false, Options{Statuses: []string{"canceled"}}).Sweep(context.Background())
+	if w.status(completed) != "active" || w.status(canceled) != "closed" || rep.Tasks != 1 {
+		t.Errorf("completed %s, canceled %s, report %+v", w.status(completed), w.status(canceled), rep)
+	}
+}
+
+// The look-back window is on when a task ended, not when it was created: a
+// long conversation that ended recently is swept; one that ended before the
+// window is not.
+func TestSweepWindowIsOnEndTime(t *testing.T) {
+	w := newWorld(t)
+	long := w.channel("active")
+	w.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: "completed", Attributes: flextest.NewAttributes(*long).JSON(),
+		DateCreated: w.now.Add(-6 * time.Hour), DateUpdated: w.now.Add(-30 * time.Minute)})
+	old := w.channel("active")
+	w.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: "completed", Attributes: flextest.NewAttributes(*old).JSON(),
+		DateCreated: w.now.Add(-5 * time.Hour), DateUpdated: w.now.Add(-3 * time.Hour)})
+	w.sweeper(false, Options{Lookback: 2 * time.Hour}).Sweep(context.Background())
+	if w.status(long) != "closed" || w.status(old) != "active" {
+		t.Errorf("long conversation %s (want closed), ended before the window %s (want active)", w.status(long), w.status(old))
 	}
 }

@@ -65,7 +65,7 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 	rec.interaction, rec.channel = job.InteractionSID, job.ChannelSID
 	var key string
 	if h.keyed() {
-		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"), job)
+		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"))
 	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {

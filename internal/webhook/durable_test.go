@@ -108,7 +108,7 @@ func TestInProgressDuplicate(t *testing.T) {
 	}
 	d, _ := f.handler.rules.Decide(ev)
 	job := taskRouterJob(f.cfg, ev, d)
-	m := delivery.NewMessage(delivery.TaskRouterKey(idemToken(form), "", ""), job, f.clock.Now())
+	m := delivery.NewMessage(delivery.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")), job, f.clock.Now())
 	if _, err := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestDurableModeEnqueues(t *testing.T) {
 		t.Fatalf("durable mode: %d messages, %d Twilio calls; want 1 message and no call", len(q.msgs), len(f.fake.Requests()))
 	}
 	m := q.msgs[0]
-	if m.Job.ChannelSID != ch.SID || m.Job.TaskSID != task.SID || !m.Job.Guard || m.Key != delivery.TaskRouterKey(idemToken(form), "", "") {
+	if m.Job.ChannelSID != ch.SID || m.Job.TaskSID != task.SID || !m.Job.Guard || m.Key != delivery.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")) {
 		t.Errorf("enqueued %+v", m)
 	}
 	if f.lastLog()["outcome"] != "queued" {

@@ -50,7 +50,7 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 	job := taskRouterJob(h.cfg, ev, d)
 	var key string
 	if h.keyed() {
-		key = delivery.TaskRouterKey(req.Header.Get("I-Twilio-Idempotency-Token"), ev.Type, ev.TaskSID)
+		key = delivery.TaskRouterKey(ev.Type, ev.TaskSID)
 	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
