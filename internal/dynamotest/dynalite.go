@@ -1,7 +1,6 @@
 package dynamotest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // EnvEndpoint names the environment variable that, when set, points the
@@ -145,19 +145,19 @@ type server struct {
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed when the process has been waited for
 	waitErr  error         // valid once exited is closed
-	out      *syncBuffer   // combined stdout and stderr
+	out      *proc.Tail    // combined stdout and stderr
 }
 
 // startServer starts dynalite on a free loopback port and waits until it
 // answers. It returns an error wrapping errPortInUse when dynalite could
 // not bind the port.
 func startServer(launcher string) (*server, error) {
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	begin := time.Now()
-	out := &syncBuffer{}
+	out := &proc.Tail{}
 	cmd := exec.Command(launcher,
 		"--host", "127.0.0.1",
 		"--port", strconv.Itoa(port),
@@ -245,33 +245,4 @@ func (s *server) stop() error {
 	case <-timer.C:
 		return fmt.Errorf("dynalite (pid %d) did not exit after SIGKILL", s.cmd.Process.Pid)
 	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
-// process's stdout and stderr copiers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // InvokePath is the path of the emulator's invoke endpoint, relative to
@@ -92,7 +94,7 @@ type Instance struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once the emulator process has been reaped
-	stderr *tail
+	stderr *proc.Tail
 
 	client *http.Client
 	slot   chan struct{} // holds a token while an invocation is in flight
@@ -164,7 +166,7 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 	}
 	args = append(args, bootstrap)
 
-	stderr := &tail{max: 4 << 10}
+	stderr := &proc.Tail{Max: 4 << 10}
 	cmd := exec.Command(rie, args...)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
@@ -430,29 +432,6 @@ func freeAddrs(n int) ([]string, error) {
 		addrs = append(addrs, ln.Addr().String())
 	}
 	return addrs, nil
-}
-
-// tail keeps the last max bytes written to it, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.buf))
 }
 
 // newUUID returns a random version 4 UUID, the form of Lambda request ids.

@@ -197,18 +197,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestTail(t *testing.T) {
-	tail := &tail{max: 8}
-	for _, s := range []string{"abc", "defgh", "ijklmnopq", "r"} {
-		if n, err := tail.Write([]byte(s)); n != len(s) || err != nil {
-			t.Fatalf("Write(%q) = %d, %v; want %d, nil", s, n, err, len(s))
-		}
-	}
-	if got, want := tail.String(), "klmnopqr"; got != want {
-		t.Errorf("tail after writes = %q, want %q", got, want)
-	}
-}
-
 func TestNewUUID(t *testing.T) {
 	a, b := newUUID(), newUUID()
 	if len(a) != 36 || a[14] != '4' || strings.Count(a, "-") != 4 || a == b {

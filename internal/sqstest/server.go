@@ -1,7 +1,6 @@
 package sqstest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -25,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // Fixed names of the local queues' account and Region.
@@ -82,7 +83,7 @@ type Server struct {
 	dir      string
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	out      *tail
+	out      *proc.Tail
 	probe    string // a queue only this instance has, to tell it from another server on the port
 	client   *sqs.Client
 
@@ -131,7 +132,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		port := o.Port
 		if port == 0 {
 			var err error
-			if port, err = freePort(); err != nil {
+			if port, err = proc.FreePort(); err != nil {
 				return nil, err
 			}
 		}
@@ -232,7 +233,7 @@ func launch(ctx context.Context, o Options, bin string, port int) (*Server, erro
 		name:     o.QueueName,
 		dir:      dir,
 		exited:   make(chan struct{}),
-		out:      &tail{max: 8 << 10},
+		out:      &proc.Tail{Max: 8 << 10},
 		probe:    probe,
 	}
 	s.cmd = exec.Command(bin, "-config", filepath.Join(dir, "goaws.yaml"), "-loglevel", o.LogLevel, "Local")
@@ -457,37 +458,4 @@ func isExecutable(p string) bool {
 	}
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
-}
-
-// freePort returns a TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("sqstest: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail keeps the last max bytes of goaws's output, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.buf))
 }

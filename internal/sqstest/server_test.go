@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // These tests check the goaws behaviours flexhook relies on, through the
@@ -284,7 +286,7 @@ func TestCloseStopsServer(t *testing.T) {
 
 func TestStartOnFixedPortAndOptions(t *testing.T) {
 	t.Parallel()
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
