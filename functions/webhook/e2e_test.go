@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,43 +41,11 @@ type stack struct {
 	logs    *emulator.Output
 }
 
-// startStack seeds the fakes with the sample state and starts the function.
+// startStack seeds the fakes with the sample state and starts the function
+// with the template's 12 s timeout; extraEnv overrides the defaults.
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test under the Lambda emulator; skipped with -short")
-	}
-	bin, err := bootstrap()
-	if err != nil {
-		t.Fatalf("build bootstrap: %v", err)
-	}
-	s := &stack{t: t, logs: &emulator.Output{}}
-	s.twilio = flextest.New(flextest.Options{AccountSID: samples.AccountSID,
-		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
-	samples.Seed(s.twilio)
-	tw := httptest.NewServer(s.twilio)
-	t.Cleanup(tw.Close)
-	s.secrets = secretstest.New()
-	s.secrets.Put("flexhook/local", samples.SecretJSON())
-	sm := httptest.NewServer(s.secrets)
-	t.Cleanup(sm.Close)
-
-	env := append([]string{
-		"TWILIO_SECRET_ID=flexhook/local",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + sm.URL,
-		"TWILIO_API_BASE_URL=" + tw.URL,
-		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
-		"AWS_REGION=us-east-1",
-	}, extraEnv...)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: bin, Env: env, Timeout: 12 * time.Second, Stdout: s.logs})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { fn.Close() })
-	s.fn = fn
-	return s
+	return startTimedStack(t, 12*time.Second, extraEnv...)
 }
 
 func (s *stack) invoke(payload []byte) gateway.Response {

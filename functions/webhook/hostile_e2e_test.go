@@ -25,8 +25,9 @@ import (
 // and malformed base64 among them. internal/webhook's TestHostileRequests
 // runs the whole table in process, where a 7 MB body gets its 413.
 
-// startTimedStack is startStack with the function timeout set, and env
-// appended last so it overrides the defaults (TWILIO_API_BASE_URL, say).
+// startTimedStack seeds the fakes with the sample state and starts the
+// function with the given timeout; env is appended last so it overrides the
+// defaults (TWILIO_API_BASE_URL, say).
 func startTimedStack(t *testing.T, timeout time.Duration, env ...string) *stack {
 	t.Helper()
 	if testing.Short() {
