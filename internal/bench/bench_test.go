@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 func TestParseGoBench(t *testing.T) {
@@ -143,7 +143,7 @@ func TestRunSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function and runs it under the Lambda emulator; skipped with -short")
 	}
-	root, err := moduleRoot()
+	root, err := proc.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,12 +194,4 @@ func TestRunSmoke(t *testing.T) {
 	if _, err := json.Marshal(r); err != nil {
 		t.Errorf("json.Marshal(results) = %v", err)
 	}
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }

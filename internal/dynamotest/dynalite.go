@@ -60,7 +60,7 @@ func Start(t testing.TB) string {
 	if ep := os.Getenv(EnvEndpoint); ep != "" {
 		return ep
 	}
-	root, err := moduleRoot()
+	root, err := proc.ModuleRoot()
 	if err != nil {
 		t.Fatalf("dynamotest: %v", err)
 	}
@@ -97,32 +97,6 @@ func notInstalled(t testing.TB, root string, err error) {
 		return
 	}
 	t.Skip(msg)
-}
-
-// moduleRoot returns the directory holding the go.mod of the module under
-// test, walking up from the working directory (a package directory under
-// `go test`).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find module root: %w", err)
-	}
-	return findModuleRoot(dir)
-}
-
-// findModuleRoot returns the nearest directory at or above dir that holds a
-// go.mod file.
-func findModuleRoot(dir string) (string, error) {
-	for d := filepath.Clean(dir); ; {
-		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && !fi.IsDir() {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod at or above %s", dir)
-		}
-		d = parent
-	}
 }
 
 // findLauncher returns the path of the dynalite command installed under

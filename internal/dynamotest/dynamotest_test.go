@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // TestStart proves the harness end to end: a real SDK client creates a
@@ -119,9 +121,9 @@ func TestFindModuleRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := findModuleRoot(tt.dir)
+			got, err := proc.FindModuleRoot(tt.dir)
 			if err != nil || got != tt.want {
-				t.Errorf("findModuleRoot(%q) = %q, %v, want %q", tt.dir, got, err, tt.want)
+				t.Errorf("proc.FindModuleRoot(%q) = %q, %v, want %q", tt.dir, got, err, tt.want)
 			}
 		})
 	}

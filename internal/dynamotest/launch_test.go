@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // Launch is the harness outside tests: it starts dynalite, a table can be
 // created on it, and Close frees its port.
 func TestLaunch(t *testing.T) {
-	root, err := moduleRoot()
+	root, err := proc.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // Names of the pinned emulator, as in the module's `tool` directive.
@@ -58,12 +60,8 @@ func RIEPath(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "tool", "-n", rieTool)
-	cmd.Dir = root
-	if out, err := cmd.Output(); err == nil {
-		if p := strings.TrimSpace(string(out)); isExecutable(p) {
-			return p, nil
-		}
+	if p, ok := proc.GoTool(ctx, root, rieTool); ok {
+		return p, nil
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -82,7 +80,7 @@ func buildRIE(ctx context.Context, root, cacheDir string) (string, error) {
 		return "", fmt.Errorf("emulator: find %s version: %w", rieModule, commandError(err))
 	}
 	p := filepath.Join(cacheDir, rieTool, strings.TrimSpace(string(v)), runtime.GOOS+"_"+runtime.GOARCH, rieTool)
-	if isExecutable(p) {
+	if proc.IsExecutable(p) {
 		return p, nil
 	}
 	if err := goBuild(ctx, root, p, riePackage, nil); err != nil {
@@ -111,20 +109,6 @@ func goBuild(ctx context.Context, root, out, pkg string, env []string, flags ...
 	return nil
 }
 
-// moduleRoot returns the directory of the go.mod that governs the working
-// directory.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("emulator: go env GOMOD: %w", commandError(err))
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", ErrNoModule
-	}
-	return filepath.Dir(gomod), nil
-}
-
 // commandError adds a failed command's standard error to err.
 func commandError(err error) error {
 	var ee *exec.ExitError
@@ -134,11 +118,12 @@ func commandError(err error) error {
 	return err
 }
 
-// isExecutable reports whether p names an executable regular file.
-func isExecutable(p string) bool {
-	if p == "" || !filepath.IsAbs(p) {
-		return false
+// moduleRoot returns the root of the module that contains the working
+// directory, or ErrNoModule.
+func moduleRoot(context.Context) (string, error) {
+	root, err := proc.ModuleRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoModule, err)
 	}
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+	return root, nil
 }

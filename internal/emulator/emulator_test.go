@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // echoPackage is the test function, relative to the module root.
@@ -400,7 +402,7 @@ func TestBuildFailure(t *testing.T) {
 
 func TestRIEPath(t *testing.T) {
 	needEmulator(t)
-	if !isExecutable(fixture.rie) {
+	if !proc.IsExecutable(fixture.rie) {
 		t.Errorf("RIEPath() = %q, want an executable file", fixture.rie)
 	}
 }
@@ -425,7 +427,7 @@ func TestBuildRIEFallback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("buildRIE() error = %v", err)
 	}
-	if !isExecutable(p) || !strings.HasPrefix(p, cache) {
+	if !proc.IsExecutable(p) || !strings.HasPrefix(p, cache) {
 		t.Fatalf("buildRIE() = %q, want an executable under %s", p, cache)
 	}
 	again, err := buildRIE(context.Background(), root, cache)

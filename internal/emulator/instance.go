@@ -124,7 +124,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: bootstrap: %w", err)
 	}
-	if !isExecutable(bootstrap) {
+	if !proc.IsExecutable(bootstrap) {
 		return nil, fmt.Errorf("emulator: bootstrap %s is not an executable file", bootstrap)
 	}
 	env, timeout, err := environ(o.Env, o.Timeout, filepath.Dir(bootstrap))

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +18,8 @@ import (
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/sqstest"
+
+	"github.com/flexhook/flexhook/internal/proc"
 )
 
 // WorkerPackage is the queue worker function durable mode builds and runs.
@@ -137,7 +137,7 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 // why there is none: dynalite is optional, so that durable mode works with
 // only Go installed.
 func (s *System) startTable(ctx context.Context, d *durable) error {
-	root, err := findModuleRoot()
+	root, err := proc.ModuleRoot() // where npm ci installs dynalite
 	if err != nil {
 		d.tableNote = "none (" + err.Error() + ")"
 		return nil
@@ -343,23 +343,6 @@ func (s *jobStore) since(from int) []JobObservation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]JobObservation(nil), s.items[min(max(from-s.first, 0), len(s.items)):]...)
-}
-
-// findModuleRoot returns the nearest directory at or above the working
-// directory that holds a go.mod file: where npm ci installs dynalite.
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && !fi.IsDir() {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod at or above %s", dir)
-		}
-	}
 }
 
 // workerEnv is the worker's environment: what template.yaml would set,

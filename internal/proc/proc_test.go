@@ -2,6 +2,8 @@ package proc
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,4 +39,26 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("FreePort() = %d, which cannot be listened on: %v", port, err)
 	}
 	l.Close()
+}
+
+func TestModuleRootAndExecutable(t *testing.T) {
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindModuleRoot(filepath.Join(root, "internal", "proc")); err != nil || got != root {
+		t.Errorf("FindModuleRoot(internal/proc) = %q, %v; want %q", got, err, root)
+	}
+	if _, err := FindModuleRoot(t.TempDir()); err == nil {
+		t.Errorf("FindModuleRoot outside any module succeeded")
+	}
+	exe := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755)
+	plain := filepath.Join(t.TempDir(), "y")
+	os.WriteFile(plain, nil, 0o644)
+	for p, want := range map[string]bool{exe: true, plain: false, "x": false, "": false, root: false} {
+		if got := IsExecutable(p); got != want {
+			t.Errorf("IsExecutable(%q) = %v, want %v", p, got, want)
+		}
+	}
 }

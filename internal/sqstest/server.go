@@ -414,16 +414,12 @@ func NewClient(endpoint string, optFns ...func(*sqs.Options)) *sqs.Client {
 // first use. If that yields no executable, goaws is built into the user
 // cache directory.
 func Binary(ctx context.Context) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := proc.ModuleRoot()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sqstest: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "go", "tool", "-n", goawsTool)
-	cmd.Dir = root
-	if out, err := cmd.Output(); err == nil {
-		if p := strings.TrimSpace(string(out)); isExecutable(p) {
-			return p, nil
-		}
+	if p, ok := proc.GoTool(ctx, root, goawsTool); ok {
+		return p, nil
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -436,26 +432,4 @@ func Binary(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("sqstest: build goaws: %w\n%s", err, out)
 	}
 	return p, nil
-}
-
-// moduleRoot returns the directory of the go.mod governing the working
-// directory.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("sqstest: go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("sqstest: not inside a Go module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-func isExecutable(p string) bool {
-	if p == "" || !filepath.IsAbs(p) {
-		return false
-	}
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
