@@ -58,6 +58,8 @@ type Event struct {
 	TaskDateCreated      time.Time
 	// Reason is the cancel or completion reason, when there is one.
 	Reason string
+	// seq orders events emitted at the same instant.
+	seq uint64
 }
 
 // Callback is one event callback the simulator sent.
@@ -133,7 +135,7 @@ func (s *Server) Events(ws string) []Event {
 		out = append(out, *e)
 	}
 	s.mu.Unlock()
-	slices.SortStableFunc(out, func(a, b Event) int { return a.Date.Compare(b.Date) })
+	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(&a, &b) })
 	return out
 }
 
@@ -151,6 +153,8 @@ func (s *Server) AddEvent(e Event) Event {
 	s.AddWorkspace(e.WorkspaceSID)
 	c := e
 	s.mu.Lock()
+	s.eventSeq++
+	c.seq = s.eventSeq
 	s.events[e.WorkspaceSID] = append(s.events[e.WorkspaceSID], &c)
 	s.mu.Unlock()
 	return e
@@ -180,6 +184,8 @@ func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
 		TaskDateCreated:      t.DateCreated,
 		Reason:               t.Reason,
 	}
+	s.eventSeq++
+	e.seq = s.eventSeq
 	s.events[t.WorkspaceSID] = append(s.events[t.WorkspaceSID], e)
 	if s.callbackURL != "" {
 		s.outbox = append(s.outbox, e)
@@ -409,9 +415,10 @@ type eventPage struct {
 var unsupportedEventParams = [...]string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"}
 
 // eventToken marks the last event of a page in the list's order (newest
-// first, then by SID).
+// first).
 type eventToken struct {
 	Date int64  `json:"d"`
+	Seq  uint64 `json:"n"`
 	SID  string `json:"s"`
 }
 
@@ -445,9 +452,10 @@ func parseDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// compareEvents orders the Events list: newest first, then by SID.
+// compareEvents orders the Events list: newest first, and among events of
+// the same instant the last emitted first.
 func compareEvents(a, b *Event) int {
-	return cmp.Or(-cmp.Compare(a.Date.UnixNano(), b.Date.UnixNano()), cmp.Compare(a.SID, b.SID))
+	return cmp.Or(-cmp.Compare(a.Date.UnixNano(), b.Date.UnixNano()), -cmp.Compare(a.seq, b.seq), cmp.Compare(a.SID, b.SID))
 }
 
 // listEvents answers GET /v1/Workspaces/{WS}/Events: the events between
@@ -533,7 +541,7 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 	slices.SortFunc(matched, compareEvents)
 	from := 0
 	if token != nil {
-		key := &Event{Date: time.Unix(0, token.Date), SID: token.SID}
+		key := &Event{Date: time.Unix(0, token.Date), seq: token.Seq, SID: token.SID}
 		i, found := slices.BinarySearchFunc(matched, key, compareEvents)
 		if found {
 			i++
@@ -561,7 +569,7 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 	page.Meta = pageMeta{Page: pageNum, PageSize: pageSize, FirstPageURL: link(0, nil), URL: link(pageNum, token), Key: "events"}
 	if to < len(matched) {
 		last := matched[to-1]
-		next := link(pageNum+1, &eventToken{Date: last.Date.UnixNano(), SID: last.SID})
+		next := link(pageNum+1, &eventToken{Date: last.Date.UnixNano(), Seq: last.seq, SID: last.SID})
 		page.Meta.NextPageURL = &next
 	}
 	return jsonResponse(http.StatusOK, page)

@@ -115,6 +115,7 @@ type Server struct {
 	offset   time.Duration
 
 	events       map[string][]*Event // by workspace SID, in emission order
+	eventSeq     uint64
 	participants map[string][]*Participant
 	nextExpiry   time.Time // the earliest retention deadline; zero: none
 	callbackURL  string
