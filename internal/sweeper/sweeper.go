@@ -76,8 +76,8 @@ type Options struct {
 type Action struct {
 	InteractionSID string `json:"interaction_sid"`
 	ChannelSID     string `json:"channel_sid"`
-	TaskSID        string `json:"task_sid"`   // the task whose event led here
-	EventType      string `json:"event_type"` // that event
+	TaskSID        string `json:"task_sid"`       // the task whose event led here
+	EventType      string `json:"event_type"`     // that event
 	ChannelStatus  string `json:"channel_status"` // before the sweep
 	// Outcome is the close path's outcome (closed, already_closed,
 	// skipped_live_task, not_found, dry_run…) or failed.
