@@ -3,6 +3,7 @@ package flextest
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
@@ -204,9 +205,29 @@ func (s *Server) ended(t *task, at time.Time) {
 		return
 	}
 	t.endedAt = at
-	if due := at.Add(s.retention); s.nextExpiry.IsZero() || due.Before(s.nextExpiry) {
-		s.nextExpiry = due
-	}
+	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), t: t})
+}
+
+// expiry is a task's retention deadline.
+type expiry struct {
+	due time.Time
+	t   *task
+}
+
+// expiries is a min-heap of retention deadlines (container/heap).
+type expiries []expiry
+
+func (h expiries) Len() int { return len(h) }
+func (h expiries) Less(i, j int) bool {
+	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].t.SID, h[j].t.SID)) < 0
+}
+func (h expiries) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *expiries) Push(x any)   { *h = append(*h, x.(expiry)) }
+func (h *expiries) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // expire deletes the ended tasks whose retention has run out, emitting
@@ -214,27 +235,16 @@ func (s *Server) ended(t *task, at time.Time) {
 // the Events resource keeps. s.mu must be held.
 func (s *Server) expire() {
 	now := s.now()
-	if !s.nextExpiry.IsZero() && !now.Before(s.nextExpiry) {
-		s.nextExpiry = time.Time{}
-		var gone []*task
-		for _, t := range s.tasks {
-			if t.endedAt.IsZero() {
-				continue
-			}
-			due := t.endedAt.Add(s.retention)
-			if !now.Before(due) {
-				gone = append(gone, t)
-			} else if s.nextExpiry.IsZero() || due.Before(s.nextExpiry) {
-				s.nextExpiry = due
-			}
+	for len(s.expiries) > 0 && !now.Before(s.expiries[0].due) {
+		x := heap.Pop(&s.expiries).(expiry)
+		t := x.t
+		// Skip a stale deadline: the task was replaced, deleted, or
+		// ended again since.
+		if s.tasks[taskKey(t.WorkspaceSID, t.SID)] != t || t.endedAt.IsZero() || !t.endedAt.Add(s.retention).Equal(x.due) {
+			continue
 		}
-		slices.SortFunc(gone, func(a, b *task) int {
-			return cmp.Or(a.endedAt.Compare(b.endedAt), cmp.Compare(a.SID, b.SID))
-		})
-		for _, t := range gone {
-			s.removeTask(t)
-			s.emit(EventTaskSystemDeleted, t, t.endedAt.Add(s.retention), "Task "+t.SID+" deleted after its retention")
-		}
+		s.removeTask(t)
+		s.emit(EventTaskSystemDeleted, t, x.due, "Task "+t.SID+" deleted after its retention")
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {

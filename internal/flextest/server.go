@@ -117,7 +117,7 @@ type Server struct {
 	events       map[string][]*Event // by workspace SID, in emission order
 	eventSeq     uint64
 	participants map[string][]*Participant
-	nextExpiry   time.Time // the earliest retention deadline; zero: none
+	expiries     expiries // retention deadlines of ended tasks
 	callbackURL  string
 	outbox       []*Event // emitted, not yet sent to callbackURL
 	deliverMu    sync.Mutex
