@@ -205,12 +205,14 @@ func (s *Server) ended(t *task, at time.Time) {
 		return
 	}
 	t.endedAt = at
-	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), t: t})
+	s.expirySeq++
+	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), n: s.expirySeq, t: t})
 }
 
 // expiry is a task's retention deadline.
 type expiry struct {
 	due time.Time
+	n   uint64 // orders tasks that ended at the same instant
 	t   *task
 }
 
@@ -219,7 +221,7 @@ type expiries []expiry
 
 func (h expiries) Len() int { return len(h) }
 func (h expiries) Less(i, j int) bool {
-	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].t.SID, h[j].t.SID)) < 0
+	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].n, h[j].n)) < 0
 }
 func (h expiries) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *expiries) Push(x any)   { *h = append(*h, x.(expiry)) }

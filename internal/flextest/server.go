@@ -72,8 +72,11 @@ type Options struct {
 	// entries are dropped first. Zero keeps every request.
 	LogLimit int
 	// EventCallbackURL, when set, receives every TaskRouter event the
-	// simulator emits as a signed form POST, like a Workspace's
-	// EventCallbackUrl. SetEventCallbackURL changes it later.
+	// simulator emits as a form POST signed (X-Twilio-Signature) with the
+	// auth token of AccountSID in Credentials, like a Workspace's
+	// EventCallbackUrl. SetEventCallbackURL changes it later. Callbacks are
+	// sent one at a time: a receiver must not call a Flows method (which
+	// waits for its own callbacks) while handling one.
 	EventCallbackURL string
 	// CallbackClient sends the event callbacks (default: an http.Client
 	// with TaskRouter's 15-second timeout).
@@ -118,6 +121,7 @@ type Server struct {
 	eventSeq     uint64
 	participants map[string][]*Participant
 	expiries     expiries // retention deadlines of ended tasks
+	expirySeq    uint64
 	callbackURL  string
 	outbox       []*Event // emitted, not yet sent to callbackURL
 	deliverMu    sync.Mutex
