@@ -19,10 +19,11 @@ import (
 
 const sweepDescription = `
 Runs the orphan sweeper once, as the scheduled sweeper function does, and
-prints what it did: it walks the workspace's canceled and completed tasks of
-the look-back window, and closes each Flex Interaction Channel still open —
-unless another live task still uses it — through the same idempotent close
-path as the webhook.
+prints what it did: it walks the workspace's Events resource for the close
+events (TASKROUTER_CLOSE_EVENTS) of the look-back window, decides each as the
+webhook does, and closes each Flex Interaction Channel still active — unless
+another live task still uses it — through the same idempotent close path as
+the webhook. Inactive channels (Flex Leave) are never touched.
 
 It reads the sweeper function's environment: TWILIO_SECRET_ID,
 TASKROUTER_WORKSPACE_SID, SWEEP_LOOKBACK, TASKROUTER_CLOSE_EVENTS, CLOSE_STATUS, CLOSE_TASKS,
@@ -31,7 +32,7 @@ and the AWS settings (AWS_REGION, credentials, AWS_ENDPOINT_URL_SECRETS_MANAGER,
 AWS_ENDPOINT_URL_DYNAMODB for local servers). --dry-run forces DRY_RUN: the
 sweep decides and prints the Flex request it would send, and changes nothing.
 
-Tasks that ended less than --min-age ago are left to the webhook.
+Events younger than --min-age are left to the webhook.
 
 Exit codes: 0 when the sweep ran and no close failed, 1 when it could not
 run or a close failed, 2 for usage and configuration errors.`
@@ -40,7 +41,7 @@ run or a close failed, 2 for usage and configuration errors.`
 func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 	fs := newFlagSet("sweep", "flexhook sweep [--dry-run] [--min-age 2m] [--max-closes N] [--json]", sweepDescription)
 	dryRun := fs.Bool("dry-run", false, "decide and print, never update a channel (forces DRY_RUN=true)")
-	minAge := fs.Duration("min-age", 2*time.Minute, "leave tasks that ended less than this `duration` ago to the webhook")
+	minAge := fs.Duration("min-age", 2*time.Minute, "leave events younger than this `duration` to the webhook")
 	maxCloses := fs.Int("max-closes", 500, "close at most `N` channels")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
@@ -76,19 +77,20 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 		return fs.fail(std, usageError("AWS configuration: %v", err), exitUsage)
 	}
 	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
-		Lookback:  cfg.Lookback,
-		Statuses:  sweeper.StatusesFor(cfg.CloseEvents),
-		MinAge:    *minAge,
-		Status:    cfg.CloseStatus,
-		Routing:   cfg.Routing(cfg.CloseStatus),
-		MaxCloses: *maxCloses,
+		Lookback:    cfg.Lookback,
+		CloseEvents: cfg.CloseEvents,
+		MinAge:      *minAge,
+		Status:      cfg.CloseStatus,
+		Routing:     cfg.Routing(cfg.CloseStatus),
+		MaxCloses:   *maxCloses,
 	})
 	if !*asJSON {
 		mode := ""
 		if cfg.DryRun {
 			mode = " (dry run: no channel is updated)"
 		}
-		fmt.Fprintf(std.stdout, "Sweeping workspace %s: tasks ended in the last %s, at least %s ago%s.\n", cfg.WorkspaceSID, cfg.Lookback, *minAge, mode)
+		fmt.Fprintf(std.stdout, "Sweeping workspace %s: %s events of the last %s, at least %s old%s.\n",
+			cfg.WorkspaceSID, strings.Join(cfg.CloseEvents, ", "), cfg.Lookback, *minAge, mode)
 	}
 	rep, err := s.Sweep(ctx)
 	if *asJSON {
@@ -114,7 +116,7 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 func writeSweep(w io.Writer, rep sweeper.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(rep.Actions) > 0 {
-		fmt.Fprintln(tw, "CHANNEL\tINTERACTION\tTASK\tSTATUS BEFORE\tOUTCOME\tFLEX REQUEST / ERROR")
+		fmt.Fprintln(tw, "CHANNEL\tINTERACTION\tTASK\tEVENT\tSTATUS BEFORE\tOUTCOME\tFLEX REQUEST / ERROR")
 	}
 	for _, a := range rep.Actions {
 		detail := a.Request
@@ -126,22 +128,27 @@ func writeSweep(w io.Writer, rep sweeper.Report) error {
 		case a.Outcome == string(closer.DryRun):
 			detail = "not sent (dry run): " + a.Request
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, dash(a.ChannelStatus), a.Outcome, dash(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, dash(a.ChannelStatus), a.Outcome, dash(detail))
 	}
-	outcomes := "none"
-	if len(rep.Outcomes) > 0 {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(rep.Outcomes)) {
-			parts = append(parts, fmt.Sprintf("%s %d", k, rep.Outcomes[k]))
-		}
-		outcomes = strings.Join(parts, ", ")
-	}
-	fmt.Fprintf(tw, "%d ended tasks, %d Flex tasks, %d channels, %d open; outcomes: %s", rep.Tasks, rep.FlexTasks, rep.Channels, rep.Open, outcomes)
+	fmt.Fprintf(tw, "%d events, %d closing, %d channels (left alone: %s), %d active; outcomes: %s",
+		rep.Events, rep.Closing, rep.Channels, counts(rep.Left), rep.Open, counts(rep.Outcomes))
 	if rep.Truncated {
 		fmt.Fprint(tw, " (truncated: deadline or --max-closes reached; run again)")
 	}
 	fmt.Fprintln(tw)
 	return tw.Flush()
+}
+
+// counts renders a count map as "a 1, b 2", or "none".
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // dash renders an empty table cell.

@@ -13,13 +13,14 @@ import (
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
-// sweepWorld is a workspace in the Twilio simulator with orphaned, busy and
-// finished channels, and the sweeper function's environment for it.
+// sweepWorld is a workspace in the Twilio simulator whose last 40 minutes
+// left orphaned, busy, finished, left (Flex Leave) and fresh channels, and
+// the sweeper function's environment for it.
 type sweepWorld struct {
 	twilio                        *flextest.Server
 	env                           map[string]string
 	orphan, transferred, finished flextest.Channel
-	fresh, canceled               flextest.Channel
+	fresh, canceled, left         flextest.Channel
 }
 
 func newSweepWorld(t *testing.T) *sweepWorld {
@@ -27,23 +28,52 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	w := &sweepWorld{twilio: flextest.New(flextest.Options{AccountSID: samples.AccountSID,
 		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})}
 	ws := samples.WorkspaceSID
-	w.twilio.AddWorkspace(ws)
-	now := time.Now()
-	task := func(ch flextest.Channel, status string, ago time.Duration) {
-		w.twilio.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: status, Attributes: flextest.NewAttributes(ch).JSON(),
-			TaskChannelUniqueName: "chat", DateCreated: now.Add(-ago - time.Minute), DateUpdated: now.Add(-ago)})
+	fl := w.twilio.Flows(ws)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.orphan = w.twilio.AddChannel(flextest.Channel{})
-	task(w.orphan, flextest.TaskCompleted, 30*time.Minute)
-	w.canceled = w.twilio.AddChannel(flextest.Channel{})
-	task(w.canceled, flextest.TaskCanceled, 20*time.Minute)
-	w.transferred = w.twilio.AddChannel(flextest.Channel{})
-	task(w.transferred, flextest.TaskCompleted, 25*time.Minute)
-	task(w.transferred, flextest.TaskAssigned, 10*time.Minute)
-	w.finished = w.twilio.AddChannel(flextest.Channel{Status: flextest.ChannelClosed})
-	task(w.finished, flextest.TaskCompleted, 15*time.Minute)
-	w.fresh = w.twilio.AddChannel(flextest.Channel{})
-	task(w.fresh, flextest.TaskCompleted, 10*time.Second) // the webhook's
+	now := time.Now()
+	at := func(ago time.Duration) { w.twilio.SetNow(now.Add(-ago)) }
+	// declineExtra invites a second agent to ch, who declines: task.canceled.
+	declineExtra := func(ch flextest.Channel) {
+		extra := w.twilio.AddChannelTask(ws, ch, flextest.TaskReserved)
+		must(fl.DeclineInvite(extra.SID))
+	}
+	at(35 * time.Minute)
+	var t0 flextest.Task
+	w.orphan, t0 = fl.Start(flextest.Channel{})
+	must(fl.Park(t0.SID))
+	invite, err := fl.Unpark(w.orphan.InteractionSID, w.orphan.SID)
+	must(err)
+	must(fl.DeclineInvite(invite.SID)) // an unpark invite declined: orphan
+	at(30 * time.Minute)
+	var t1 flextest.Task
+	w.canceled, t1 = fl.Start(flextest.Channel{})
+	must(fl.Park(t1.SID))
+	next, err := fl.CustomerMessage(w.canceled.InteractionSID, w.canceled.SID)
+	must(err)
+	must(fl.WorkflowTimeout(next.SID)) // no agent took the customer's message: orphan
+	at(25 * time.Minute)
+	w.transferred, _ = fl.Start(flextest.Channel{})
+	declineExtra(w.transferred) // the first agent still works it
+	at(20 * time.Minute)
+	var t3 flextest.Task
+	w.finished, t3 = fl.Start(flextest.Channel{})
+	declineExtra(w.finished)
+	must(fl.AgentEndsChat(t3.SID))
+	at(15 * time.Minute)
+	var t4 flextest.Task
+	w.left, t4 = fl.Start(flextest.Channel{})
+	declineExtra(w.left)
+	must(fl.Leave(t4.SID)) // inactive, waiting for the customer
+	at(10 * time.Second)
+	var t5 flextest.Task
+	w.fresh, t5 = fl.Start(flextest.Channel{})
+	must(fl.DeleteTask(t5.SID)) // the webhook's
+	at(0)
 
 	tw := httptest.NewServer(w.twilio)
 	t.Cleanup(tw.Close)
@@ -56,6 +86,7 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		"TWILIO_SECRET_ID":         "flexhook/local",
 		"TASKROUTER_WORKSPACE_SID": ws,
 		"TWILIO_API_BASE_URL":      tw.URL,
+		"TASKROUTER_CLOSE_EVENTS":  "task.canceled,workflow.timeout,task.deleted",
 		"LOG_LEVEL":                "warn",
 	}
 	return w
@@ -76,7 +107,8 @@ func TestSweepCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("sweep --dry-run exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	for _, want := range []string{"(dry run: no channel is updated)", "outcomes: dry_run 2, skipped_live_task 1"} {
+	for _, want := range []string{"(dry run: no channel is updated)", "outcomes: dry_run 2, skipped_live_task 1",
+		"left alone: closed 1, inactive 1"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, stdout)
 		}
@@ -103,7 +135,8 @@ func TestSweepCommand(t *testing.T) {
 	if len(rep.Outcomes) != len(want) || rep.Outcomes["closed"] != 2 || rep.Outcomes["skipped_live_task"] != 1 {
 		t.Errorf("sweep outcomes = %v, want %v", rep.Outcomes, want)
 	}
-	for ch, want := range map[flextest.Channel]string{w.orphan: "closed", w.canceled: "closed", w.transferred: "active", w.finished: "closed", w.fresh: "active"} {
+	for ch, want := range map[flextest.Channel]string{w.orphan: "closed", w.canceled: "closed", w.transferred: "active",
+		w.finished: "closed", w.left: "inactive", w.fresh: "active"} {
 		if got := w.status(ch); got != want {
 			t.Errorf("channel %s is %s after the sweep, want %s", ch.SID, got, want)
 		}
@@ -132,8 +165,8 @@ func TestSweepCommandFailures(t *testing.T) {
 		{name: "bad flag value", args: []string{"--max-closes", "0"}, wantCode: exitUsage, wantStderr: "--max-closes"},
 		{name: "Twilio refuses the closes", fault: &flextest.Fault{Method: "POST", Status: 400, Code: 45359, Message: "Failed to close Channel."},
 			wantCode: exitFailure, wantStdout: "failed 2"},
-		{name: "Twilio cannot list tasks", fault: &flextest.Fault{Method: "GET", Path: "/v1/Workspaces", Status: 403, Code: 20003, Message: "Forbidden"},
-			wantCode: exitFailure, wantStderr: "list ended tasks"},
+		{name: "Twilio cannot list events", fault: &flextest.Fault{Method: "GET", Path: "/v1/Workspaces", Status: 403, Code: 20003, Message: "Forbidden"},
+			wantCode: exitFailure, wantStderr: "list events"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,15 +30,20 @@ func TestSweepUnderEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	tw := flextest.New(flextest.Options{AccountSID: samples.AccountSID, Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
-	tw.AddWorkspace(samples.WorkspaceSID)
-	ended := time.Now().Add(-30 * time.Minute)
-	orphan := tw.AddChannel(flextest.Channel{})
-	tw.AddTask(flextest.Task{WorkspaceSID: samples.WorkspaceSID, AssignmentStatus: "completed",
-		Attributes: flextest.NewAttributes(orphan).JSON(), DateCreated: ended.Add(-time.Minute), DateUpdated: ended})
-	transferred := tw.AddChannel(flextest.Channel{})
-	tw.AddTask(flextest.Task{WorkspaceSID: samples.WorkspaceSID, AssignmentStatus: "completed",
-		Attributes: flextest.NewAttributes(transferred).JSON(), DateCreated: ended.Add(-time.Minute), DateUpdated: ended})
-	tw.AddChannelTask(samples.WorkspaceSID, transferred, "assigned")
+	fl := tw.Flows(samples.WorkspaceSID)
+	// Thirty minutes ago: an orphan whose live task was deleted through the
+	// API, and a conversation whose declined extra invite leaves its first
+	// agent's task live. Both tasks are long gone from the task list.
+	tw.SetNow(time.Now().Add(-30 * time.Minute))
+	orphan, task := fl.Start(flextest.Channel{})
+	if err := fl.DeleteTask(task.SID); err != nil {
+		t.Fatal(err)
+	}
+	transferred, _ := fl.Start(flextest.Channel{})
+	if err := fl.DeclineInvite(tw.AddChannelTask(samples.WorkspaceSID, transferred, "reserved").SID); err != nil {
+		t.Fatal(err)
+	}
+	tw.SetNow(time.Now())
 	twSrv := httptest.NewServer(tw)
 	defer twSrv.Close()
 	sm := secretstest.New()

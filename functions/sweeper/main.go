@@ -35,10 +35,10 @@ func newHandler(ctx context.Context, getenv func(string) string) (*sweeper.Lambd
 		return nil, err
 	}
 	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
-		Lookback: cfg.Lookback,
-		Statuses: sweeper.StatusesFor(cfg.CloseEvents),
-		Status:   cfg.CloseStatus,
-		Routing:  cfg.Routing(cfg.CloseStatus),
+		Lookback:    cfg.Lookback,
+		CloseEvents: cfg.CloseEvents,
+		Status:      cfg.CloseStatus,
+		Routing:     cfg.Routing(cfg.CloseStatus),
 	})
 	return sweeper.NewLambda(s, k.Log, k.Metrics), nil
 }

@@ -440,40 +440,94 @@ func TestErrorMessagesAreScrubbed(t *testing.T) {
 	}
 }
 
-func TestEndedTasks(t *testing.T) {
+// Events walks every page of the Events resource through meta.next_page_url's
+// PageToken (never Page), applies the filters, and reads the task's fields
+// from event_data — also for tasks TaskRouter has already deleted.
+func TestEvents(t *testing.T) {
 	f := newFixture(t, flextest.Options{}, flex.Options{})
-	base := time.Now().Add(-10 * time.Hour).Truncate(time.Second)
-	var recent []string
-	for i := 0; i < 300; i++ {
-		status := []string{"completed", "canceled", "assigned"}[i%3]
-		task := f.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: status, Attributes: `{"n":1}`,
-			DateCreated: base.Add(time.Duration(i) * 5 * time.Minute)})
-		if status != "assigned" && i >= 60 {
-			recent = append(recent, task.SID)
+	start := time.Now().Add(-24 * time.Hour).Truncate(time.Second)
+	f.fake.SetNow(start)
+	flows := f.fake.Flows(ws)
+	var declined []string
+	for i := 0; i < 250; i++ {
+		f.fake.Advance(5 * time.Minute)
+		_, task := flows.Start(flextest.Channel{})
+		if i%2 == 0 {
+			if err := flows.AgentEndsChat(task.SID); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
+		invite, err := flows.Transfer(task.SID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := flows.AgentEndsChat(invite.SID); err != nil {
+			t.Fatal(err)
+		}
+		declined = append(declined, invite.SID)
 	}
-	since := base.Add(60 * 5 * time.Minute)
-	var got []string
-	err := f.client.EndedTasks(context.Background(), ws, since, func(task flex.Task) error {
-		if task.AssignmentStatus != "completed" && task.AssignmentStatus != "canceled" {
-			t.Errorf("EndedTasks visited a %s task", task.AssignmentStatus)
-		}
-		got = append(got, task.SID)
+	f.fake.Advance(10 * time.Minute)
+	f.fake.Reset()
+
+	var got []flex.Event
+	filter := flex.EventFilter{Type: "task.completed", Start: start, End: f.fake.Now()}
+	err := f.client.Events(context.Background(), ws, filter, func(e flex.Event) error {
+		got = append(got, e)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(recent) {
-		t.Errorf("EndedTasks visited %d tasks, want the %d ended since the cut-off", len(got), len(recent))
+	// 125 conversations with one task, 125 with two: 375 completions.
+	if len(got) != 375 {
+		t.Errorf("Events visited %d task.completed events, want 375", len(got))
 	}
-	if pages := f.fake.Count("GET", "/v1/Workspaces"); pages < 2 {
-		t.Errorf("EndedTasks read %d pages, want paging", pages)
+	seen := map[string]bool{}
+	for i, e := range got {
+		if e.Type != "task.completed" || e.AssignmentStatus != "completed" || e.WorkspaceSID != ws ||
+			!strings.Contains(e.Attributes, "flexInteractionChannelSid") || !strings.HasPrefix(e.SID, "EV") {
+			t.Fatalf("event %d = %+v", i, e)
+		}
+		if i > 0 && e.Date.After(got[i-1].Date) {
+			t.Errorf("event %d is newer than the one before it: not newest first", i)
+		}
+		if seen[e.SID] {
+			t.Errorf("event %s visited twice", e.SID)
+		}
+		seen[e.SID] = true
+	}
+	reqs := f.fake.Requests()
+	if len(reqs) < 2 {
+		t.Fatalf("Events read %d pages, want paging", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Query.Has("Page") || r.Query.Get("EventType") != "task.completed" {
+			t.Errorf("page request %v: want EventType and no Page parameter", r.Query)
+		}
+	}
+	// The task is deleted by retention, its events remain.
+	if _, err := f.client.FetchTask(context.Background(), ws, declined[0]); !errors.Is(err, flex.ErrNotFound) {
+		t.Errorf("FetchTask of an ended task 10 minutes later = %v, want ErrNotFound", err)
+	}
+	var types []string
+	err = f.client.Events(context.Background(), ws, flex.EventFilter{TaskSID: declined[0], Start: start}, func(e flex.Event) error {
+		if e.TaskSID != declined[0] {
+			t.Errorf("TaskSid filter visited %+v", e)
+		}
+		types = append(types, e.Type)
+		return nil
+	})
+	if err != nil || strings.Join(types, ",") != "task.system-deleted,task.completed,task.wrapup,task.created" {
+		t.Errorf("events of task %s = %v, %v", declined[0], types, err)
 	}
 	stop := errors.New("stop")
 	n := 0
-	if err := f.client.EndedTasks(context.Background(), ws, since, func(flex.Task) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
-		t.Errorf("EndedTasks with a stopping visitor = %v after %d visits", err, n)
+	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Events with a stopping visitor = %v after %d visits", err, n)
+	}
+	if err := f.client.Events(context.Background(), ws, flex.EventFilter{TaskSID: "WT../x"}, nil); !errors.Is(err, flex.ErrInvalidSID) {
+		t.Errorf("Events with a bad task SID = %v, want ErrInvalidSID", err)
 	}
 }
 

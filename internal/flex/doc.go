@@ -6,6 +6,8 @@
 //   - fetch an Interaction Channel,
 //   - list the live TaskRouter tasks of a channel and fetch one task,
 //     https://www.twilio.com/docs/taskrouter/api/task
+//   - walk the workspace Events resource (30 days of events, after tasks
+//     themselves are deleted), https://www.twilio.com/docs/taskrouter/api/event
 //
 // It uses twilio-go's client, rest/flex/v1 and rest/taskrouter/v1 packages
 // (not the root twilio package, which compiles every Twilio product) and adds

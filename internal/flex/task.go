@@ -3,7 +3,6 @@ package flex
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -99,49 +98,3 @@ func toTask(t taskrouterv1.TaskrouterV1Task) Task {
 }
 
 func isLive(status string) bool { return slices.Contains(liveStatuses(), status) }
-
-// maxEndedPages bounds one EndedTasks walk (50 tasks a page).
-const maxEndedPages = 200
-
-// EndedTasks walks the canceled and completed tasks of workspace ws, newest
-// first, calling visit for each task created at or after since, and stops at
-// the first older one, when visit returns an error (which it returns), or
-// after maxEndedPages pages. Task attributes are included when TaskRouter
-// lists them; callers fetch a task whose Attributes are empty.
-func (c *Client) EndedTasks(ctx context.Context, ws string, since time.Time, visit func(Task) error) error {
-	if !sid.Valid(sid.Workspace, ws) {
-		return fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
-	}
-	p := (&taskrouterv1.ListTaskParams{}).
-		SetAssignmentStatus([]string{"canceled", "completed"}).
-		SetOrdering("DateCreated:desc").
-		SetPageSize(50)
-	token, page := "", ""
-	for n := 0; n < maxEndedPages; n++ {
-		var resp *taskrouterv1.ListTaskResponse
-		_, err := c.do(ctx, "list ended tasks", func(s services) (err error) {
-			resp, err = s.taskrouter.PageTask(ws, p, token, page)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		for _, t := range resp.Tasks {
-			if t.DateCreated != nil && t.DateCreated.Before(since) {
-				return nil
-			}
-			if err := visit(toTask(t)); err != nil {
-				return err
-			}
-		}
-		if resp.Meta.NextPageUrl == nil || *resp.Meta.NextPageUrl == "" || len(resp.Tasks) == 0 {
-			return nil
-		}
-		next, err := url.Parse(*resp.Meta.NextPageUrl)
-		if err != nil {
-			return fmt.Errorf("list ended tasks: bad next page URL: %w", err)
-		}
-		token, page = next.Query().Get("PageToken"), next.Query().Get("Page")
-	}
-	return nil
-}

@@ -105,6 +105,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 //
 //	GET|POST flex-api.twilio.com/v1/Interactions/KD…/Channels/UO…
 //	GET      taskrouter.twilio.com/v1/Workspaces/WS…/Tasks[/WT…]
+//	GET      taskrouter.twilio.com/v1/Workspaces/WS…/Events
 //
 // It is defence in depth: SIDs are validated before calls are built.
 func allowed(req *http.Request) error {
@@ -121,8 +122,9 @@ func allowed(req *http.Request) error {
 			seg[3] == "Channels" && sid.Valid(sid.Channel, seg[4])
 	case taskrouterHost:
 		ok = req.Method == http.MethodGet && (len(seg) == 4 || len(seg) == 5) &&
-			seg[0] == "v1" && seg[1] == "Workspaces" && sid.Valid(sid.Workspace, seg[2]) && seg[3] == "Tasks" &&
-			(len(seg) == 4 || sid.Valid(sid.Task, seg[4]))
+			seg[0] == "v1" && seg[1] == "Workspaces" && sid.Valid(sid.Workspace, seg[2]) &&
+			((seg[3] == "Tasks" && (len(seg) == 4 || sid.Valid(sid.Task, seg[4]))) ||
+				(seg[3] == "Events" && len(seg) == 4))
 	}
 	if !ok {
 		return fmt.Errorf("%w: %s %s%s", errForbiddenRequest, req.Method, u.Host, u.EscapedPath())

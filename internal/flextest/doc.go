@@ -17,10 +17,49 @@
 //	GET  /v1/Interactions/{KD}/Channels/{UO}  fetch an interaction channel
 //	GET  /v1/Workspaces/{WS}/Tasks            list tasks (filters, EvaluateTaskAttributes, paging)
 //	GET  /v1/Workspaces/{WS}/Tasks/{WT}       fetch a task
+//	GET  /v1/Workspaces/{WS}/Events           list events (EventType, TaskSid, Sid, StartDate,
+//	                                          EndDate, Minutes; PageSize; PageToken paging)
 //
 // Any other path answers 404 with code 20404; another method on one of these
 // paths answers 405 with code 20004. Every request needs HTTP Basic
 // credentials from Options.Credentials, or it answers 401 with code 20003.
+//
+// # Flex behaviour: flows, events, retention
+//
+// The simulator behaves like Flex where flexhook's decisions depend on it.
+// Server.Flows(ws) returns the flows of a workspace; each changes channel,
+// participant and task state the way Flex does and emits the TaskRouter
+// events Flex would emit, both as entries of the Events resource and as
+// signed callbacks (form POST, X-Twilio-Signature made with the account's
+// auth token, the fields of a Workspace EventCallbackUrl callback) to
+// Options.EventCallbackURL or SetEventCallbackURL, sent before the flow
+// returns:
+//
+//	fl := srv.Flows(ws)
+//	ch, task := fl.Start(flextest.Channel{})   // task.created; assigned, agent joined
+//	fl.AgentEndsChat(task.SID)                 // channel closed; task.wrapup, task.completed
+//	fl.Leave(task.SID)                         // task.completed; channel inactive
+//	fl.CustomerMessage(kd, uo)                 // reactivates inactive/parked channel: task.created
+//	fl.Park(task.SID)                          // participant closed; task.completed; channel active
+//	fl.Unpark(kd, uo)                          // invite: task.created (reserved)
+//	fl.Transfer(task.SID)                      // task.created (new, assigned); old task.wrapup, task.completed
+//	fl.DeclineInvite(task.SID)                 // task.canceled; channel active, no agent
+//	fl.WorkflowTimeout(task.SID)               // workflow.timeout, task.canceled
+//	fl.DeleteTask(task.SID)                    // task.deleted carrying the live status
+//	fl.FailChannel(kd, uo)                     // channel failed; its task.canceled
+//
+// A channel closed through the API moves its tasks (completed with
+// Routing, else wrapping; pending ones canceled) and emits their events;
+// SetTaskStatus emits the event of the new status. Those callbacks are sent
+// in the background: FlushCallbacks waits for them; Callbacks lists what
+// was sent and how the receiver answered.
+//
+// The clock is Options.Now, moved by SetNow and Advance. An ended
+// (canceled or completed) task is deleted Options.TaskRetention (default
+// five minutes) after it ended, emitting task.system-deleted dated then,
+// so FetchTask answers 404 and the task list omits it; a task seeded ended
+// by AddTask ended at its DateUpdated. Events are kept 30 days. AddEvent
+// seeds history without a callback.
 //
 // Where Twilio's behaviour is not documented (closing an already closed
 // channel, the exact effect of Status=inactive on tasks) the fake makes a
@@ -31,6 +70,11 @@
 //   - Interaction Channels: https://www.twilio.com/docs/flex/developer/conversations/interactions-api/channels-subresource
 //   - Update an Interaction Channel: https://www.twilio.com/docs/flex/developer/conversations/interactions-api/channels-subresource#update-an-interaction-channel
 //   - TaskRouter Task resource: https://www.twilio.com/docs/taskrouter/api/task
+//   - TaskRouter Event resource and callbacks: https://www.twilio.com/docs/taskrouter/api/event,
+//     https://www.twilio.com/docs/taskrouter/api/event/reference
+//   - Lifecycle of a Task (retention): https://www.twilio.com/docs/taskrouter/lifecycle-task-state
+//   - Park an Interaction: https://www.twilio.com/docs/flex/developer/conversations/park-an-interaction
+//   - Flex Conversations best practices: https://www.twilio.com/docs/flex/developer/conversations/best-practices
 //   - TaskRouter expression syntax: https://www.twilio.com/docs/taskrouter/expression-syntax
 //   - Paging: https://www.twilio.com/docs/usage/twilios-response#pagination
 //   - Error codes: https://www.twilio.com/docs/api/errors (20001, 20003, 20004, 20404, 20429, 45358, 45359)

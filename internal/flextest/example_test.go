@@ -77,3 +77,34 @@ func Example() {
 	// closes: 1
 	// then: 429 20429
 }
+
+// ExampleFlows plays a parked conversation whose unpark invite is declined:
+// the events Flex emits, and the task gone five minutes after it ended
+// while its events stay.
+func ExampleFlows() {
+	const ws = "WS00000000000000000000000000000000"
+	fake := flextest.New(flextest.Options{Now: func() time.Time { return time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC) }})
+	fl := fake.Flows(ws)
+	ch, task := fl.Start(flextest.Channel{})
+	_ = fl.Park(task.SID)
+	invite, _ := fl.Unpark(ch.InteractionSID, ch.SID)
+	_ = fl.DeclineInvite(invite.SID)
+	fake.Advance(5 * time.Minute)
+
+	got, _ := fake.Channel(ch.InteractionSID, ch.SID)
+	fmt.Println("channel:", got.Status)
+	_, ok := fake.Task(ws, task.SID)
+	fmt.Println("parked task still there:", ok)
+	for _, e := range fake.Events(ws) {
+		fmt.Println(e.Date.Format("15:04"), e.Type, e.TaskAssignmentStatus)
+	}
+	// Output:
+	// channel: active
+	// parked task still there: false
+	// 09:00 task.created pending
+	// 09:00 task.completed completed
+	// 09:00 task.created pending
+	// 09:00 task.canceled canceled
+	// 09:05 task.system-deleted completed
+	// 09:05 task.system-deleted canceled
+}

@@ -101,6 +101,9 @@ type Task struct {
 type task struct {
 	Task
 	attrs map[string]any
+	// endedAt is when the task was canceled or completed; zero while it
+	// is live. It is deleted TaskRetention later.
+	endedAt time.Time
 }
 
 func channelKey(kd, uo string) string { return kd + "/" + uo }
@@ -233,6 +236,8 @@ func (s *Server) AddTask(t Task) Task {
 	if uo != "" {
 		s.byChannel[uo] = append(s.byChannel[uo], stored)
 	}
+	// A task seeded as ended ended when it was last updated.
+	s.ended(stored, t.DateUpdated)
 	return t
 }
 
@@ -248,10 +253,12 @@ func (s *Server) AddChannelTask(ws string, ch Channel, status string) Task {
 	})
 }
 
-// Task returns the task with the given SIDs and whether it exists.
+// Task returns the task with the given SIDs and whether it exists (an
+// ended task exists until its retention runs out).
 func (s *Server) Task(ws, wt string) (Task, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.expire()
 	t, ok := s.tasks[taskKey(ws, wt)]
 	if !ok {
 		return Task{}, false
@@ -262,6 +269,7 @@ func (s *Server) Task(ws, wt string) (Task, bool) {
 // Tasks returns the tasks of workspace ws, oldest first (ties by SID).
 func (s *Server) Tasks(ws string) []Task {
 	s.mu.Lock()
+	s.expire()
 	out := make([]Task, 0, len(s.workspaces[ws]))
 	for _, t := range s.workspaces[ws] {
 		out = append(out, t.Task)
@@ -274,16 +282,20 @@ func (s *Server) Tasks(ws string) []Task {
 }
 
 // SetTaskStatus sets the assignment status of a task, as an agent or
-// TaskRouter would; a canceled or completed task gets a reason. It returns
-// ErrNotFound for an unknown task and ErrInvalidStatus for an unknown status.
+// TaskRouter would, emitting the event of the change (task.wrapup,
+// task.completed or task.canceled; none for other statuses); a canceled
+// or completed task gets a reason. It returns ErrNotFound for an unknown
+// task and ErrInvalidStatus for an unknown status. The Flows methods
+// change channels and tasks together, as Flex does.
 func (s *Server) SetTaskStatus(ws, wt, status string) error {
 	if !validTaskStatus(status) {
 		return fmt.Errorf("set task %s status %q: %w", wt, status, ErrInvalidStatus)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.expire()
 	t, ok := s.tasks[taskKey(ws, wt)]
 	if !ok {
+		s.mu.Unlock()
 		return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
 	}
 	reason := ""
@@ -291,14 +303,29 @@ func (s *Server) SetTaskStatus(ws, wt, status string) error {
 		reason = "Task " + status + " by flextest"
 	}
 	s.setTaskStatus(t, status, reason)
+	s.mu.Unlock()
+	s.flush()
 	return nil
 }
 
-// setTaskStatus changes t; s.mu must be held.
+// statusEvents are the events TaskRouter emits when a task enters a status.
+var statusEvents = map[string]string{
+	TaskWrapping:  EventTaskWrapup,
+	TaskCompleted: EventTaskCompleted,
+	TaskCanceled:  EventTaskCanceled,
+}
+
+// setTaskStatus changes t and emits the event of its new status, if any;
+// s.mu must be held.
 func (s *Server) setTaskStatus(t *task, status, reason string) {
+	now := s.now()
 	t.AssignmentStatus = status
 	if reason != "" {
 		t.Reason = reason
 	}
-	t.DateUpdated = s.now()
+	t.DateUpdated = now
+	if ev, ok := statusEvents[status]; ok {
+		s.emit(ev, t, now, "Task "+t.SID+" "+status)
+	}
+	s.ended(t, now)
 }

@@ -53,8 +53,9 @@ type Options struct {
 	Credentials map[string]string
 	// RepeatClose selects the answer to closing an already closed channel.
 	RepeatClose RepeatClose
-	// Now is the clock used for task dates, ages and the request log.
-	// It defaults to time.Now.
+	// Now is the clock used for task dates, ages, task retention, events
+	// and the request log. It defaults to time.Now. SetNow and Advance move
+	// the simulator's clock from there.
 	Now func() time.Time
 	// Wait blocks for a fault's Delay, or until ctx ends, in which case it
 	// returns ctx.Err(). It defaults to a timer; tests replace it to control
@@ -70,6 +71,20 @@ type Options struct {
 	// LogLimit is the maximum number of requests kept in the log; older
 	// entries are dropped first. Zero keeps every request.
 	LogLimit int
+	// EventCallbackURL, when set, receives every TaskRouter event the
+	// simulator emits as a form POST signed (X-Twilio-Signature) with the
+	// auth token of AccountSID in Credentials, like a Workspace's
+	// EventCallbackUrl. SetEventCallbackURL changes it later. Callbacks are
+	// sent one at a time: a receiver must not call a Flows method (which
+	// waits for its own callbacks) while handling one.
+	EventCallbackURL string
+	// CallbackClient sends the event callbacks (default: an http.Client
+	// with TaskRouter's 15-second timeout).
+	CallbackClient *http.Client
+	// TaskRetention is how long an ended (canceled or completed) task is
+	// kept before TaskRouter deletes it with task.system-deleted (default
+	// five minutes, as documented). A negative value keeps ended tasks.
+	TaskRetention time.Duration
 }
 
 // Server is the fake Twilio API. It implements http.Handler. All its methods
@@ -77,7 +92,9 @@ type Options struct {
 type Server struct {
 	accountSID    string
 	repeatClose   RepeatClose
-	now           func() time.Time
+	nowFn         func() time.Time
+	retention     time.Duration
+	callbacks     *http.Client
 	wait          func(context.Context, time.Duration) error
 	flexURL       string
 	taskRouterURL string
@@ -93,6 +110,22 @@ type Server struct {
 	faults      []*activeFault
 	log         []Request
 	closeCounts map[string]int
+
+	// The simulator's clock: nowFn shifted by offset, or fixed at manualAt.
+	clockMu  sync.Mutex
+	manual   bool
+	manualAt time.Time
+	offset   time.Duration
+
+	events       map[string][]*Event // by workspace SID, in emission order
+	eventSeq     uint64
+	participants map[string][]*Participant
+	expiries     expiries // retention deadlines of ended tasks
+	expirySeq    uint64
+	callbackURL  string
+	outbox       []*Event // emitted, not yet sent to callbackURL
+	deliverMu    sync.Mutex
+	deliveries   []Callback
 }
 
 // New returns a Server configured by opts.
@@ -100,7 +133,12 @@ func New(opts Options) *Server {
 	s := &Server{
 		accountSID:    opts.AccountSID,
 		repeatClose:   opts.RepeatClose,
-		now:           opts.Now,
+		nowFn:         opts.Now,
+		retention:     opts.TaskRetention,
+		callbacks:     opts.CallbackClient,
+		callbackURL:   opts.EventCallbackURL,
+		events:        make(map[string][]*Event),
+		participants:  make(map[string][]*Participant),
 		wait:          opts.Wait,
 		flexURL:       strings.TrimRight(opts.FlexURL, "/"),
 		taskRouterURL: strings.TrimRight(opts.TaskRouterURL, "/"),
@@ -116,8 +154,14 @@ func New(opts Options) *Server {
 	if s.accountSID == "" {
 		s.accountSID = NewSID(sid.Account)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.nowFn == nil {
+		s.nowFn = time.Now
+	}
+	if s.retention == 0 {
+		s.retention = DefaultTaskRetention
+	}
+	if s.callbacks == nil {
+		s.callbacks = &http.Client{Timeout: 15 * time.Second}
 	}
 	if s.wait == nil {
 		s.wait = waitTimer
@@ -202,6 +246,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp == nil {
 		resp = s.handle(r, user, pass, hasAuth, formErr)
 	}
+	s.mu.Lock()
+	pending := len(s.outbox) > 0
+	s.mu.Unlock()
+	if pending {
+		// Events this request caused (a close, a retention deletion) are
+		// delivered as TaskRouter does: after, and apart from, the answer.
+		go s.flush()
+	}
 
 	h := w.Header()
 	for k, v := range resp.header {
@@ -238,7 +290,12 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 	if formErr != nil {
 		return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
 	}
+	s.mu.Lock()
+	s.expire()
+	s.mu.Unlock()
 	switch rt.kind {
+	case routeEvents:
+		return s.listEvents(r.URL.Path, rt.parent, r.URL.Query())
 	case routeChannel:
 		if r.Method == http.MethodPost {
 			return s.updateChannel(r.URL.Path, rt.parent, rt.sid, r.PostForm)
@@ -266,6 +323,7 @@ const (
 	routeChannel routeKind = iota // /v1/Interactions/{KD}/Channels/{UO}
 	routeTasks                    // /v1/Workspaces/{WS}/Tasks
 	routeTask                     // /v1/Workspaces/{WS}/Tasks/{WT}
+	routeEvents                   // /v1/Workspaces/{WS}/Events
 )
 
 // route is a matched path: its kind and the SIDs in it.
@@ -304,6 +362,9 @@ func matchRoute(p string) (route, bool) {
 	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
 		sid.Valid(sid.Workspace, seg[2]) && sid.Valid(sid.Task, seg[4]):
 		return route{kind: routeTask, parent: seg[2], sid: seg[4]}, true
+	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Events" &&
+		sid.Valid(sid.Workspace, seg[2]):
+		return route{kind: routeEvents, parent: seg[2]}, true
 	}
 	return route{}, false
 }

@@ -38,6 +38,7 @@ func (l *Lambda) Handle(ctx context.Context, _ json.RawMessage) (Report, error) 
 		attrs := []slog.Attr{
 			slog.String("outcome", a.Outcome), slog.String("channel_sid", a.ChannelSID),
 			slog.String("interaction_sid", a.InteractionSID), slog.String("task_sid", a.TaskSID),
+			slog.String("event_type", a.EventType),
 			slog.String("channel_status", a.ChannelStatus), slog.String("request", a.Request),
 		}
 		if a.Error != "" {
@@ -49,8 +50,9 @@ func (l *Lambda) Handle(ctx context.Context, _ json.RawMessage) (Report, error) 
 		}
 	}
 	attrs := []slog.Attr{
-		slog.Int("tasks", rep.Tasks), slog.Int("flex_tasks", rep.FlexTasks), slog.Int("channels", rep.Channels),
-		slog.Int("open", rep.Open), slog.Any("outcomes", rep.Outcomes), slog.Bool("truncated", rep.Truncated),
+		slog.Int("events", rep.Events), slog.Int("closing", rep.Closing), slog.Any("ignored", rep.Ignored),
+		slog.Int("channels", rep.Channels), slog.Any("left", rep.Left), slog.Int("open", rep.Open),
+		slog.Any("outcomes", rep.Outcomes), slog.Bool("truncated", rep.Truncated),
 		slog.Float64("duration_ms", float64(l.now().Sub(start).Microseconds())/1000),
 	}
 	if err != nil {

@@ -3,19 +3,24 @@
 // conversations from before installation — and closes them through the same
 // idempotent close path as the webhook, live-task guard included.
 //
-// It walks the workspace's recently canceled and completed tasks (a bounded
-// look-back window, newest first, paginated), fetches each Flex task's
-// channel once, and closes those still open. Tasks that ended moments ago
-// are left to the webhook. Closes are paced to stay well under Twilio's
-// concurrency limits, on top of the Twilio client's own 429 handling, and a
-// sweep stops starting new work before its deadline.
+// It walks the workspace's Events resource, not its task list: TaskRouter
+// deletes a task five minutes after it is canceled or completed, so a task
+// list finds nothing older, while events are kept 30 days. For each
+// configured close event within the look-back window (every page), it makes
+// the webhook's own decision (taskrouter.Rules.Decide), looks at each
+// channel once, leaves alone those that are not active (an inactive channel
+// is a Flex Leave waiting for the customer), and closes the rest. Events
+// from the last moments are left to the webhook. Closes are paced to stay
+// well under Twilio's concurrency limits, on top of the Twilio client's own
+// 429 handling, and a sweep stops starting new work before its deadline.
+//
+// https://www.twilio.com/docs/taskrouter/api/event
 package sweeper
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -27,8 +32,7 @@ import (
 
 // api is the Twilio adapter (*flex.Client).
 type api interface {
-	EndedTasks(ctx context.Context, ws string, since time.Time, visit func(flex.Task) error) error
-	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
+	Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error
 	FetchChannel(ctx context.Context, ch flex.ChannelRef) (flex.Channel, error)
 }
 
@@ -37,21 +41,22 @@ type runner interface {
 	Run(ctx context.Context, m delivery.Message) (delivery.Result, error)
 }
 
+// MaxLookback is how long TaskRouter keeps events: a longer look-back
+// window is cut to it.
+const MaxLookback = 30 * 24 * time.Hour
+
 // Options tune a Sweeper. Zero values take the defaults.
 type Options struct {
-	// Lookback is how far back ended tasks are examined (default 2h): a
-	// task counts when it last changed (ended) within it.
+	// Lookback is how far back close events are examined (default 2h, at
+	// most MaxLookback).
 	Lookback time.Duration
-	// Horizon is how much longer before the look-back window a task may
-	// have been created and still be examined (default 24h): TaskRouter
-	// lists tasks by creation, not by when they ended.
-	Horizon time.Duration
-	// Statuses are the ended statuses that close a channel, from the
-	// configured close events (StatusesFor); nil means canceled and
-	// completed, empty means none.
-	Statuses []string
-	// MinAge leaves tasks updated more recently than this to the webhook
-	// (default 2 minutes).
+	// CloseEvents are the webhook's close events (TASKROUTER_CLOSE_EVENTS):
+	// the event types walked, and the rules each event is decided by. Nil
+	// means the events a channel is orphaned by: task.canceled,
+	// workflow.timeout, task.deleted and task.system-deleted.
+	CloseEvents []string
+	// MinAge leaves events younger than this to the webhook (default 2
+	// minutes).
 	MinAge time.Duration
 	// Status and Routing are the close to make (default closed, routed).
 	Status  string
@@ -67,26 +72,33 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Action is what the sweep did about one channel.
+// Action is what the sweep did about one channel that was active.
 type Action struct {
 	InteractionSID string `json:"interaction_sid"`
 	ChannelSID     string `json:"channel_sid"`
-	TaskSID        string `json:"task_sid"`
+	TaskSID        string `json:"task_sid"`       // the task whose event led here
+	EventType      string `json:"event_type"`     // that event
 	ChannelStatus  string `json:"channel_status"` // before the sweep
-	Outcome        string `json:"outcome"`        // closed, already_closed, skipped_live_task, not_found, dry_run, failed
-	Request        string `json:"request,omitempty"`
-	Error          string `json:"error,omitempty"`
+	// Outcome is the close path's outcome (closed, already_closed,
+	// skipped_live_task, not_found, dry_run…) or failed.
+	Outcome string `json:"outcome"`
+	Request string `json:"request,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Report summarises a sweep.
 type Report struct {
-	Tasks     int            `json:"tasks"`      // ended tasks examined
-	FlexTasks int            `json:"flex_tasks"` // of which on an Interaction Channel
-	Channels  int            `json:"channels"`   // distinct channels looked at
-	Open      int            `json:"open"`       // of which still open
+	Events   int            `json:"events"`   // close-type events examined
+	Closing  int            `json:"closing"`  // of which the webhook's rules would close
+	Ignored  map[string]int `json:"ignored"`  // the others, by the rules' reason
+	Channels int            `json:"channels"` // distinct channels looked at
+	// Left counts the channels left alone by their status: closed,
+	// inactive (Leave), failed, not_found.
+	Left      map[string]int `json:"left"`
+	Open      int            `json:"open"` // channels still active: one Action each
 	Outcomes  map[string]int `json:"outcomes"`
 	Truncated bool           `json:"truncated"` // stopped early: deadline or MaxCloses
-	Actions   []Action       `json:"actions"`   // one per open channel
+	Actions   []Action       `json:"actions"`
 }
 
 // Sweeper closes orphaned channels of one workspace.
@@ -94,7 +106,13 @@ type Sweeper struct {
 	api    api
 	runner runner
 	ws     string
+	rules  taskrouter.Rules
 	o      Options
+}
+
+// defaultCloseEvents are the events that leave a channel orphaned.
+func defaultCloseEvents() []string {
+	return []string{"task.canceled", "workflow.timeout", "task.deleted", "task.system-deleted"}
 }
 
 // New returns a Sweeper of workspace ws.
@@ -102,11 +120,9 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 	if o.Lookback <= 0 {
 		o.Lookback = 2 * time.Hour
 	}
-	if o.Horizon <= 0 {
-		o.Horizon = 24 * time.Hour
-	}
-	if o.Statuses == nil {
-		o.Statuses = []string{"canceled", "completed"}
+	o.Lookback = min(o.Lookback, MaxLookback)
+	if o.CloseEvents == nil {
+		o.CloseEvents = defaultCloseEvents()
 	}
 	if o.MinAge <= 0 {
 		o.MinAge = 2 * time.Minute
@@ -138,71 +154,52 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 			}
 		}
 	}
-	return &Sweeper{api: api, runner: r, ws: ws, o: o}
+	return &Sweeper{api: api, runner: r, ws: ws, rules: taskrouter.Rules{CloseEvents: o.CloseEvents}, o: o}
 }
 
-// StatusesFor returns the ended task statuses whose channels the sweeper
-// closes, given the webhook's close events: canceled for task.canceled (and
-// workflow.timeout, whose tasks end canceled), completed for
-// task.completed. Deleted tasks are not listed by TaskRouter at all.
-func StatusesFor(events []string) []string {
-	var out []string
-	if slices.Contains(events, "task.canceled") || slices.Contains(events, "workflow.timeout") {
-		out = append(out, "canceled")
-	}
-	if slices.Contains(events, "task.completed") {
-		out = append(out, "completed")
-	}
-	return out
-}
-
-// errStop ends the task walk early.
+// errStop ends the event walk early.
 var errStop = errors.New("stop")
 
 // Sweep runs one sweep. Per-channel failures are reported in the Report,
-// not returned; the error is for a sweep that could not run (listing tasks
-// failed).
+// not returned; the error is for a sweep that could not run (listing
+// events failed).
 func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	now := s.o.Now()
-	rep := Report{Outcomes: map[string]int{}}
+	rep := Report{Ignored: map[string]int{}, Left: map[string]int{}, Outcomes: map[string]int{}}
 	seen := map[string]bool{}
 	closes := 0
 	// Each run has its own keys: a channel skipped for a live task now
 	// must be looked at again by the next run.
 	run := strconv.FormatInt(now.UnixNano(), 36)
-	since := now.Add(-s.o.Lookback)
-	err := s.api.EndedTasks(ctx, s.ws, since.Add(-s.o.Horizon), func(t flex.Task) error {
+	window := flex.EventFilter{Start: now.Add(-s.o.Lookback), End: now.Add(-s.o.MinAge)}
+	visit := func(e flex.Event) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
 			rep.Truncated = true
 			return errStop
 		}
-		if !slices.Contains(s.o.Statuses, t.AssignmentStatus) ||
-			(!t.DateUpdated.IsZero() && t.DateUpdated.Before(since)) {
-			return nil // not a configured close, or ended before the window
+		rep.Events++
+		ev := taskrouter.Event{
+			Type: e.Type, WorkspaceSID: s.ws, ResourceType: "Task", TaskSID: e.TaskSID,
+			AssignmentStatus: e.AssignmentStatus, Attributes: e.Attributes, Time: e.Date,
 		}
-		rep.Tasks++
-		if t.Attributes == "" {
-			full, err := s.api.FetchTask(ctx, s.ws, t.SID)
-			if err != nil {
-				return nil // gone meanwhile, or unreadable: the next sweep sees it again
-			}
-			t = full
-		}
-		ch, ok, err := taskrouter.ChannelFromAttributes(t.Attributes)
-		if err != nil || !ok {
+		d, err := s.rules.Decide(ev)
+		switch {
+		case err != nil:
+			rep.Ignored["invalid_attributes"]++
+			return nil
+		case !d.Close:
+			rep.Ignored[d.Reason]++
 			return nil
 		}
-		rep.FlexTasks++
-		if seen[ch.ChannelSID] {
+		rep.Closing++
+		if seen[d.Channel.ChannelSID] {
 			return nil
 		}
-		seen[ch.ChannelSID] = true
-		if !t.DateUpdated.IsZero() && now.Sub(t.DateUpdated) < s.o.MinAge {
-			return nil // a task of this channel just ended: the webhook is on it
-		}
+		seen[d.Channel.ChannelSID] = true
 		rep.Channels++
-		a, acted := s.sweepChannel(ctx, ch, t, run)
-		if !acted {
+		a, left := s.sweepChannel(ctx, d.Channel, e, run)
+		if left != "" {
+			rep.Left[left]++
 			return nil
 		}
 		rep.Open++
@@ -216,32 +213,52 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 			return errStop
 		}
 		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
+	}
+	for _, typ := range s.o.CloseEvents {
+		if s.late(ctx) {
+			rep.Truncated = true
+			break
+		}
+		f := window
+		f.Type = typ
+		err := s.api.Events(ctx, s.ws, f, visit)
+		if errors.Is(err, errStop) {
+			break
+		}
+		if err != nil {
+			return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
+		}
 	}
 	return rep, nil
 }
 
-// sweepChannel closes ch if it is still open, under the run's key. acted is false when the
-// channel needs nothing (already closed, inactive or failed).
-func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t flex.Task, run string) (Action, bool) {
-	a := Action{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID, TaskSID: t.SID}
+// sweepChannel closes ch if it is still active, under the run's key. left
+// names why the channel was left alone (its status, or not_found); the
+// Action is meaningful only when left is empty.
+func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, e flex.Event, run string) (a Action, left string) {
+	a = Action{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID, TaskSID: e.TaskSID, EventType: e.Type}
 	cur, err := s.api.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID})
 	switch {
 	case errors.Is(err, flex.ErrNotFound):
-		return a, false
+		return a, string(closer.NotFound)
 	case err != nil:
 		a.Outcome, a.Error = "failed", err.Error()
-		return a, true
+		return a, ""
 	}
 	a.ChannelStatus = cur.Status
 	switch cur.Status {
+	case flex.StatusActive:
 	case flex.StatusClosed, flex.StatusInactive, "failed":
-		return a, false
+		// Inactive is a Flex Leave waiting for the customer: never
+		// touched. Closed and failed leave nothing to close.
+		return a, cur.Status
+	default:
+		// setup, pause, transfer: Flex is in the middle of something.
+		a.Outcome = "skipped_channel_state"
+		return a, ""
 	}
 	job := closer.Job{
-		Source: "sweeper", WorkspaceSID: s.ws, TaskSID: t.SID,
+		Source: "sweeper", WorkspaceSID: s.ws, TaskSID: e.TaskSID,
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID,
 		Status: s.o.Status, Routing: s.o.Routing, Guard: true,
 	}
@@ -250,10 +267,10 @@ func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, t fle
 	a.Request = job.Request()
 	if err != nil {
 		a.Outcome, a.Error = "failed", err.Error()
-		return a, true
+		return a, ""
 	}
 	a.Outcome = string(res.Outcome)
-	return a, true
+	return a, ""
 }
 
 // late reports that the deadline is too close to start more work.

@@ -17,6 +17,7 @@ import (
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
+	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
 const (
@@ -25,6 +26,11 @@ const (
 	ws    = "WS0123456789abcdef0123456789abcdef"
 )
 
+// orphanEvents are the close events whose decision does not depend on the
+// task status rule (every such event in these tests carries a status that
+// agrees with it).
+var orphanEvents = []string{"task.canceled", "workflow.timeout", "task.deleted"}
+
 type creds struct{}
 
 func (creds) Credentials(context.Context) (flex.Credentials, error) {
@@ -32,17 +38,19 @@ func (creds) Credentials(context.Context) (flex.Credentials, error) {
 }
 func (creds) Refresh(context.Context) (bool, error) { return false, nil }
 
+// world is a simulated Flex account whose clock the test moves.
 type world struct {
 	fake  *flextest.Server
+	flows flextest.Flows
 	api   *flex.Client
-	now   time.Time
 	store *idempotency.Memory
 }
 
 func newWorld(t *testing.T) *world {
-	w := &world{now: time.Now().Truncate(time.Second)}
+	w := &world{}
 	w.fake = flextest.New(flextest.Options{AccountSID: acct, Credentials: map[string]string{acct: token}})
-	w.fake.AddWorkspace(ws)
+	w.fake.SetNow(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	w.flows = w.fake.Flows(ws)
 	srv := httptest.NewServer(w.fake)
 	t.Cleanup(srv.Close)
 	api, err := flex.New(creds{}, flex.Options{BaseURL: srv.URL, MaxAttempts: 2, BaseDelay: time.Millisecond})
@@ -54,107 +62,262 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// task adds a task on ch (nil: a voice task) that last changed ago.
-func (w *world) task(ch *flextest.Channel, status string, ago time.Duration) flextest.Task {
-	attrs := `{"call_sid":"CA1"}`
-	if ch != nil {
-		attrs = flextest.NewAttributes(*ch).JSON()
-	}
-	at := w.now.Add(-ago)
-	return w.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: status, Attributes: attrs, DateCreated: at.Add(-time.Minute), DateUpdated: at})
-}
-
-func (w *world) channel(status string) *flextest.Channel {
-	ch := w.fake.AddChannel(flextest.Channel{Status: status})
-	return &ch
-}
-
 func (w *world) sweeper(dryRun bool, o Options) *Sweeper {
 	p := delivery.NewProcessor(closer.New(w.api, closer.Options{DryRun: dryRun}), w.store, nil)
-	o.Now = func() time.Time { return w.now }
+	o.Now = w.fake.Now
 	o.Sleep = func(context.Context, time.Duration) error { return nil }
+	if o.CloseEvents == nil {
+		o.CloseEvents = orphanEvents
+	}
 	return New(w.api, p, ws, o)
 }
 
-func (w *world) status(ch *flextest.Channel) string {
+func (w *world) status(ch flextest.Channel) string {
 	c, _ := w.fake.Channel(ch.InteractionSID, ch.SID)
 	return c.Status
 }
 
-func TestSweepClosesOrphans(t *testing.T) {
-	w := newWorld(t)
-	orphan := w.channel("active")
-	w.task(orphan, "completed", 30*time.Minute)
-	w.task(orphan, "canceled", 40*time.Minute) // a second task on the same channel
-	transferred := w.channel("active")
-	w.task(transferred, "completed", 20*time.Minute)
-	w.task(transferred, "assigned", 10*time.Minute)
-	done := w.channel("closed")
-	w.task(done, "completed", 15*time.Minute)
-	fresh := w.channel("active")
-	w.task(fresh, "completed", 30*time.Second) // the webhook is handling it
-	old := w.channel("active")
-	w.task(old, "completed", 5*time.Hour) // outside the look-back window
-	w.task(nil, "canceled", 20*time.Minute)
-
-	rep, err := w.sweeper(false, Options{Lookback: 2 * time.Hour}).Sweep(context.Background())
+func must(t *testing.T, err error) {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.status(orphan) != "closed" || w.status(transferred) != "active" || w.status(fresh) != "active" || w.status(old) != "active" {
-		t.Errorf("after the sweep: orphan %s, transferred %s, fresh %s, old %s; want closed, active, active, active",
-			w.status(orphan), w.status(transferred), w.status(fresh), w.status(old))
+}
+
+// Conversation endings of the simulated day.
+const (
+	endChat      = iota // the agent ends the chat: Flex closes the channel
+	leave               // Leave after an earlier declined invite: inactive, must stay so
+	park                // parked: active with no task, must stay so
+	declined            // unpark invite declined: orphan
+	timedOut            // customer wrote to a parked channel, workflow timed out: orphan
+	deleted             // live task deleted through the API: orphan
+	failed              // interaction creation failed
+	declinedLive        // an extra invite declined while the agent still works the task
+	kinds
+)
+
+// conversation plays one conversation ending in kind.
+func (w *world) conversation(t *testing.T, kind int) flextest.Channel {
+	t.Helper()
+	fl := w.flows
+	ch, task := fl.Start(flextest.Channel{})
+	switch kind {
+	case endChat:
+		must(t, fl.AgentEndsChat(task.SID))
+	case leave:
+		must(t, fl.Park(task.SID))
+		invite, err := fl.Unpark(ch.InteractionSID, ch.SID)
+		must(t, err)
+		must(t, fl.DeclineInvite(invite.SID))
+		next, err := fl.CustomerMessage(ch.InteractionSID, ch.SID)
+		must(t, err)
+		must(t, w.fake.SetTaskStatus(ws, next.SID, flextest.TaskAssigned))
+		must(t, fl.Leave(next.SID))
+	case park:
+		must(t, fl.Park(task.SID))
+	case declined:
+		must(t, fl.Park(task.SID))
+		invite, err := fl.Unpark(ch.InteractionSID, ch.SID)
+		must(t, err)
+		must(t, fl.DeclineInvite(invite.SID))
+	case timedOut:
+		must(t, fl.Park(task.SID))
+		next, err := fl.CustomerMessage(ch.InteractionSID, ch.SID)
+		must(t, err)
+		must(t, fl.WorkflowTimeout(next.SID))
+	case deleted:
+		must(t, fl.DeleteTask(task.SID))
+	case failed:
+		must(t, fl.FailChannel(ch.InteractionSID, ch.SID))
+	case declinedLive:
+		extra := w.fake.AddChannelTask(ws, ch, flextest.TaskReserved)
+		must(t, fl.DeclineInvite(extra.SID))
 	}
-	if rep.Outcomes["closed"] != 1 || rep.Outcomes["skipped_live_task"] != 1 || rep.Open != 2 || rep.Channels != 3 || rep.Tasks != 6 || rep.FlexTasks != 5 {
-		t.Errorf("report = %+v", rep)
+	return ch
+}
+
+// day plays n conversations spread over 24 hours, cycling through the
+// endings, and moves the clock 10 minutes past the last one.
+func (w *world) day(t *testing.T, n int) [kinds][]flextest.Channel {
+	var out [kinds][]flextest.Channel
+	step := 24 * time.Hour / time.Duration(n)
+	for i := 0; i < n; i++ {
+		w.fake.Advance(step)
+		k := i % kinds
+		out[k] = append(out[k], w.conversation(t, k))
 	}
-	if w.fake.CloseCount(orphan.SID) != 1 {
-		t.Errorf("orphan closed %d times", w.fake.CloseCount(orphan.SID))
+	w.fake.Advance(10 * time.Minute)
+	return out
+}
+
+// Over a simulated day with more than one page of events, and every ended
+// task already deleted by TaskRouter, the sweeper closes exactly the
+// orphans and leaves Leave, Park, live and failed conversations alone.
+func TestSweepDay(t *testing.T) {
+	w := newWorld(t)
+	chans := w.day(t, 576)
+	for _, task := range w.fake.Tasks(ws) {
+		if task.AssignmentStatus == flextest.TaskCanceled || task.AssignmentStatus == flextest.TaskCompleted {
+			t.Fatalf("ended task %s still listed: a task list could have found it", task.SID)
+		}
 	}
-	// A second sweep finds nothing new to close.
-	before := w.fake.Count("POST", "/v1/Interactions")
-	if rep, _ := w.sweeper(false, Options{}).Sweep(context.Background()); rep.Outcomes["closed"] != 0 {
-		t.Errorf("second sweep closed again: %+v", rep)
+	w.fake.Reset()
+	rep, err := w.sweeper(false, Options{Lookback: 25 * time.Hour}).Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if after := w.fake.Count("POST", "/v1/Interactions"); after != before {
-		t.Errorf("second sweep made %d close calls", after-before)
+	per := len(chans[0]) // 72
+	want := map[int]string{endChat: "closed", leave: "inactive", park: "active", declined: "closed", timedOut: "closed",
+		deleted: "closed", failed: "failed", declinedLive: "active"}
+	for kind, status := range want {
+		for _, ch := range chans[kind] {
+			if got := w.status(ch); got != status {
+				t.Fatalf("conversation kind %d: channel %s, want %s", kind, got, status)
+			}
+		}
+	}
+	if rep.Outcomes["closed"] != 3*per || rep.Outcomes["skipped_live_task"] != per || len(rep.Outcomes) != 2 ||
+		rep.Left["inactive"] != per || rep.Left["failed"] != per || rep.Open != 4*per || rep.Truncated {
+		t.Errorf("report: outcomes %v, left %v, open %d, truncated %v", rep.Outcomes, rep.Left, rep.Open, rep.Truncated)
+	}
+	// Events per conversation: one task.canceled each for leave, declined,
+	// failed and declinedLive, workflow.timeout and task.canceled for
+	// timedOut, task.deleted for deleted.
+	if rep.Events != 7*per || rep.Closing != rep.Events {
+		t.Errorf("report: %d events, %d closing", rep.Events, rep.Closing)
+	}
+	// Each orphan closed once, nothing else updated; every page read.
+	if n := w.fake.Count("POST", "/v1/Interactions"); n != 3*per {
+		t.Errorf("%d channel updates, want %d", n, 3*per)
+	}
+	pages := 0
+	for _, r := range w.fake.Requests() {
+		if strings.HasSuffix(r.Path, "/Events") {
+			pages++
+			if r.Query.Has("Page") {
+				t.Errorf("Events read with Page: %v", r.Query)
+			}
+		}
+	}
+	if pages <= len(orphanEvents) {
+		t.Errorf("%d Events pages for %d event types: want more than one page", pages, len(orphanEvents))
+	}
+	// A second sweep closes nothing more.
+	w.fake.Reset()
+	rep, err = w.sweeper(false, Options{Lookback: 25 * time.Hour}).Sweep(context.Background())
+	if err != nil || rep.Outcomes["closed"] != 0 || w.fake.Count("POST", "/v1/Interactions") != 0 {
+		t.Errorf("second sweep: %+v, %v", rep.Outcomes, err)
+	}
+}
+
+// With the default close events, task.system-deleted of every ended task is
+// in the walk too. Only deletions of still-live tasks may close: the
+// deletion of a parked or left conversation's completed task must not.
+func TestSweepDefaultEventsSparesParkAndLeave(t *testing.T) {
+	probe := taskrouter.Event{Type: "task.system-deleted", TaskSID: "WT1", WorkspaceSID: ws, AssignmentStatus: "completed",
+		Attributes: `{"flexInteractionSid":"KD0123456789abcdef0123456789abcdef","flexInteractionChannelSid":"UO0123456789abcdef0123456789abcdef"}`}
+	if d, _ := (taskrouter.Rules{CloseEvents: []string{"task.system-deleted"}}).Decide(probe); d.Close {
+		t.Skip("taskrouter.Rules.Decide does not yet check TaskAssignmentStatus (issue 9, merged separately)")
+	}
+	w := newWorld(t)
+	chans := w.day(t, 96)
+	rep, err := w.sweeper(false, Options{Lookback: 25 * time.Hour, CloseEvents: defaultCloseEvents()}).Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chans[park] {
+		if w.status(ch) != "active" {
+			t.Fatalf("parked channel %s", w.status(ch))
+		}
+	}
+	for _, ch := range chans[leave] {
+		if w.status(ch) != "inactive" {
+			t.Fatalf("left channel %s", w.status(ch))
+		}
+	}
+	for _, ch := range append(append(chans[declined], chans[timedOut]...), chans[deleted]...) {
+		if w.status(ch) != "closed" {
+			t.Fatalf("orphan %s, want closed", w.status(ch))
+		}
+	}
+	if rep.Ignored["task_already_ended"] == 0 {
+		t.Errorf("no deletion of an ended task ignored: %+v", rep.Ignored)
 	}
 }
 
 func TestSweepDryRun(t *testing.T) {
 	w := newWorld(t)
-	orphan := w.channel("active")
-	w.task(orphan, "canceled", 30*time.Minute)
+	orphan := w.conversation(t, declined)
+	w.fake.Advance(10 * time.Minute)
 	rep, err := w.sweeper(true, Options{}).Sweep(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.status(orphan) != "active" || rep.Outcomes["dry_run"] != 1 || rep.Actions[0].Request == "" {
+	if w.status(orphan) != "active" || rep.Outcomes["dry_run"] != 1 || rep.Actions[0].Request == "" ||
+		w.fake.Count("POST", "/v1/Interactions") != 0 {
 		t.Errorf("dry run: channel %s, report %+v", w.status(orphan), rep)
+	}
+}
+
+// Events older than the look-back window, or younger than MinAge (the
+// webhook's), are not swept.
+func TestSweepWindow(t *testing.T) {
+	w := newWorld(t)
+	old := w.conversation(t, declined)
+	w.fake.Advance(3 * time.Hour)
+	inside := w.conversation(t, timedOut)
+	w.fake.Advance(30 * time.Minute)
+	fresh := w.conversation(t, deleted)
+	w.fake.Advance(time.Minute)
+	rep, err := w.sweeper(false, Options{Lookback: 2 * time.Hour}).Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.status(old) != "active" || w.status(inside) != "closed" || w.status(fresh) != "active" || rep.Events != 2 {
+		t.Errorf("before the window %s, inside %s, fresh %s (want active, closed, active); %d events",
+			w.status(old), w.status(inside), w.status(fresh), rep.Events)
 	}
 }
 
 func TestSweepBounds(t *testing.T) {
 	w := newWorld(t)
 	for i := 0; i < 5; i++ {
-		w.task(w.channel("active"), "completed", time.Duration(10+i)*time.Minute)
+		w.conversation(t, declined)
+		w.fake.Advance(time.Minute)
 	}
+	w.fake.Advance(10 * time.Minute)
 	rep, _ := w.sweeper(false, Options{MaxCloses: 2}).Sweep(context.Background())
 	if rep.Outcomes["closed"] != 2 || !rep.Truncated {
 		t.Errorf("MaxCloses 2: %+v", rep)
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), w.now.Add(5*time.Second))
+	ctx, cancel := context.WithDeadline(context.Background(), w.fake.Now().Add(5*time.Second))
 	defer cancel()
 	rep, _ = w.sweeper(false, Options{}).Sweep(ctx)
-	if rep.Tasks != 0 || !rep.Truncated {
+	if rep.Events != 0 || !rep.Truncated {
 		t.Errorf("sweep inside the safety margin started work: %+v", rep)
+	}
+}
+
+// An event whose attributes are malformed, or that names no channel, is
+// counted and skipped like the webhook would.
+func TestSweepIgnoredEvents(t *testing.T) {
+	w := newWorld(t)
+	now := w.fake.Now()
+	w.fake.AddEvent(flextest.Event{WorkspaceSID: ws, Type: "task.canceled", TaskSID: flextest.NewSID("WT"), Date: now.Add(-time.Hour),
+		TaskAssignmentStatus: "canceled", TaskAttributes: `{"call_sid":"CA1"}`})
+	w.fake.AddEvent(flextest.Event{WorkspaceSID: ws, Type: "task.canceled", TaskSID: flextest.NewSID("WT"), Date: now.Add(-time.Hour),
+		TaskAssignmentStatus: "canceled", TaskAttributes: `{"flexInteractionChannelSid":"UO../x","flexInteractionSid":"KD1"}`})
+	rep, err := w.sweeper(false, Options{}).Sweep(context.Background())
+	if err != nil || rep.Ignored["not_flex_task"] != 1 || rep.Ignored["invalid_attributes"] != 1 || rep.Channels != 0 {
+		t.Errorf("report %+v, %v", rep, err)
 	}
 }
 
 func TestLambdaLogsAndReports(t *testing.T) {
 	w := newWorld(t)
-	orphan := w.channel("active")
-	w.task(orphan, "completed", 30*time.Minute)
+	orphan := w.conversation(t, timedOut)
+	w.fake.Advance(10 * time.Minute)
 	var logs, emf strings.Builder
 	l := NewLambda(w.sweeper(false, Options{}), logging.New(&logs, slog.LevelInfo), metrics.New(&emf, "sweeper", nil))
 	rep, err := l.Handle(context.Background(), json.RawMessage(`{"source":"aws.events"}`))
@@ -162,7 +325,7 @@ func TestLambdaLogsAndReports(t *testing.T) {
 		t.Fatalf("Handle = %+v, %v", rep, err)
 	}
 	if !strings.Contains(logs.String(), `"message":"sweep channel"`) || !strings.Contains(logs.String(), orphan.SID) ||
-		!strings.Contains(logs.String(), `"message":"sweep"`) {
+		!strings.Contains(logs.String(), `"event_type":"task.canceled"`) || !strings.Contains(logs.String(), `"message":"sweep"`) {
 		t.Errorf("logs = %s", logs.String())
 	}
 	if !strings.Contains(emf.String(), `"Route":"sweep","Outcome":"closed"`) {
@@ -174,52 +337,38 @@ func TestLambdaLogsAndReports(t *testing.T) {
 	}
 }
 
-// A channel skipped for a live task is looked at again by the next run, and
-// closed once that task has ended too.
+// A channel skipped for a live task is looked at again by the next run,
+// and closed once that task has ended too.
 func TestSweepRevisitsSkippedChannels(t *testing.T) {
 	w := newWorld(t)
-	ch := w.channel("active")
-	w.task(ch, "completed", 30*time.Minute)
-	live := w.task(ch, "assigned", 20*time.Minute)
+	ch, task := w.flows.Start(flextest.Channel{})
+	extra := w.fake.AddChannelTask(ws, ch, flextest.TaskReserved)
+	must(t, w.flows.DeclineInvite(extra.SID))
+	w.fake.Advance(10 * time.Minute)
 	if rep, _ := w.sweeper(false, Options{}).Sweep(context.Background()); rep.Outcomes["skipped_live_task"] != 1 {
 		t.Fatalf("first sweep: %+v", rep)
 	}
-	if err := w.fake.SetTaskStatus(ws, live.SID, "completed"); err != nil {
-		t.Fatal(err)
-	}
-	w.now = w.now.Add(15 * time.Minute)
+	// The live task is deleted through the API: an orphan now.
+	must(t, w.flows.DeleteTask(task.SID))
+	w.fake.Advance(15 * time.Minute)
 	if rep, _ := w.sweeper(false, Options{}).Sweep(context.Background()); rep.Outcomes["closed"] != 1 || w.status(ch) != "closed" {
 		t.Errorf("second sweep: %+v, channel %s; want it closed", rep, w.status(ch))
 	}
 }
 
-// Only the configured close events count: with task.completed not among
-// them, a completed task's channel is left alone.
+// Only the configured close events are walked.
 func TestSweepFollowsCloseEvents(t *testing.T) {
 	w := newWorld(t)
-	completed := w.channel("active")
-	w.task(completed, "completed", 30*time.Minute)
-	canceled := w.channel("active")
-	w.task(canceled, "canceled", 30*time.Minute)
-	rep, _ := w.sweeper(false, Options{Statuses: []string{"canceled"}}).Sweep(context.Background())
-	if w.status(completed) != "active" || w.status(canceled) != "closed" || rep.Tasks != 1 {
-		t.Errorf("completed %s, canceled %s, report %+v", w.status(completed), w.status(canceled), rep)
+	timedOutCh := w.conversation(t, timedOut)
+	deletedCh := w.conversation(t, deleted)
+	w.fake.Advance(10 * time.Minute)
+	rep, _ := w.sweeper(false, Options{CloseEvents: []string{"task.deleted"}}).Sweep(context.Background())
+	if w.status(timedOutCh) != "active" || w.status(deletedCh) != "closed" || rep.Events != 1 {
+		t.Errorf("timed out %s, deleted %s, report %+v", w.status(timedOutCh), w.status(deletedCh), rep)
 	}
-}
-
-// The look-back window is on when a task ended, not when it was created: a
-// long conversation that ended recently is swept; one that ended before the
-// window is not.
-func TestSweepWindowIsOnEndTime(t *testing.T) {
-	w := newWorld(t)
-	long := w.channel("active")
-	w.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: "completed", Attributes: flextest.NewAttributes(*long).JSON(),
-		DateCreated: w.now.Add(-6 * time.Hour), DateUpdated: w.now.Add(-30 * time.Minute)})
-	old := w.channel("active")
-	w.fake.AddTask(flextest.Task{WorkspaceSID: ws, AssignmentStatus: "completed", Attributes: flextest.NewAttributes(*old).JSON(),
-		DateCreated: w.now.Add(-5 * time.Hour), DateUpdated: w.now.Add(-3 * time.Hour)})
-	w.sweeper(false, Options{Lookback: 2 * time.Hour}).Sweep(context.Background())
-	if w.status(long) != "closed" || w.status(old) != "active" {
-		t.Errorf("long conversation %s (want closed), ended before the window %s (want active)", w.status(long), w.status(old))
+	for _, r := range w.fake.Requests() {
+		if strings.HasSuffix(r.Path, "/Events") && r.Query.Get("EventType") != "task.deleted" {
+			t.Errorf("walked %s", r.Query.Get("EventType"))
+		}
 	}
 }

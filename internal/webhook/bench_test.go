@@ -49,6 +49,10 @@ func (cannedTwilio) FetchTask(context.Context, string, string) (flex.Task, error
 	return flex.Task{}, flex.ErrNotFound
 }
 
+func (cannedTwilio) Events(context.Context, string, flex.EventFilter, func(flex.Event) error) error {
+	return nil
+}
+
 // benchHandler builds a Handler writing logs and metrics to io.Discard at a
 // fixed time, calling api.
 func benchHandler(b *testing.B, api twilioAPI, now time.Time) *Handler {

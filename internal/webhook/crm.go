@@ -7,10 +7,12 @@ import (
 	"mime"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -90,13 +92,32 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 	}), nil
 }
 
+// unknownTaskError: neither the task list nor the workspace's events know
+// the task a CRM named.
+type unknownTaskError struct{ TaskSID string }
+
+func (e *unknownTaskError) Error() string {
+	return "task " + e.TaskSID + " is not known to TaskRouter: no such task, and no event of it in the last 30 days"
+}
+
+// eventRetention is how long TaskRouter keeps a workspace's events.
+const eventRetention = 30 * 24 * time.Hour
+
+// errFound stops an event walk at the first useful event.
+var errFound = errors.New("found")
+
 // jobForTask resolves a task SID to its channel through TaskRouter and
-// turns on the live-task guard, leaving that task out of it.
+// turns on the live-task guard, leaving that task out of it. TaskRouter
+// deletes a task five minutes after it ends; the channel of a deleted task
+// is read from its events (kept 30 days), which carry its attributes.
 func (h *Handler) jobForTask(ctx context.Context, job closer.Job, taskSID string) (closer.Job, error) {
 	if h.cfg.WorkspaceSID == "" {
 		return job, errTaskLookupDisabled
 	}
 	task, err := h.twilio.FetchTask(ctx, h.cfg.WorkspaceSID, taskSID)
+	if errors.Is(err, flex.ErrNotFound) {
+		task.Attributes, err = h.attributesFromEvents(ctx, taskSID)
+	}
 	if err != nil {
 		return job, fmt.Errorf("look up task %s: %w", taskSID, err)
 	}
@@ -110,6 +131,29 @@ func (h *Handler) jobForTask(ctx context.Context, job closer.Job, taskSID string
 	job.InteractionSID, job.ChannelSID = ch.InteractionSID, ch.ChannelSID
 	job.WorkspaceSID, job.TaskSID, job.Guard = h.cfg.WorkspaceSID, taskSID, true
 	return job, nil
+}
+
+// attributesFromEvents returns the attributes of task taskSID as its most
+// recent event carrying them says, or an *unknownTaskError when no event of
+// the last 30 days does.
+func (h *Handler) attributesFromEvents(ctx context.Context, taskSID string) (string, error) {
+	now := h.now()
+	var attrs string
+	err := h.twilio.Events(ctx, h.cfg.WorkspaceSID, flex.EventFilter{TaskSID: taskSID, Start: now.Add(-eventRetention), End: now},
+		func(e flex.Event) error {
+			if e.TaskSID != taskSID || e.Attributes == "" {
+				return nil
+			}
+			attrs = e.Attributes
+			return errFound
+		})
+	switch {
+	case errors.Is(err, errFound):
+		return attrs, nil
+	case err != nil:
+		return "", err
+	}
+	return "", &unknownTaskError{TaskSID: taskSID}
 }
 
 // verifyCRM authenticates the callback with the current CRM secrets and

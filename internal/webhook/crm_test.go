@@ -162,3 +162,51 @@ func TestCRMSecretRotation(t *testing.T) {
 		t.Errorf("signed with the rotated secret: %d %s", r.Status, r.Body)
 	}
 }
+
+// TaskRouter deletes a task five minutes after it ends: a CRM naming it
+// later is resolved through the workspace's Events resource, whose entries
+// carry the task's attributes. Only a task neither knows is a 404, naming
+// it.
+func TestCRMTaskLookupAfterRetention(t *testing.T) {
+	f := newFixture(t, map[string]string{"TASKROUTER_WORKSPACE_SID": ws})
+	fl := f.fake.Flows(ws)
+	f.fake.SetNow(f.clock.Now().Add(-20 * time.Minute))
+	parked, task := fl.Start(flextest.Channel{})
+	if err := fl.Park(task.SID); err != nil {
+		t.Fatal(err)
+	}
+	voice := f.fake.AddEvent(flextest.Event{WorkspaceSID: ws, Type: "task.canceled", TaskSID: flextest.NewSID("WT"),
+		TaskAssignmentStatus: "canceled", TaskAttributes: `{"call_sid":"CA1"}`})
+	f.fake.SetNow(f.clock.Now())
+	if _, ok := f.fake.Task(ws, task.SID); ok {
+		t.Fatalf("task %s not deleted by retention", task.SID)
+	}
+	f.fake.Reset()
+
+	r := f.invoke(f.signedCRM(`{"task_sid":"` + task.SID + `"}`))
+	if got := decodeCRM(t, r.Body); r.Status != 200 || got.Outcome != "closed" || got.ChannelSID != parked.SID {
+		t.Fatalf("response = %d %s, want the parked channel closed", r.Status, r.Body)
+	}
+	if f.status(parked) != "closed" {
+		t.Errorf("channel %s, want closed", f.status(parked))
+	}
+	var lookups []string
+	for _, req := range f.fake.Requests() {
+		if req.Method == "GET" && strings.HasPrefix(req.Path, "/v1/Workspaces/") {
+			lookups = append(lookups, strings.TrimPrefix(req.Path, "/v1/Workspaces/"+ws)+"?TaskSid="+req.Query.Get("TaskSid"))
+		}
+	}
+	if len(lookups) < 2 || lookups[0] != "/Tasks/"+task.SID+"?TaskSid=" || lookups[1] != "/Events?TaskSid="+task.SID {
+		t.Errorf("look-ups = %v, want the task, then its events", lookups)
+	}
+
+	if r := f.invoke(f.signedCRM(`{"task_sid":"` + voice.TaskSID + `"}`)); r.Status != 422 {
+		t.Errorf("deleted non-Flex task: %d %s, want 422", r.Status, r.Body)
+	}
+	ghost := flextest.NewSID("WT")
+	r = f.invoke(f.signedCRM(`{"task_sid":"` + ghost + `"}`))
+	var e struct{ Error string }
+	if r.Status != 404 || json.Unmarshal(r.Body, &e) != nil || !strings.Contains(e.Error, ghost) {
+		t.Errorf("unknown task: %d %s, want 404 naming %s", r.Status, r.Body, ghost)
+	}
+}

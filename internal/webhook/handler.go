@@ -45,6 +45,7 @@ type twilioAPI interface {
 	LiveTasks(ctx context.Context, ws, channel, exclude string) ([]flex.Task, error)
 	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
 	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
+	Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error
 }
 
 // enqueuer sends close jobs to the durable queue (*queue.Sender).

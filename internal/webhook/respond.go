@@ -46,6 +46,7 @@ func respondError(route string, err error) (gateway.Response, string) {
 		fieldErr  *taskrouter.FieldError
 		formatErr *secrets.FormatError
 		flexErr   *flex.Error
+		unknown   *unknownTaskError
 		retryable interface{ RetryableError() bool }
 	)
 	switch {
@@ -80,6 +81,8 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return errorResponse(http.StatusUnprocessableEntity, "this idempotency key was used for a different close"), outcomeInvalid
 	case errors.As(err, new(*recordedFailure)):
 		return errorResponse(http.StatusBadGateway, "Twilio refused this close earlier; not retried"), outcomeFailedPermanent
+	case errors.As(err, &unknown):
+		return errorResponse(http.StatusNotFound, unknown.Error()), string(closer.NotFound)
 	case errors.Is(err, flex.ErrNotFound):
 		return errorResponse(http.StatusNotFound, "not found in Twilio"), string(closer.NotFound)
 	case errors.Is(err, flex.ErrInvalidSID):

@@ -1,0 +1,594 @@
+package flextest
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Retention periods documented by TaskRouter.
+const (
+	// DefaultTaskRetention is how long a canceled or completed task is
+	// kept: "the Task will be deleted five minutes after moving into this
+	// state" (Lifecycle of a Task).
+	DefaultTaskRetention = 5 * time.Minute
+	// EventRetention is how long the Events resource keeps an event.
+	EventRetention = 30 * 24 * time.Hour
+	// defaultEventMinutes is the Events resource's default window when
+	// neither StartDate nor Minutes is given.
+	defaultEventMinutes = 15
+)
+
+// TaskRouter event types the simulator emits.
+const (
+	EventTaskCreated       = "task.created"
+	EventTaskUpdated       = "task.updated"
+	EventTaskWrapup        = "task.wrapup"
+	EventTaskCompleted     = "task.completed"
+	EventTaskCanceled      = "task.canceled"
+	EventTaskDeleted       = "task.deleted"
+	EventTaskSystemDeleted = "task.system-deleted"
+	EventWorkflowTimeout   = "workflow.timeout"
+)
+
+// Event is a TaskRouter event the simulator emitted: an entry of the
+// workspace's Events resource, and the content of one event callback.
+type Event struct {
+	SID          string // EV…
+	Type         string // task.created, task.completed…
+	Date         time.Time
+	WorkspaceSID string
+	Description  string
+	// The task as it was when the event happened.
+	TaskSID              string
+	TaskAttributes       string
+	TaskAssignmentStatus string
+	TaskChannel          string // task channel unique name
+	TaskPriority         int
+	TaskDateCreated      time.Time
+	// Reason is the cancel or completion reason, when there is one.
+	Reason string
+	// seq orders events emitted at the same instant.
+	seq uint64
+}
+
+// Callback is one event callback the simulator sent.
+type Callback struct {
+	Event Event
+	URL   string
+	// Status is the HTTP status the receiver answered; 0 when the POST
+	// failed, with Err saying why.
+	Status int
+	Err    string
+}
+
+// now returns the simulator's current time.
+func (s *Server) now() time.Time {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if s.manual {
+		return s.manualAt
+	}
+	return s.nowFn().Add(s.offset)
+}
+
+// Now returns the simulator's current time.
+func (s *Server) Now() time.Time { return s.now() }
+
+// SetNow sets the simulator's clock to t; it stays there until the next
+// SetNow or Advance. Tasks whose retention ran out by t are deleted, with
+// task.system-deleted events dated when their five minutes ended, and the
+// callbacks of those events are sent before SetNow returns.
+func (s *Server) SetNow(t time.Time) {
+	s.clockMu.Lock()
+	s.manual, s.manualAt = true, t
+	s.clockMu.Unlock()
+	s.tick()
+}
+
+// Advance moves the simulator's clock forward by d, with the effects of
+// SetNow.
+func (s *Server) Advance(d time.Duration) {
+	s.clockMu.Lock()
+	if s.manual {
+		s.manualAt = s.manualAt.Add(d)
+	} else {
+		s.offset += d
+	}
+	s.clockMu.Unlock()
+	s.tick()
+}
+
+// tick applies retention at the current time and sends pending callbacks.
+func (s *Server) tick() {
+	s.mu.Lock()
+	s.expire()
+	s.mu.Unlock()
+	s.flush()
+}
+
+// SetEventCallbackURL sets (or, with "", clears) the URL that receives the
+// event callbacks, like updating a Workspace's EventCallbackUrl.
+func (s *Server) SetEventCallbackURL(u string) {
+	s.mu.Lock()
+	s.callbackURL = u
+	s.mu.Unlock()
+}
+
+// Events returns the events of workspace ws still kept (30 days), oldest
+// first.
+func (s *Server) Events(ws string) []Event {
+	s.mu.Lock()
+	s.expire()
+	out := make([]Event, 0, len(s.events[ws]))
+	for _, e := range s.events[ws] {
+		out = append(out, *e)
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(&a, &b) })
+	return out
+}
+
+// AddEvent stores e in the Events resource of its workspace, as if
+// TaskRouter had emitted it, without sending a callback: it seeds history.
+// An empty SID is generated and a zero Date is the current time. The task
+// fields are taken as given.
+func (s *Server) AddEvent(e Event) Event {
+	if e.SID == "" {
+		e.SID = NewSID("EV")
+	}
+	if e.Date.IsZero() {
+		e.Date = s.now()
+	}
+	s.AddWorkspace(e.WorkspaceSID)
+	c := e
+	s.mu.Lock()
+	s.eventSeq++
+	c.seq = s.eventSeq
+	s.events[e.WorkspaceSID] = append(s.events[e.WorkspaceSID], &c)
+	s.mu.Unlock()
+	return e
+}
+
+// FlushCallbacks returns once every event emitted so far has been sent to
+// the callback URL. Flows send their callbacks before returning; events
+// caused by API requests (a close, a retention deletion) are sent in the
+// background, and tests wait for them with FlushCallbacks.
+func (s *Server) FlushCallbacks() { s.flush() }
+
+// Callbacks returns the event callbacks sent so far, in order.
+func (s *Server) Callbacks() []Callback {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	return slices.Clone(s.deliveries)
+}
+
+// emit records an event about task t at time at, and queues its callback
+// when a callback URL is set. s.mu must be held.
+func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
+	e := &Event{
+		SID:                  NewSID("EV"),
+		Type:                 typ,
+		Date:                 at,
+		WorkspaceSID:         t.WorkspaceSID,
+		Description:          desc,
+		TaskSID:              t.SID,
+		TaskAttributes:       t.Attributes,
+		TaskAssignmentStatus: t.AssignmentStatus,
+		TaskChannel:          t.TaskChannelUniqueName,
+		TaskPriority:         t.Priority,
+		TaskDateCreated:      t.DateCreated,
+		Reason:               t.Reason,
+	}
+	s.eventSeq++
+	e.seq = s.eventSeq
+	s.events[t.WorkspaceSID] = append(s.events[t.WorkspaceSID], e)
+	if s.callbackURL != "" {
+		s.outbox = append(s.outbox, e)
+	}
+}
+
+// ended records when t ended, for retention. s.mu must be held.
+func (s *Server) ended(t *task, at time.Time) {
+	if s.retention < 0 || liveTask(t.AssignmentStatus) {
+		return
+	}
+	t.endedAt = at
+	s.expirySeq++
+	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), n: s.expirySeq, t: t})
+}
+
+// expiry is a task's retention deadline.
+type expiry struct {
+	due time.Time
+	n   uint64 // orders tasks that ended at the same instant
+	t   *task
+}
+
+// expiries is a min-heap of retention deadlines (container/heap).
+type expiries []expiry
+
+func (h expiries) Len() int { return len(h) }
+func (h expiries) Less(i, j int) bool {
+	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].n, h[j].n)) < 0
+}
+func (h expiries) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *expiries) Push(x any)   { *h = append(*h, x.(expiry)) }
+func (h *expiries) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// expire deletes the ended tasks whose retention has run out, emitting
+// task.system-deleted dated at the deadline, and drops events older than
+// the Events resource keeps. s.mu must be held.
+func (s *Server) expire() {
+	now := s.now()
+	for len(s.expiries) > 0 && !now.Before(s.expiries[0].due) {
+		x := heap.Pop(&s.expiries).(expiry)
+		t := x.t
+		// Skip a stale deadline: the task was replaced, deleted, or
+		// ended again since.
+		if s.tasks[taskKey(t.WorkspaceSID, t.SID)] != t || t.endedAt.IsZero() || !t.endedAt.Add(s.retention).Equal(x.due) {
+			continue
+		}
+		s.removeTask(t)
+		s.emit(EventTaskSystemDeleted, t, x.due, "Task "+t.SID+" deleted after its retention")
+	}
+	cut := now.Add(-EventRetention)
+	for ws, evs := range s.events {
+		if len(evs) > 0 && evs[0].Date.Before(cut) {
+			s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
+		}
+	}
+}
+
+// removeTask deletes t from every index. s.mu must be held.
+func (s *Server) removeTask(t *task) {
+	delete(s.tasks, taskKey(t.WorkspaceSID, t.SID))
+	s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == t })
+	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
+		s.byChannel[uo] = slices.DeleteFunc(s.byChannel[uo], func(x *task) bool { return x == t })
+	}
+}
+
+// flush sends the queued callbacks, one at a time and in order.
+func (s *Server) flush() {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	for {
+		s.mu.Lock()
+		if len(s.outbox) == 0 {
+			s.mu.Unlock()
+			return
+		}
+		e, u := *s.outbox[0], s.callbackURL
+		s.outbox = s.outbox[1:]
+		token := s.creds[s.accountSID]
+		s.mu.Unlock()
+		if u == "" {
+			continue
+		}
+		s.deliveries = append(s.deliveries, s.send(u, token, e))
+	}
+}
+
+// CallbackForm returns the form parameters TaskRouter posts for e.
+func (s *Server) CallbackForm(e Event) url.Values {
+	f := url.Values{}
+	f.Set("EventType", e.Type)
+	f.Set("AccountSid", s.accountSID)
+	f.Set("WorkspaceSid", e.WorkspaceSID)
+	f.Set("WorkspaceName", "Flex Task Assignment")
+	f.Set("EventDescription", e.Description)
+	f.Set("ResourceType", "Task")
+	f.Set("ResourceSid", e.TaskSID)
+	f.Set("Timestamp", strconv.FormatInt(e.Date.Unix(), 10))
+	f.Set("TimestampMs", strconv.FormatInt(e.Date.UnixMilli(), 10))
+	f.Set("TaskSid", e.TaskSID)
+	f.Set("TaskAttributes", e.TaskAttributes)
+	f.Set("TaskAssignmentStatus", e.TaskAssignmentStatus)
+	f.Set("TaskChannelUniqueName", e.TaskChannel)
+	f.Set("TaskPriority", strconv.Itoa(e.TaskPriority))
+	f.Set("TaskAge", strconv.FormatInt(max(0, int64(e.Date.Sub(e.TaskDateCreated)/time.Second)), 10))
+	f.Set("TaskDateCreated", strconv.FormatInt(e.TaskDateCreated.Unix(), 10))
+	switch {
+	case e.Reason == "":
+	case e.TaskAssignmentStatus == TaskCanceled:
+		f.Set("TaskCanceledReason", e.Reason)
+	case e.TaskAssignmentStatus == TaskCompleted:
+		f.Set("TaskCompletedReason", e.Reason)
+	}
+	return f
+}
+
+// Sign returns the X-Twilio-Signature of a form POST to rawURL made with
+// authToken: HMAC-SHA1 over the URL followed by each parameter's name and
+// value in name order, base64-encoded, as twilio-go's RequestValidator
+// checks it.
+func Sign(authToken, rawURL string, form url.Values) string {
+	var b strings.Builder
+	b.WriteString(rawURL)
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range form {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		b.WriteString(k)
+		b.WriteString(form.Get(k))
+	}
+	m := hmac.New(sha1.New, []byte(authToken))
+	m.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// send posts one callback and returns what happened.
+func (s *Server) send(u, token string, e Event) Callback {
+	cb := Callback{Event: e, URL: u}
+	form := s.CallbackForm(e)
+	body := form.Encode()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte(body)))
+	if err != nil {
+		cb.Err = err.Error()
+		return cb
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", Sign(token, u, form))
+	req.Header.Set("I-Twilio-Idempotency-Token", e.SID)
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	resp, err := s.callbacks.Do(req)
+	if err != nil {
+		cb.Err = err.Error()
+		return cb
+	}
+	_ = resp.Body.Close()
+	cb.Status = resp.StatusCode
+	return cb
+}
+
+// eventJSON is an entry of the Events resource as TaskRouter answers it.
+// event_data carries the task's fields in snake case; Twilio's reference
+// does not list its keys, so this shape is the simulator's reading of it.
+type eventJSON struct {
+	AccountSID      string         `json:"account_sid"`
+	ActorSID        *string        `json:"actor_sid"`
+	ActorType       *string        `json:"actor_type"`
+	ActorURL        *string        `json:"actor_url"`
+	Description     string         `json:"description"`
+	EventData       map[string]any `json:"event_data"`
+	EventDate       string         `json:"event_date"`
+	EventDateMs     int64          `json:"event_date_ms"`
+	EventType       string         `json:"event_type"`
+	ResourceSID     string         `json:"resource_sid"`
+	ResourceType    string         `json:"resource_type"`
+	ResourceURL     string         `json:"resource_url"`
+	SID             string         `json:"sid"`
+	Source          string         `json:"source"`
+	SourceIPAddress string         `json:"source_ip_address"`
+	URL             string         `json:"url"`
+	WorkspaceSID    string         `json:"workspace_sid"`
+}
+
+func (s *Server) eventJSON(e *Event) eventJSON {
+	ws := s.taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
+	data := map[string]any{
+		"task_sid":                 e.TaskSID,
+		"task_attributes":          e.TaskAttributes,
+		"task_assignment_status":   e.TaskAssignmentStatus,
+		"task_channel_unique_name": e.TaskChannel,
+		"task_priority":            e.TaskPriority,
+		"task_age":                 max(0, int64(e.Date.Sub(e.TaskDateCreated)/time.Second)),
+		"task_date_created":        e.TaskDateCreated.UTC().Format(twilioTime),
+		"workspace_sid":            e.WorkspaceSID,
+	}
+	switch {
+	case e.Reason == "":
+	case e.TaskAssignmentStatus == TaskCanceled:
+		data["task_canceled_reason"] = e.Reason
+	case e.TaskAssignmentStatus == TaskCompleted:
+		data["task_completed_reason"] = e.Reason
+	}
+	return eventJSON{
+		AccountSID:      s.accountSID,
+		Description:     e.Description,
+		EventData:       data,
+		EventDate:       e.Date.UTC().Format(twilioTime),
+		EventDateMs:     e.Date.UnixMilli(),
+		EventType:       e.Type,
+		ResourceSID:     e.TaskSID,
+		ResourceType:    "Task",
+		ResourceURL:     ws + "/Tasks/" + e.TaskSID,
+		SID:             e.SID,
+		Source:          "twilio",
+		SourceIPAddress: "10.0.0.1",
+		URL:             ws + "/Events/" + e.SID,
+		WorkspaceSID:    e.WorkspaceSID,
+	}
+}
+
+type eventPage struct {
+	Events []eventJSON `json:"events"`
+	Meta   pageMeta    `json:"meta"`
+}
+
+// Filters of the Events resource the simulator does not implement: they
+// are answered 400 rather than ignored.
+var unsupportedEventParams = [...]string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"}
+
+// eventToken marks the last event of a page in the list's order (newest
+// first).
+type eventToken struct {
+	Date int64  `json:"d"`
+	Seq  uint64 `json:"n"`
+	SID  string `json:"s"`
+}
+
+func (t eventToken) String() string {
+	b, _ := json.Marshal(t) // an int and a string; cannot fail
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseEventToken(s string) (eventToken, bool) {
+	var t eventToken
+	raw, ok := strings.CutPrefix(s, tokenPrefix)
+	if !ok {
+		return t, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
+		return t, false
+	}
+	return t, true
+}
+
+// parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a
+// plain date.
+func parseDate(v string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// compareEvents orders the Events list: newest first, and among events of
+// the same instant the last emitted first.
+func compareEvents(a, b *Event) int {
+	return cmp.Or(-cmp.Compare(a.Date.UnixNano(), b.Date.UnixNano()), -cmp.Compare(a.seq, b.seq), cmp.Compare(a.SID, b.SID))
+}
+
+// listEvents answers GET /v1/Workspaces/{WS}/Events: the events between
+// StartDate (or Minutes ago, by default 15) and EndDate (or now), of one
+// EventType and one TaskSid when given, newest first, paged by PageToken.
+func (s *Server) listEvents(p, ws string, q url.Values) *response {
+	for _, name := range unsupportedEventParams {
+		if q.Has(name) {
+			return twilioError(http.StatusBadRequest, 20001, "Parameter "+name+" is not supported by flextest")
+		}
+	}
+	now := s.now()
+	args := url.Values{}
+	pageSize := defaultPageSize
+	if q.Has("PageSize") {
+		n, err := strconv.Atoi(q.Get("PageSize"))
+		if err != nil || n < 1 || n > maxPageSize {
+			return badParam("PageSize")
+		}
+		pageSize = n
+	}
+	var token *eventToken
+	if q.Has("PageToken") {
+		t, ok := parseEventToken(q.Get("PageToken"))
+		if !ok {
+			return badParam("PageToken")
+		}
+		token = &t
+	} else if q.Has("Page") {
+		// "Pagination is not supported under this resource. Please avoid
+		// usage of the page query parameter."
+		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
+	}
+	start, end := now.Add(-defaultEventMinutes*time.Minute), now
+	if q.Has("Minutes") {
+		n, err := strconv.Atoi(q.Get("Minutes"))
+		if err != nil || n < 1 {
+			return badParam("Minutes")
+		}
+		start = now.Add(-time.Duration(n) * time.Minute)
+		args.Set("Minutes", q.Get("Minutes"))
+	}
+	if q.Has("StartDate") {
+		t, ok := parseDate(q.Get("StartDate"))
+		if !ok {
+			return badParam("StartDate")
+		}
+		start = t
+		args.Set("StartDate", q.Get("StartDate"))
+	}
+	if q.Has("EndDate") {
+		t, ok := parseDate(q.Get("EndDate"))
+		if !ok {
+			return badParam("EndDate")
+		}
+		end = t
+		args.Set("EndDate", q.Get("EndDate"))
+	}
+	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
+	for _, k := range []string{"EventType", "TaskSid", "Sid"} {
+		if q.Has(k) {
+			args.Set(k, q.Get(k))
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.workspaces[ws]; !ok {
+		return notFound(p)
+	}
+	cut := now.Add(-EventRetention)
+	var matched []*Event
+	for _, e := range s.events[ws] {
+		switch {
+		case e.Date.Before(start) || e.Date.After(end) || e.Date.Before(cut):
+		case typ != "" && e.Type != typ:
+		case taskSID != "" && e.TaskSID != taskSID:
+		case evSID != "" && e.SID != evSID:
+		default:
+			matched = append(matched, e)
+		}
+	}
+	slices.SortFunc(matched, compareEvents)
+	from := 0
+	if token != nil {
+		key := &Event{Date: time.Unix(0, token.Date), seq: token.Seq, SID: token.SID}
+		i, found := slices.BinarySearchFunc(matched, key, compareEvents)
+		if found {
+			i++
+		}
+		from = i
+	}
+	to := min(len(matched), from+pageSize)
+	page := eventPage{Events: make([]eventJSON, 0, to-from)}
+	for _, e := range matched[from:to] {
+		page.Events = append(page.Events, s.eventJSON(e))
+	}
+	link := func(pageNum int, tok *eventToken) string {
+		v := cloneValues(args)
+		v.Set("PageSize", strconv.Itoa(pageSize))
+		v.Set("Page", strconv.Itoa(pageNum))
+		if tok != nil {
+			v.Set("PageToken", tok.String())
+		}
+		return s.taskRouterURL + p + "?" + v.Encode()
+	}
+	pageNum := 0
+	if token != nil {
+		pageNum, _ = strconv.Atoi(q.Get("Page"))
+	}
+	page.Meta = pageMeta{Page: pageNum, PageSize: pageSize, FirstPageURL: link(0, nil), URL: link(pageNum, token), Key: "events"}
+	if to < len(matched) {
+		last := matched[to-1]
+		next := link(pageNum+1, &eventToken{Date: last.Date.UnixNano(), Seq: last.seq, SID: last.SID})
+		page.Meta.NextPageURL = &next
+	}
+	return jsonResponse(http.StatusOK, page)
+}

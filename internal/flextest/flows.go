@@ -1,0 +1,386 @@
+package flextest
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
+)
+
+// Channel participant statuses.
+const (
+	ParticipantJoined = "joined"
+	ParticipantWrapup = "wrapup"
+	ParticipantClosed = "closed"
+)
+
+// Participant is an agent participant of an Interaction Channel: the agent
+// working one task on it.
+type Participant struct {
+	SID        string // UT…
+	ChannelSID string
+	TaskSID    string
+	Status     string // joined, wrapup or closed
+}
+
+// Participants returns the agent participants of channel uo, oldest first.
+func (s *Server) Participants(uo string) []Participant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Participant, 0, len(s.participants[uo]))
+	for _, p := range s.participants[uo] {
+		out = append(out, *p)
+	}
+	return out
+}
+
+// Flows drives the Flex Conversations flows of one workspace. Each method
+// changes channel, participant and task state the way Flex does, records
+// the TaskRouter events Flex would emit in the Events resource, and sends
+// their callbacks (to the EventCallbackURL, if set) before it returns.
+// Errors are ErrNotFound for an unknown task or channel and
+// ErrInvalidStatus when the flow cannot happen in the current state.
+type Flows struct {
+	s  *Server
+	ws string
+}
+
+// Flows returns the flows of workspace ws, creating the workspace if
+// needed. It panics if ws is not a WS SID.
+func (s *Server) Flows(ws string) Flows {
+	s.AddWorkspace(ws)
+	return Flows{s: s, ws: ws}
+}
+
+// flow runs fn under the lock with retention applied, then sends the
+// callbacks of the events it emitted.
+func (f Flows) flow(fn func() error) error {
+	f.s.mu.Lock()
+	f.s.expire()
+	err := fn()
+	f.s.mu.Unlock()
+	f.s.flush()
+	return err
+}
+
+// newTask creates a task on channel c in status pending, emits
+// task.created, then moves it to status. s.mu must be held.
+func (f Flows) newTask(c *Channel, status string) *task {
+	now := f.s.now()
+	doc := NewAttributes(*c).JSON()
+	var attrs map[string]any
+	_ = json.Unmarshal([]byte(doc), &attrs) // our own JSON object
+	t := &task{Task: Task{
+		SID: NewSID(sid.Task), WorkspaceSID: f.ws, AssignmentStatus: TaskPending,
+		Attributes: doc, TaskChannelUniqueName: c.Type, Timeout: 86400,
+		DateCreated: now, DateUpdated: now,
+	}, attrs: attrs}
+	f.s.tasks[taskKey(f.ws, t.SID)] = t
+	f.s.workspaces[f.ws] = append(f.s.workspaces[f.ws], t)
+	f.s.byChannel[c.SID] = append(f.s.byChannel[c.SID], t)
+	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
+	if status != TaskPending {
+		f.s.setTaskStatus(t, status, "")
+	}
+	if status == TaskAssigned {
+		f.s.participants[c.SID] = append(f.s.participants[c.SID], &Participant{
+			SID: NewSID("UT"), ChannelSID: c.SID, TaskSID: t.SID, Status: ParticipantJoined,
+		})
+	}
+	return t
+}
+
+// taskAndChannel finds task wt and its channel. s.mu must be held.
+func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
+	t, ok := f.s.tasks[taskKey(f.ws, wt)]
+	if !ok {
+		return nil, nil, fmt.Errorf("task %s: %w", wt, ErrNotFound)
+	}
+	kd, _ := t.attrs["flexInteractionSid"].(string)
+	uo, _ := t.attrs["flexInteractionChannelSid"].(string)
+	c, ok := f.s.channels[channelKey(kd, uo)]
+	if !ok {
+		return nil, nil, fmt.Errorf("channel of task %s: %w", wt, ErrNotFound)
+	}
+	return t, c, nil
+}
+
+// channel finds a channel. s.mu must be held.
+func (f Flows) channel(kd, uo string) (*Channel, error) {
+	c, ok := f.s.channels[channelKey(kd, uo)]
+	if !ok {
+		return nil, fmt.Errorf("channel %s: %w", uo, ErrNotFound)
+	}
+	return c, nil
+}
+
+// liveTaskOf returns a live task of channel uo, or nil. s.mu must be held.
+func (f Flows) liveTaskOf(uo string) *task {
+	for _, t := range f.s.byChannel[uo] {
+		if liveTask(t.AssignmentStatus) {
+			return t
+		}
+	}
+	return nil
+}
+
+// setParticipant sets the status of the participant working task wt on
+// channel uo. s.mu must be held.
+func (f Flows) setParticipant(uo, wt, status string) {
+	for _, p := range f.s.participants[uo] {
+		if p.TaskSID == wt && p.Status != ParticipantClosed {
+			p.Status = status
+		}
+	}
+}
+
+func wrongStatus(what, sidv, status string) error {
+	return fmt.Errorf("%s: %s is %s: %w", what, sidv, status, ErrInvalidStatus)
+}
+
+// Start begins a conversation: it stores ch (defaults as AddChannel,
+// status active) and a task on it that is created (task.created) and
+// assigned to an agent, who joins the channel.
+func (f Flows) Start(ch Channel) (Channel, Task) {
+	ch.Status = ""
+	ch = f.s.AddChannel(ch)
+	var t *task
+	_ = f.flow(func() error {
+		c := f.s.channels[channelKey(ch.InteractionSID, ch.SID)]
+		t = f.newTask(c, TaskAssigned)
+		return nil
+	})
+	return ch, t.Task
+}
+
+// AgentEndsChat is the agent ending the conversation in the Flex UI: Flex
+// closes the channel, its tasks go to wrapping (task.wrapup; a pending
+// task is canceled), then the agents finish wrap-up and the tasks complete
+// (task.completed). This is not an API close: CloseCount is unchanged.
+func (f Flows) AgentEndsChat(wt string) error {
+	return f.flow(func() error {
+		t, c, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive {
+			return wrongStatus("agent ends chat", c.SID, c.Status)
+		}
+		if !liveTask(t.AssignmentStatus) {
+			return wrongStatus("agent ends chat", wt, t.AssignmentStatus)
+		}
+		c.Status = ChannelClosed
+		f.s.closeTasks(c.SID, ChannelClosed, false)
+		for _, ct := range slices.Clone(f.s.byChannel[c.SID]) {
+			if ct.AssignmentStatus == TaskWrapping {
+				f.s.setTaskStatus(ct, TaskCompleted, "Wrap-up completed")
+			}
+		}
+		for _, p := range f.s.participants[c.SID] {
+			p.Status = ParticipantClosed
+		}
+		return nil
+	})
+}
+
+// Leave is the agent leaving the conversation with Flex's Leave setting:
+// the task completes (task.completed), the agent's participant is closed
+// and the channel goes inactive, waiting for the customer. The customer's
+// next message (CustomerMessage) reactivates it with a new task.
+func (f Flows) Leave(wt string) error {
+	return f.flow(func() error {
+		t, c, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive {
+			return wrongStatus("leave", c.SID, c.Status)
+		}
+		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
+			return wrongStatus("leave", wt, t.AssignmentStatus)
+		}
+		f.setParticipant(c.SID, wt, ParticipantClosed)
+		f.s.setTaskStatus(t, TaskCompleted, "Agent left the conversation")
+		c.Status = ChannelInactive
+		return nil
+	})
+}
+
+// CustomerMessage is the customer writing on channel uo. An inactive
+// channel (Leave) is reactivated; on an active channel without a live task
+// (parked, or its invite declined) a new task is created (task.created,
+// pending, routed by the workflow) and returned. On a channel with a live
+// task the message goes to its agent: that task is returned, nothing
+// changes. A closed or failed channel answers ErrInvalidStatus.
+func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
+	var out Task
+	err := f.flow(func() error {
+		c, err := f.channel(kd, uo)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive && c.Status != ChannelInactive {
+			return wrongStatus("customer message", uo, c.Status)
+		}
+		if t := f.liveTaskOf(uo); t != nil && c.Status == ChannelActive {
+			out = t.Task
+			return nil
+		}
+		c.Status = ChannelActive
+		out = f.newTask(c, TaskPending).Task
+		return nil
+	})
+	return out, err
+}
+
+// Park parks the conversation (Flex's "Park an Interaction"): the agent's
+// participant is set closed, which completes the task (task.completed)
+// while the channel stays active with no live task.
+func (f Flows) Park(wt string) error {
+	return f.flow(func() error {
+		t, c, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive {
+			return wrongStatus("park", c.SID, c.Status)
+		}
+		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
+			return wrongStatus("park", wt, t.AssignmentStatus)
+		}
+		f.setParticipant(c.SID, wt, ParticipantClosed)
+		f.s.setTaskStatus(t, TaskCompleted, "Participant closed")
+		return nil
+	})
+}
+
+// Unpark invites a known agent back to a parked channel (POST …/Invites):
+// a new task is created (task.created) and reserved for the agent, and
+// returned. The agent then accepts (SetTaskStatus assigned) or declines
+// (DeclineInvite). A channel that is not active, or still has a live task,
+// answers ErrInvalidStatus.
+func (f Flows) Unpark(kd, uo string) (Task, error) {
+	var out Task
+	err := f.flow(func() error {
+		c, err := f.channel(kd, uo)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive {
+			return wrongStatus("unpark", uo, c.Status)
+		}
+		if t := f.liveTaskOf(uo); t != nil {
+			return wrongStatus("unpark", uo, "in use by live task "+t.SID)
+		}
+		out = f.newTask(c, TaskReserved).Task
+		return nil
+	})
+	return out, err
+}
+
+// Transfer transfers the conversation of task wt to another agent: a new
+// task is invited on the same channel (task.created) and accepted
+// (assigned), then the first task wraps up (task.wrapup) and completes
+// (task.completed). The channel stays active; the new task is returned.
+func (f Flows) Transfer(wt string) (Task, error) {
+	var out Task
+	err := f.flow(func() error {
+		t, c, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if c.Status != ChannelActive {
+			return wrongStatus("transfer", c.SID, c.Status)
+		}
+		if t.AssignmentStatus != TaskAssigned {
+			return wrongStatus("transfer", wt, t.AssignmentStatus)
+		}
+		out = f.newTask(c, TaskAssigned).Task
+		f.setParticipant(c.SID, wt, ParticipantWrapup)
+		f.s.setTaskStatus(t, TaskWrapping, "")
+		f.setParticipant(c.SID, wt, ParticipantClosed)
+		f.s.setTaskStatus(t, TaskCompleted, "Task transferred")
+		return nil
+	})
+	return out, err
+}
+
+// DeclineInvite is the invited agent declining task wt (pending or
+// reserved): the task is canceled (task.canceled) and the channel stays
+// active with no agent — the orphan Twilio's best practices warn about.
+func (f Flows) DeclineInvite(wt string) error {
+	return f.flow(func() error {
+		t, _, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
+			return wrongStatus("decline invite", wt, t.AssignmentStatus)
+		}
+		f.s.setTaskStatus(t, TaskCanceled, "Task declined")
+		return nil
+	})
+}
+
+// WorkflowTimeout is task wt (pending or reserved) reaching the end of its
+// workflow without being accepted: it is canceled, with a workflow.timeout
+// event followed by task.canceled (both carrying status canceled). The
+// channel stays active with no agent.
+func (f Flows) WorkflowTimeout(wt string) error {
+	return f.flow(func() error {
+		t, _, err := f.taskAndChannel(wt)
+		if err != nil {
+			return err
+		}
+		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
+			return wrongStatus("workflow timeout", wt, t.AssignmentStatus)
+		}
+		now := f.s.now()
+		t.AssignmentStatus, t.Reason, t.DateUpdated = TaskCanceled, "Workflow Timeout", now
+		f.s.emit(EventWorkflowTimeout, t, now, "Task "+wt+" reached the end of its workflow")
+		f.s.emit(EventTaskCanceled, t, now, "Task "+wt+" canceled")
+		f.s.ended(t, now)
+		return nil
+	})
+}
+
+// DeleteTask deletes task wt through the TaskRouter API (DELETE
+// /Tasks/{WT}), whatever its status: the task is gone at once and
+// task.deleted carries the status it had. The channel is not changed, so
+// deleting a live task leaves its conversation orphaned.
+func (f Flows) DeleteTask(wt string) error {
+	return f.flow(func() error {
+		t, ok := f.s.tasks[taskKey(f.ws, wt)]
+		if !ok {
+			return fmt.Errorf("task %s: %w", wt, ErrNotFound)
+		}
+		f.s.removeTask(t)
+		t.endedAt = time.Time{}
+		f.s.emit(EventTaskDeleted, t, f.s.now(), "Task "+wt+" deleted")
+		return nil
+	})
+}
+
+// FailChannel is the asynchronous creation of channel uo failing: the
+// channel becomes failed (error 45xxx-style code and message) and its live
+// tasks are canceled (task.canceled). Nothing is left to close.
+func (f Flows) FailChannel(kd, uo string) error {
+	return f.flow(func() error {
+		c, err := f.channel(kd, uo)
+		if err != nil {
+			return err
+		}
+		if c.Status == ChannelClosed || c.Status == ChannelFailed {
+			return wrongStatus("fail channel", uo, c.Status)
+		}
+		c.Status, c.ErrorCode, c.ErrorMessage = ChannelFailed, 45000, "Interaction creation failed"
+		for _, t := range f.s.byChannel[uo] {
+			if liveTask(t.AssignmentStatus) {
+				f.s.setTaskStatus(t, TaskCanceled, "Interaction channel failed")
+			}
+		}
+		return nil
+	})
+}
