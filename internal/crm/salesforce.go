@@ -9,13 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// XML namespaces of a Salesforce Outbound Message
-// (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_wsdl.htm).
-const (
-	nsSOAP     = "http://schemas.xmlsoap.org/soap/envelope/"
-	nsOutbound = "http://soap.sforce.com/2005/09/outbound"
-	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
-)
+// The message is read in the namespaces of the Outbound Message WSDL
+// (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_wsdl.htm):
+// SOAP 1.1 http://schemas.xmlsoap.org/soap/envelope/ and
+// http://soap.sforce.com/2005/09/outbound, sObject fields by local name.
 
 // Bounds of an Outbound Message.
 const (

@@ -282,5 +282,3 @@ func VerifyOrgID(configured, got string) error {
 	}
 	return nil
 }
-
-

@@ -139,7 +139,7 @@ func TestVerifyOrgID(t *testing.T) {
 		{id18, id18, true},
 		{id18[:15], id18, true},
 		{id18, id18[:15], true},
-		{id18, "00D5g000004ABCdXXX", true}, // the checksum suffix is not compared
+		{id18, "00D5g000004ABCdXXX", true},  // the checksum suffix is not compared
 		{id18, "00D5g000004ABCDEAF", false}, // case matters in the first 15
 		{id18, "00D5g000004ABCe", false},
 		{id18, "00D5g000004ABC", false},
