@@ -78,19 +78,19 @@ func Sources() []Sample {
 			Name:        SourcesDir + "/zendesk-ticket-solved",
 			Description: "a Zendesk trigger webhook with a custom JSON body, signed by Zendesk: the ticket is solved, the channel is closed",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: zd,
-			at: func(t time.Time) ([]byte, error) { return zendeskEvent(zd, t) },
+			at: func(t time.Time) ([]byte, error) { return sourceEvent(zendeskRequest(zd), t) },
 		},
 		{
 			Name:        SourcesDir + "/hubspot-ticket-closed",
 			Description: "a HubSpot workflow webhook (v3 signature) with the ticket's properties: the ticket reached the closed stage, the channel is closed",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: hs,
-			at: func(t time.Time) ([]byte, error) { return hubSpotEvent(hs, t) },
+			at: func(t time.Time) ([]byte, error) { return sourceEvent(hubSpotRequest(hs), t) },
 		},
 		{
 			Name:        SourcesDir + "/salesforce-two-cases-closed",
 			Description: "a Salesforce Outbound Message with two closed Cases: both channels are closed and the message is acknowledged",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: sf1, Also: []*Channel{sf2},
-			at: func(t time.Time) ([]byte, error) { return salesforceEvent(sf1, sf2, t) },
+			at: func(t time.Time) ([]byte, error) { return sourceEvent(salesforceRequest(sf1, sf2), t) },
 		},
 	}
 }
@@ -104,41 +104,79 @@ func (s Sample) EventAt(t time.Time) ([]byte, error) {
 	return s.at(t)
 }
 
-func sourceURL(name string) string { return "https://" + Host + "/crm/" + name }
+// sourceRequest builds a preset's request to the API at baseURL
+// (scheme://host[/base path]), signed at t: its URL, headers and body.
+type sourceRequest func(baseURL string, t time.Time) (string, http.Header, []byte, error)
 
-func sourceOptions(t time.Time) gateway.EventOptions {
-	o := eventOptions()
-	o.Time = t
-	return o
+// SourceRequest returns the request of the CRM source preset name
+// (zendesk, hubspot or salesforce) closing the channels of its sample,
+// addressed to baseURL and signed at t, for the local demo.
+func SourceRequest(name, baseURL string, t time.Time) (string, http.Header, []byte, error) {
+	ch := SourceChannels()
+	build := map[string]sourceRequest{
+		"zendesk": zendeskRequest(ch[0]), "hubspot": hubSpotRequest(ch[1]), "salesforce": salesforceRequest(ch[2], ch[3]),
+	}[name]
+	if build == nil {
+		return "", nil, nil, fmt.Errorf("samples: no CRM source preset %q", name)
+	}
+	return build(baseURL, t)
 }
 
-func zendeskEvent(ch *Channel, t time.Time) ([]byte, error) {
+// sourceEvent is the sample event of a preset request, sent to Host.
+func sourceEvent(build sourceRequest, t time.Time) ([]byte, error) {
+	u, h, body, err := build("https://"+Host, t)
+	if err != nil {
+		return nil, err
+	}
+	o := eventOptions()
+	o.Time = t
+	return gateway.NewHTTPEvent(http.MethodPost, u, h, body, o)
+}
+
+func zendeskRequest(ch *Channel) sourceRequest {
+	return func(base string, t time.Time) (string, http.Header, []byte, error) {
+		return zendeskDelivery(ch, base, t)
+	}
+}
+
+func hubSpotRequest(ch *Channel) sourceRequest {
+	return func(base string, t time.Time) (string, http.Header, []byte, error) {
+		return hubSpotDelivery(ch, base, t)
+	}
+}
+
+func salesforceRequest(a, b *Channel) sourceRequest {
+	return func(base string, t time.Time) (string, http.Header, []byte, error) {
+		return salesforceDelivery(a, b, base, t)
+	}
+}
+
+func zendeskDelivery(ch *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
 	// The body an admin writes in the trigger's webhook action, with
 	// Zendesk placeholders filled in.
 	body := fmt.Sprintf(`{
   "ticket": {"id": "35436", "status": "solved", "subject": "Order #1042 arrived damaged", "via": "Web Widget"},
   "flex": {"interaction_sid": %q, "channel_sid": %q}
 }`, ch.InteractionSID, ch.ChannelSID)
-	h, u, err := crm.SignDelivery(crm.SchemeZendesk, ZendeskSigningSecret, http.MethodPost, sourceURL("zendesk"), "8350205582", []byte(body), t)
+	h, u, err := crm.SignDelivery(crm.SchemeZendesk, ZendeskSigningSecret, http.MethodPost, base+"/crm/zendesk", "8350205582", []byte(body), t)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Zendesk-Account-Id", "123456")
 	h.Set("X-Zendesk-Webhook-Id", "01F1KRFQ6BG29CNWFR60NK5FNY")
 	h.Set("User-Agent", "Zendesk Webhook")
-	return gateway.NewHTTPEvent(http.MethodPost, u, h, []byte(body), sourceOptions(t))
+	return u, h, []byte(body), nil
 }
 
-func hubSpotEvent(ch *Channel, t time.Time) ([]byte, error) {
+func hubSpotDelivery(ch *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
 	body, _ := json.Marshal(map[string]string{
 		"hs_object_id": "8394020101", "hs_pipeline": "0", "hs_pipeline_stage": "4",
 		"subject": "Refund for order #1042", "flex_interaction_sid": ch.InteractionSID, "flex_channel_sid": ch.ChannelSID,
 	})
-	u := sourceURL("hubspot")
-	h, u, err := crm.SignDelivery(crm.SchemeHubSpotV3, HubSpotClientSecret, http.MethodPost, u, "", body, t)
+	h, u, err := crm.SignDelivery(crm.SchemeHubSpotV3, HubSpotClientSecret, http.MethodPost, base+"/crm/hubspot", "", body, t)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
 	// HubSpot also sends the older v2 signature: hex(SHA-256(secret +
 	// method + URI + body)); flexhook checks only v3.
@@ -146,10 +184,10 @@ func hubSpotEvent(ch *Channel, t time.Time) ([]byte, error) {
 	h.Set("X-HubSpot-Signature", hex.EncodeToString(v2[:]))
 	h.Set("X-HubSpot-Signature-Version", "v2")
 	h.Set("Content-Type", "application/json")
-	return gateway.NewHTTPEvent(http.MethodPost, u, h, body, sourceOptions(t))
+	return u, h, body, nil
 }
 
-func salesforceEvent(a, b *Channel, t time.Time) ([]byte, error) {
+func salesforceDelivery(a, b *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
 	var n strings.Builder
 	for i, ch := range []*Channel{a, b} {
 		fmt.Fprintf(&n, `
@@ -177,11 +215,11 @@ func salesforceEvent(a, b *Channel, t time.Time) ([]byte, error) {
  </soapenv:Body>
 </soapenv:Envelope>
 `
-	h, u, err := crm.SignDelivery(crm.SchemeSalesforceOutbound, SalesforceToken, http.MethodPost, sourceURL("salesforce"), "", []byte(body), t)
+	h, u, err := crm.SignDelivery(crm.SchemeSalesforceOutbound, SalesforceToken, http.MethodPost, base+"/crm/salesforce", "", []byte(body), t)
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	h.Set("SOAPAction", `"notifications"`)
-	return gateway.NewHTTPEvent(http.MethodPost, u, h, []byte(body), sourceOptions(t))
+	return u, h, []byte(body), nil
 }
