@@ -12,6 +12,7 @@ import (
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/hostile"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -386,4 +387,47 @@ func crmSourceHostileRows(e *edge) []hostileRow {
 		{"source with a trailing slash", e.sourceEvent("zendesk/", crm.SchemeZendesk, zendeskSecret, "application/json", zd, now), 404},
 		{"GET a source", e.event(http.MethodGet, "https://"+publicHost+"/crm/zendesk", http.Header{}, nil), 405},
 	}
+}
+
+// sourceAuthentic reports whether req is a delivery to one of the test
+// sources that authenticates with its secrets, judged with package crm
+// directly (for FuzzInvoke).
+func sourceAuthentic(req *gateway.Request, e *edge) bool {
+	name, ok := strings.CutPrefix(req.Path, RouteCRM+"/")
+	if !ok {
+		return false
+	}
+	srcs, err := crm.ParseSources(testCRMSources)
+	if err != nil {
+		panic(err)
+	}
+	for i := range srcs {
+		src := &srcs[i]
+		if src.Name != name {
+			continue
+		}
+		var keys []string
+		for _, v := range testSourceSecrets()[name] {
+			keys = append(keys, v.Reveal())
+		}
+		a, err := crm.NewSourceAuth(src, keys)
+		if err != nil {
+			panic(err)
+		}
+		d := crm.Delivery{Method: req.Method, PublicURL: req.PublicURL, RawQuery: req.RawQuery, Header: req.Header, Body: req.Body}
+		if a.Verify(d, e.clock.Now()) != nil {
+			return false
+		}
+		if src.Scheme == crm.SchemeSalesforceOutbound {
+			m, err := crm.ParseOutbound(req.Body)
+			return err == nil && crm.VerifyOrgID(src.OrgID, m.OrganizationID) == nil
+		}
+		return true
+	}
+	return false
+}
+
+// salesforceAck reports whether r is the SOAP acknowledgement.
+func salesforceAck(r gateway.Response) bool {
+	return r.Status == http.StatusOK && r.Header["Content-Type"] == "text/xml; charset=utf-8" && string(r.Body) == crm.AckResponse
 }
