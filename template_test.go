@@ -1108,7 +1108,7 @@ func TestTemplateHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetServerlessFunctionWithName(%q): %v", webhookFunction, err)
 	}
-	wantEvents := map[string][2]string{"TaskRouter": {"POST", "/taskrouter"}, "Crm": {"POST", "/crm"}}
+	wantEvents := map[string][2]string{"TaskRouter": {"POST", "/taskrouter"}, "Crm": {"POST", "/crm"}, "CrmSource": {"POST", "/crm/{name}"}}
 	if len(fn.Events) != len(wantEvents) {
 		t.Errorf("%s has %d events, want %d", webhookFunction, len(fn.Events), len(wantEvents))
 	}
@@ -1127,6 +1127,7 @@ func TestTemplateHTTPAPI(t *testing.T) {
 	reportFindings(t, "checkHTTPRoutes", checkHTTPRoutes(loadRawTemplate(t), []httpRoute{
 		{function: webhookFunction, method: "POST", path: "/taskrouter", api: httpAPI},
 		{function: webhookFunction, method: "POST", path: "/crm", api: httpAPI},
+		{function: webhookFunction, method: "POST", path: "/crm/{name}", api: httpAPI},
 	}))
 }
 
@@ -1141,6 +1142,7 @@ func wantEnv() []envParameter {
 		{"TASKROUTER_CLOSE_EVENTS", "TaskRouterCloseEvents"},
 		{"TASKROUTER_WORKSPACE_SID", "TaskRouterWorkspaceSid"},
 		{"TASKROUTER_MAX_EVENT_AGE", "TaskRouterMaxEventAge"},
+		{"CRM_SOURCES", "CrmSources"},
 		{"SECRET_CACHE_TTL", "SecretCacheTtl"},
 		{"LOG_LEVEL", "LogLevel"},
 		{"DRY_RUN", "DryRun"},
@@ -1186,6 +1188,7 @@ func TestTemplateParameters(t *testing.T) {
 		{name: "TaskRouterCloseEvents", typ: "String", def: "task.canceled,task.completed,task.deleted,task.system-deleted,workflow.timeout", patterns: true},
 		{name: "TaskRouterWorkspaceSid", typ: "String", def: "", pattern: `^$|^WS[0-9a-fA-F]{32}$`, patterns: true},
 		{name: "TaskRouterMaxEventAge", typ: "String", def: "15m", patterns: true},
+		{name: "CrmSources", typ: "String", def: "", patterns: true},
 		{name: "SecretCacheTtl", typ: "String", def: "5m", patterns: true},
 		{name: "DeliveryMode", typ: "String", def: "queue", allowed: []string{"queue", "sync"}},
 		{name: "DryRun", typ: "String", def: "false", allowed: []string{"true", "false"}},
@@ -1290,6 +1293,10 @@ func TestTemplateParameterPatterns(t *testing.T) {
 		{"max age bare number", "TaskRouterMaxEventAge", "15", false},
 		{"max age negative", "TaskRouterMaxEventAge", "-5m", false},
 		{"max age words", "TaskRouterMaxEventAge", "15 minutes", false},
+		{"crm sources empty", "CrmSources", "", true},
+		{"crm sources array", "CrmSources", `[{"name":"zendesk","scheme":"zendesk","map":{"task_sid":"/wt"}}]`, true},
+		{"crm sources multi-line", "CrmSources", "[\n {\"name\":\"a\"}\n]\n", true},
+		{"crm sources object", "CrmSources", `{"name":"zendesk"}`, false},
 		{"ttl seconds", "SecretCacheTtl", "300s", true},
 		{"ttl milliseconds", "SecretCacheTtl", "1500ms", true},
 		{"ttl empty", "SecretCacheTtl", "", false},

@@ -14,8 +14,9 @@ import (
 )
 
 const eventsDescription = `
-Writes every sample event of internal/samples to DIR/<name>.json: API Gateway
-HTTP API events signed with the local test credentials, which
+Writes every sample event of internal/samples to DIR/<name>.json (the CRM
+source presets to DIR/crm-sources/<name>.json): API Gateway HTTP API events
+signed with the local test credentials, which
 sam local invoke -e, flexhook invoke and the tests replay. The files are
 rebuilt from the code, so they never go stale; make events runs this.
 
@@ -64,7 +65,7 @@ func writeEvents(dir string, check bool) (eventsReport, error) {
 		}
 	}
 	var names []string
-	for _, s := range samples.All() {
+	for _, s := range append(samples.All(), samples.Sources()...) {
 		want, err := s.File()
 		if err != nil {
 			return rep, fmt.Errorf("sample %s: %w", s.Name, err)
@@ -88,6 +89,9 @@ func writeEvents(dir string, check bool) (eventsReport, error) {
 			rep.lines = append(rep.lines, "stale     "+path)
 			continue
 		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return rep, err
+		}
 		if err := os.WriteFile(path, want, 0o644); err != nil {
 			return rep, err
 		}
@@ -97,8 +101,9 @@ func writeEvents(dir string, check bool) (eventsReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	for _, f := range files {
-		if !slices.Contains(names, filepath.Base(f)) {
+	sourceFiles, _ := filepath.Glob(filepath.Join(dir, samples.SourcesDir, "*.json"))
+	for _, f := range append(files, sourceFiles...) {
+		if rel, _ := filepath.Rel(dir, f); !slices.Contains(names, filepath.ToSlash(rel)) {
 			rep.stale++
 			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/samples)")
 		}

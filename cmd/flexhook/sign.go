@@ -30,6 +30,16 @@ CRM: a JSON POST (--body) signed with the Standard Webhooks headers
 webhook-id, webhook-timestamp and webhook-signature (--secret whsec_...), or
 authenticated with Authorization: Bearer (--bearer).
 
+CRM source (--source NAME): the --body file delivered to POST /crm/NAME the way
+the source's scheme sends it — zendesk (X-Zendesk-Webhook-Signature over the
+ISO 8601 timestamp and the body), hubspot-v3 (X-HubSpot-Signature-v3 over
+method, URL, body and millisecond timestamp), salesforce-outbound (a SOAP body;
+the token, if any, added to the URL as ?token=), basic (user:password),
+bearer or standard-webhooks — with --secret, the source's entry of
+crm_sources. Sources are read from --sources, else $CRM_SOURCES, else the
+local presets (zendesk, hubspot, salesforce) that make run declares; without
+--secret a preset is signed with its local test secret.
+
 Signatures cover the exact URL: sign for the URL the request will be sent to,
 such as http://127.0.0.1:3000/taskrouter for the local gateway.
 
@@ -38,11 +48,12 @@ Examples:
     --form EventType=task.canceled --form AccountSid=AC... --form TaskSid=WT... \
     --form 'TaskAttributes={"flexInteractionSid":"KD...","flexInteractionChannelSid":"UO..."}'
   flexhook sign --url http://127.0.0.1:3000/crm --secret whsec_... \
-    --body '{"interaction_sid":"KD...","channel_sid":"UO..."}' --format event -o crm.json`
+    --body '{"interaction_sid":"KD...","channel_sid":"UO..."}' --format event -o crm.json
+  flexhook sign --source zendesk --url http://127.0.0.1:3000/crm/zendesk --body @ticket.json`
 
 // signCommand implements `flexhook sign`.
 func signCommand(_ context.Context, std *stdio, args []string) int {
-	fs := newFlagSet("sign", "flexhook sign --url URL (--token TOKEN | --secret WHSEC | --bearer TOKEN) [--form KEY=value]... [--body TEXT|@FILE|@-] [--format curl|event] [-o FILE]", signDescription)
+	fs := newFlagSet("sign", "flexhook sign --url URL (--token TOKEN | --secret WHSEC | --bearer TOKEN | --source NAME [--secret SECRET]) [--form KEY=value]... [--body TEXT|@FILE|@-] [--format curl|event] [-o FILE]", signDescription)
 	rawURL := fs.String("url", "", "the exact `URL` the request is sent to (required)")
 	token := fs.String("token", "", "Twilio auth `token`: sign a TaskRouter form with X-Twilio-Signature")
 	secret := fs.String("secret", "", "Standard Webhooks `secret` (whsec_...): sign a CRM JSON body")
@@ -54,6 +65,8 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	id := fs.String("id", "", "webhook-id of a Standard Webhooks signature (default: random msg_...)")
 	ts := fs.Int64("timestamp", 0, "webhook-timestamp and event time, in unix `seconds` (default: now)")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	source := fs.String("source", "", "CRM source `NAME`: sign --body the way the source's scheme does, with --secret")
+	sources := fs.String("sources", "", "CRM_SOURCES `JSON` or @FILE to find --source in (default: $CRM_SOURCES, else the local presets)")
 	pos, code, ok := fs.parse(std, args)
 	if !ok {
 		return code
@@ -65,7 +78,21 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	if *ts != 0 {
 		now = time.Unix(*ts, 0)
 	}
-	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: form, format: *format, id: *id, now: now}
+	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: form, format: *format, id: *id, now: now, source: *source}
+	if *source != "" {
+		defs := *sources
+		if defs == "" {
+			defs = std.getenv("CRM_SOURCES")
+		}
+		if strings.HasPrefix(defs, "@") {
+			b, err := readInput(std, defs)
+			if err != nil {
+				return fs.fail(std, fmt.Errorf("--sources: %w", err), exitUsage)
+			}
+			defs = string(b)
+		}
+		in.sources = defs
+	}
 	if *body != "" {
 		b, err := readInput(std, *body)
 		if err != nil {
@@ -96,12 +123,16 @@ type signInput struct {
 	hasBody               bool
 	format, id            string
 	now                   time.Time
+	source, sources       string // --source and the CRM_SOURCES text to find it in
 }
 
 // sign builds the request in and renders it. Errors wrap errUsage.
 func sign(in signInput) (string, error) {
 	if in.url == "" {
 		return "", usageError("--url is required")
+	}
+	if in.source != "" {
+		return signSource(in)
 	}
 	n := 0
 	for _, s := range []string{in.token, in.secret, in.bearer} {
@@ -137,6 +168,11 @@ func sign(in signInput) (string, error) {
 	if err != nil {
 		return "", usageError("%v", err)
 	}
+	return render(in, req)
+}
+
+// render prints req as a curl command or an API Gateway event.
+func render(in signInput, req localrun.Request) (string, error) {
 	if in.format == "curl" {
 		return req.Curl() + "\n", nil
 	}

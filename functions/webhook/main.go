@@ -46,5 +46,11 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 	if cfg.CloseQueueURL != "" {
 		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
 	}
-	return webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o), nil
+	h := webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
+	// The secret was fetched by coldstart.Start: a CRM source left without
+	// its crm_sources entry fails the cold start here, named.
+	if err := h.CheckCRMSources(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
 }

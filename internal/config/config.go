@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -37,6 +38,7 @@ const (
 	EnvDryRun           = "DRY_RUN"
 	EnvSweepLookback    = "SWEEP_LOOKBACK"
 	EnvWorkerRetryBase  = "WORKER_RETRY_BASE"
+	EnvCRMSources       = "CRM_SOURCES"
 )
 
 // Channel statuses a close may set.
@@ -104,6 +106,9 @@ type Webhook struct {
 	// jobs are sent to this SQS queue (FIFO when it ends in .fifo) and run
 	// by the worker.
 	CloseQueueURL string
+	// CRMSources are the named CRM sources served at POST /crm/{name}
+	// (CRM_SOURCES); their secrets live in the Twilio secret.
+	CRMSources []crm.Source
 }
 
 // Worker is the configuration of the queue worker.
@@ -161,6 +166,7 @@ func LoadWebhook(getenv func(string) string) (Webhook, error) {
 		WorkspaceSID:  p.sid(EnvWorkspaceSID, sid.Workspace),
 		MaxEventAge:   p.duration(EnvMaxEventAge, DefaultMaxEventAge),
 		CloseQueueURL: p.queueURL(EnvCloseQueueURL),
+		CRMSources:    p.crmSources(EnvCRMSources),
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -240,6 +246,27 @@ func (p *parser) tableName(name string) string {
 		return ""
 	}
 	return v
+}
+
+// crmSources parses the CRM source definitions, one error per problem,
+// each naming the source and the field.
+func (p *parser) crmSources(name string) []crm.Source {
+	srcs, err := crm.ParseSources(p.getenv(name))
+	if err != nil {
+		for _, e := range unjoin(err) {
+			p.fail(name, "%v", e)
+		}
+		return nil
+	}
+	return srcs
+}
+
+// unjoin returns the errors joined in err, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (p *parser) boolean(name string) bool {

@@ -184,3 +184,28 @@ func TestWorkerRetryBase(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadWebhookCRMSources(t *testing.T) {
+	got, err := LoadWebhook(env(map[string]string{EnvSecretID: "s", EnvCRMSources: `[
+		{"name":"zendesk","scheme":"zendesk","map":{"interaction_sid":"/kd","channel_sid":"/uo","status":"closed"},"when":{"pointer":"/status","equals":"solved"}},
+		{"name":"salesforce","scheme":"salesforce-outbound","org_id":"00D5g000004ABCd","map":{"task_sid":"Flex_Task_SID__c"}}]`}))
+	if err != nil || len(got.CRMSources) != 2 || got.CRMSources[0].Name != "zendesk" {
+		t.Fatalf("LoadWebhook(CRM_SOURCES) = %+v, %v", got.CRMSources, err)
+	}
+	// Every problem is reported, each naming the variable, the source and the field.
+	_, err = LoadWebhook(env(map[string]string{EnvSecretID: "s", EnvCRMSources: `[
+		{"name":"a","scheme":"zendsek","map":{"task_sid":"/wt"}},
+		{"name":"b","scheme":"zendesk","map":{"task_sid":"wt"}}]`}))
+	for _, want := range []string{
+		`config: CRM_SOURCES source a: field scheme: must be one of`,
+		`config: CRM_SOURCES source b: field map.task_sid: must be a JSON Pointer`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadWebhook(bad CRM_SOURCES) = %v, want it to contain %q", err, want)
+		}
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != EnvCRMSources {
+		t.Errorf("error %v is not a *config.Error for %s", err, EnvCRMSources)
+	}
+}

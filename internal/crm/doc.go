@@ -33,4 +33,29 @@
 // [*ValidationError] naming the field (answer 422). SIDs are checked with
 // package sid before they can reach a Twilio URL:
 // https://www.twilio.com/docs/flex/developer/conversations/interactions-api/interaction-channel-resource.
+//
+// # Sources
+//
+// A [Source] (parsed from CRM_SOURCES by [ParseSources]) is a CRM that
+// calls POST /crm/{name} with its own payload, authenticated the way it
+// signs, each scheme a pure function with the sentinels above:
+//
+//   - zendesk, [VerifyZendesk]: base64 HMAC-SHA256 of the ISO 8601
+//     timestamp and the body
+//     (https://developer.zendesk.com/documentation/webhooks/verifying/);
+//   - hubspot-v3, [VerifyHubSpotV3]: base64 HMAC-SHA256 of method, URI
+//     ([HubSpotURI]), body and millisecond timestamp
+//     (https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation);
+//   - salesforce-outbound: the Outbound Message's OrganizationId
+//     ([VerifyOrgID]) and an optional URL token ([VerifyToken]); the SOAP
+//     body is read by [ParseOutbound]
+//     (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_notifications.htm);
+//   - basic ([VerifyBasic], RFC 7617), bearer and standard-webhooks
+//     ([Verifier]).
+//
+// [SourceAuth] applies a source's scheme with its secrets (several, for
+// rotation); [SignDelivery] is the matching test signer. The close request
+// is found with RFC 6901 JSON Pointers ([Pointer], [Source.ResolveJSON]) or
+// sObject field names ([Source.ResolveNotification]), with an optional
+// condition that turns other deliveries into [Resolution.Ignored].
 package crm

@@ -197,9 +197,37 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// matchRoute reports whether key ("METHOD /path") matches a route, where
+// a route segment "{name}" matches any one non-empty segment, as HTTP API
+// path variables do.
+func matchRoute(routes map[string]bool, key string) bool {
+	if routes[key] {
+		return true
+	}
+	got := strings.Split(key, "/")
+	for route := range routes {
+		want := strings.Split(route, "/")
+		if len(want) != len(got) || !strings.Contains(route, "{") {
+			continue
+		}
+		ok := true
+		for i := range want {
+			variable := strings.HasPrefix(want[i], "{") && strings.HasSuffix(want[i], "}")
+			if variable && got[i] == "" || !variable && want[i] != got[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // serveRoute serves a request to one of the API's routes.
 func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, x *Exchange) {
-	if g.routes != nil && !g.routes[r.Method+" "+r.URL.Path] {
+	if g.routes != nil && !matchRoute(g.routes, r.Method+" "+r.URL.Path) {
 		g.fail(w, x, http.StatusNotFound, "Not Found", ErrNoRoute)
 		return
 	}

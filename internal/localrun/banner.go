@@ -79,6 +79,9 @@ func (s *System) Banner(w io.Writer) error {
 	p.printf("  Local API Gateway     %s   (HTTP API payload 2.0 events)\n", s.url)
 	p.printf("    POST %s%s    TaskRouter event callbacks\n", s.url, webhook.RouteTaskRouter)
 	p.printf("    POST %s%s           CRM conversation-done callbacks\n", s.url, webhook.RouteCRM)
+	if s.mode == Simulator {
+		p.printf("    POST %s%s/{zendesk,hubspot,salesforce}   CRM source presets (docs/crm-sources.md)\n", s.url, webhook.RouteCRM)
+	}
 	p.printf("    POST %s%s   raw events (flexhook invoke --emulator %s)\n", s.url, emulator.InvokePath, s.url)
 	switch {
 	case s.mode == Simulator && d != nil:
@@ -121,7 +124,9 @@ func (s *System) Banner(w io.Writer) error {
 	p.printf("  Twilio account SID    %s\n", samples.AccountSID)
 	p.printf("  Twilio auth token     %s   (signs X-Twilio-Signature)\n", samples.AuthToken)
 	p.printf("  CRM webhook secret    %s   (Standard Webhooks)\n", samples.CRMWebhookSecret)
-	p.printf("  CRM API token         %s   (Authorization: Bearer)\n\n", samples.CRMAPIToken)
+	p.printf("  CRM API token         %s   (Authorization: Bearer)\n", samples.CRMAPIToken)
+	p.printf("  CRM source secrets    zendesk %s, hubspot %s, salesforce ?token=%s\n\n",
+		samples.ZendeskSigningSecret, samples.HubSpotClientSecret, samples.SalesforceToken)
 	tr, err := TaskRouterExample(s.url)
 	if err != nil {
 		return err

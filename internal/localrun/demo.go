@@ -148,6 +148,7 @@ func taskRouterStep(eventType string, task samples.Task, token string) func(stri
 func DemoSteps() []Step {
 	ch := samples.Channels()
 	canceled, transferred, completed, crmCh := ch[0], ch[1], ch[2], ch[3]
+	src := samples.SourceChannels()
 	return []Step{
 		{
 			Name: "task.canceled, Flex task", Channel: canceled,
@@ -182,6 +183,31 @@ func DemoSteps() []Step {
 			Build: taskRouterStep("task.canceled", transferred.Tasks[1], "wrongtoken0000000000000000000000"),
 			Want:  Expect{Status: http.StatusForbidden, Outcome: "rejected_auth", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
+		// The CRM source presets (samples.CRMSourcesJSON), as each CRM sends.
+		{
+			Name: "Zendesk ticket solved (source)", Channel: src[0],
+			Build: sourceStep("zendesk"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			Name: "HubSpot ticket closed (source)", Channel: src[1],
+			Build: sourceStep("hubspot"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			// The last notification's channel: the one the summary names.
+			Name: "Salesforce 2 Cases closed (source)", Channel: src[3],
+			Build: sourceStep("salesforce"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+	}
+}
+
+// sourceStep builds the request of a CRM source preset.
+func sourceStep(name string) func(string, time.Time) (Request, error) {
+	return func(base string, now time.Time) (Request, error) {
+		u, h, body, err := samples.SourceRequest(name, base, now)
+		return Request{Method: http.MethodPost, URL: u, Header: h, Body: body}, err
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/emulator"
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/localgw"
@@ -183,7 +184,12 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.closers = append(s.closers, ep.Close)
 	s.awsURL = ep.URL()
 
-	env := functionEnv(s.awsURL, twilioURL, o.PublicBaseURL, workspace, nil)
+	var extra []string
+	if o.Mode == Simulator {
+		// The CRM source presets, whose secrets the local secret holds.
+		extra = []string{config.EnvCRMSources + "=" + samples.CRMSourcesJSON()}
+	}
+	env := functionEnv(s.awsURL, twilioURL, o.PublicBaseURL, workspace, extra)
 	if err := checkFunctionEnv(append(env, o.Env...)); err != nil {
 		return nil, err
 	}
@@ -224,7 +230,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 
 	gw, err := localgw.New([]localgw.Invoker{s.traced}, localgw.Options{
-		Routes:    []string{"POST " + webhook.RouteTaskRouter, "POST " + webhook.RouteCRM},
+		Routes:    []string{"POST " + webhook.RouteTaskRouter, "POST " + webhook.RouteCRM, "POST " + webhook.RouteCRM + "/{name}"},
 		InvokeAPI: true,
 		Observe:   s.observe,
 	})

@@ -104,7 +104,7 @@ func TestSystem(t *testing.T) {
 	if !rep.OK() || len(rep.Results) != len(DemoSteps()) {
 		t.Fatalf("demo not as expected:\n%s\nfunction output:\n%s", out.String(), logs)
 	}
-	if !strings.Contains(out.String(), "6/6 events as expected") || strings.Contains(out.String(), "FAIL") {
+	if !strings.Contains(out.String(), "9/9 events as expected") || strings.Contains(out.String(), "FAIL") {
 		t.Errorf("demo output:\n%s", out.String())
 	}
 	if !rep.Results[0].Observation.ColdStart || rep.Results[1].Observation.ColdStart {

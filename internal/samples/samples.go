@@ -8,7 +8,11 @@
 // TaskRouter samples carry no Timestamp, so they stay valid when replayed
 // later (the replay window applies only to events that carry a time); the CRM
 // samples authenticate with a bearer token for the same reason, since a
-// Standard Webhooks signature expires after five minutes.
+// Standard Webhooks signature expires after five minutes. The CRM source
+// presets (Sources, files under events/crm-sources/) are signed the way each
+// CRM signs: the Zendesk and HubSpot ones at SignedAt, so they verify only on
+// a clock within five minutes of it; Sample.EventAt re-signs them for a live
+// replay.
 package samples
 
 import (
@@ -33,11 +37,12 @@ const (
 
 // SecretJSON is the SecretString of the local test secret.
 func SecretJSON() string {
-	b, _ := json.Marshal(map[string]string{
+	b, _ := json.Marshal(map[string]any{
 		"account_sid":        AccountSID,
 		"auth_token":         AuthToken,
 		"crm_webhook_secret": CRMWebhookSecret,
 		"crm_api_token":      CRMAPIToken,
+		"crm_sources":        sourceSecrets(),
 	})
 	return string(b)
 }
@@ -74,11 +79,19 @@ type Sample struct {
 	WantChannel string
 	// Channel is the channel the event concerns, if any.
 	Channel *Channel
-	build   func() ([]byte, error)
+	// Also are more channels that must end in WantChannel too.
+	Also  []*Channel
+	build func() ([]byte, error)
+	at    func(time.Time) ([]byte, error) // a signature covering a time
 }
 
 // Event returns the event document.
-func (s Sample) Event() ([]byte, error) { return s.build() }
+func (s Sample) Event() ([]byte, error) {
+	if s.at != nil {
+		return s.at(SignedAt())
+	}
+	return s.build()
+}
 
 // sid builds a deterministic sample SID: prefix, zeros, a number.
 func sid(prefix string, n int) string { return fmt.Sprintf("%s%028x%04x", prefix, 0, 0xf100+n) }
@@ -212,7 +225,7 @@ func eventOptions() gateway.EventOptions {
 // initial state. seeder is *flextest.Server.
 func Seed(s seeder) {
 	s.AddWorkspace(WorkspaceSID)
-	for _, ch := range Channels() {
+	for _, ch := range append(Channels(), SourceChannels()...) {
 		s.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "web", Status: "active"})
 		for _, t := range ch.Tasks {
 			s.AddTask(flextest.Task{SID: t.SID, WorkspaceSID: WorkspaceSID, AssignmentStatus: t.AssignmentStatus, Attributes: t.Attributes, TaskChannelUniqueName: "chat"})

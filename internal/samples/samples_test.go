@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
@@ -28,7 +29,7 @@ const eventsDir = "../../events"
 // file, byte for byte, and there is no file without a sample.
 func TestEventFiles(t *testing.T) {
 	var names []string
-	for _, s := range All() {
+	for _, s := range append(All(), Sources()...) {
 		want, err := s.File()
 		if err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
@@ -36,6 +37,9 @@ func TestEventFiles(t *testing.T) {
 		path := filepath.Join(eventsDir, s.Name+".json")
 		names = append(names, s.Name+".json")
 		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -47,8 +51,9 @@ func TestEventFiles(t *testing.T) {
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(eventsDir, "*.json"))
-	for _, f := range files {
-		if !slices.Contains(names, filepath.Base(f)) {
+	sourceFiles, _ := filepath.Glob(filepath.Join(eventsDir, SourcesDir, "*.json"))
+	for _, f := range append(files, sourceFiles...) {
+		if rel, _ := filepath.Rel(eventsDir, f); !slices.Contains(names, filepath.ToSlash(rel)) {
 			t.Errorf("%s has no sample: remove it or add it to internal/samples", f)
 		}
 	}
@@ -75,7 +80,7 @@ func TestSamplesBehave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range All() {
+	for _, s := range append(All(), Sources()...) {
 		t.Run(s.Name, func(t *testing.T) {
 			fake := flextest.New(flextest.Options{AccountSID: AccountSID, Credentials: map[string]string{AccountSID: AuthToken}})
 			Seed(fake)
@@ -85,11 +90,20 @@ func TestSamplesBehave(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg, _ := config.LoadWebhook(func(k string) string {
-				return map[string]string{config.EnvSecretID: "local", config.EnvWorkspaceSID: WorkspaceSID}[k]
+			cfg, err := config.LoadWebhook(func(k string) string {
+				return map[string]string{config.EnvSecretID: "local", config.EnvWorkspaceSID: WorkspaceSID, config.EnvCRMSources: CRMSourcesJSON()}[k]
 			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var logs bytes.Buffer
-			h := webhook.New(cfg, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{})
+			// Zendesk and HubSpot signatures cover a time: replay on the
+			// clock they were signed at.
+			now := func() time.Time { return SignedAt().Add(time.Minute) }
+			h := webhook.New(cfg, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{Now: now})
+			if err := h.CheckCRMSources(context.Background()); err != nil {
+				t.Fatalf("the local secret lacks a source secret: %v", err)
+			}
 			payload, err := os.ReadFile(filepath.Join(eventsDir, s.Name+".json"))
 			if err != nil {
 				t.Fatal(err)
@@ -100,12 +114,14 @@ func TestSamplesBehave(t *testing.T) {
 				t.Fatalf("%s answered %d %s (%v), want %d\nlogs: %s", s.Name, resp.Status, resp.Body, err, s.WantStatus, logs.String())
 			}
 			if s.WantChannel != "" {
-				got, _ := fake.Channel(s.Channel.InteractionSID, s.Channel.ChannelSID)
-				if got.Status != s.WantChannel {
-					t.Errorf("channel after %s = %s, want %s", s.Name, got.Status, s.WantChannel)
+				for _, ch := range append([]*Channel{s.Channel}, s.Also...) {
+					got, _ := fake.Channel(ch.InteractionSID, ch.ChannelSID)
+					if got.Status != s.WantChannel {
+						t.Errorf("channel %s after %s = %s, want %s", ch.ChannelSID, s.Name, got.Status, s.WantChannel)
+					}
 				}
 			}
-			if strings.Contains(logs.String(), AuthToken) {
+			if strings.Contains(logs.String(), AuthToken) || strings.Contains(logs.String(), ZendeskSigningSecret) || strings.Contains(logs.String(), SalesforceToken) {
 				t.Errorf("logs contain the auth token")
 			}
 		})

@@ -166,7 +166,21 @@ func sameSecret(a, b *Twilio) bool {
 	}
 	return a.AccountSID == b.AccountSID && eq(a.AuthTokens, b.AuthTokens) &&
 		a.APIKeySID == b.APIKeySID && a.APIKeySecret.Equal(b.APIKeySecret) &&
-		eq(a.CRMWebhookSecrets, b.CRMWebhookSecrets) && eq(a.CRMAPITokens, b.CRMAPITokens)
+		eq(a.CRMWebhookSecrets, b.CRMWebhookSecrets) && eq(a.CRMAPITokens, b.CRMAPITokens) &&
+		sameSources(a.CRMSources, b.CRMSources, eq)
+}
+
+// sameSources reports whether two crm_sources maps hold the same secrets.
+func sameSources(a, b map[string][]Value, eq func(x, y []Value) bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !eq(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // FetchError is a failed GetSecretValue call.

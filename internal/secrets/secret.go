@@ -26,6 +26,10 @@ type Twilio struct {
 	CRMWebhookSecrets []Value
 	// CRMAPITokens are the static bearer tokens CRMs may send instead.
 	CRMAPITokens []Value
+	// CRMSources holds the secrets of each named CRM source (CRM_SOURCES),
+	// from "crm_sources": {"name": "…" or ["…", …]}; several during a
+	// rotation. What a secret is depends on the source's scheme.
+	CRMSources map[string][]Value
 	// VersionID is the Secrets Manager version the values came from.
 	VersionID string
 }
@@ -59,7 +63,8 @@ func (e *FormatError) Error() string {
 //	{"account_sid":"AC…","auth_token":"…","auth_token_secondary":"…",
 //	 "api_key_sid":"SK…","api_key_secret":"…",
 //	 "crm_webhook_secret":"whsec_…" or ["whsec_…", …],
-//	 "crm_api_token":"…" or ["…", …]}
+//	 "crm_api_token":"…" or ["…", …],
+//	 "crm_sources":{"zendesk":"…" or ["…", …], …}}
 //
 // account_sid and auth_token are required; an API key needs both its fields.
 // Values are trimmed of surrounding whitespace (a trailing newline pasted into
@@ -83,6 +88,7 @@ func Parse(secretString []byte) (*Twilio, error) {
 		CRMWebhookSecrets: append(f.list("crm_webhook_secret"), f.list("crm_webhook_secrets")...),
 		CRMAPITokens:      append(f.list("crm_api_token"), f.list("crm_api_tokens")...),
 	}
+	t.CRMSources = f.sources("crm_sources")
 	primary, secondary := f.str("auth_token"), f.str("auth_token_secondary")
 	if f.err != nil {
 		return nil, f.err
@@ -167,6 +173,31 @@ func (r *fieldReader) list(name string) []Value {
 	for _, s := range l {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, NewValue(s))
+		}
+	}
+	return out
+}
+
+// sources returns field name, an object of source name to a string or a
+// list of strings; a source with no non-empty entry is left out.
+func (r *fieldReader) sources(name string) map[string][]Value {
+	b, ok := r.doc[name]
+	if !ok || string(b) == "null" {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
+		r.fail(name, "must be an object of source name to a string or a list of strings")
+		return nil
+	}
+	out := make(map[string][]Value, len(obj))
+	for src, raw := range obj {
+		sub := &fieldReader{doc: map[string]json.RawMessage{name + "." + src: raw}}
+		if v := sub.list(name + "." + src); len(v) > 0 {
+			out[src] = v
+		}
+		if sub.err != nil && r.err == nil {
+			r.err = sub.err
 		}
 	}
 	return out

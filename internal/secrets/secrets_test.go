@@ -87,6 +87,8 @@ func TestParseErrors(t *testing.T) {
 		{"secret without key", `{"account_sid":"` + acct + `","auth_token":"a","api_key_secret":"s"}`, "api_key_sid"},
 		{"bad key", `{"account_sid":"` + acct + `","auth_token":"a","api_key_sid":"SK1","api_key_secret":"s"}`, "api_key_sid"},
 		{"crm type", `{"account_sid":"` + acct + `","auth_token":"a","crm_api_token":{"a":1}}`, "crm_api_token"},
+		{"crm_sources not an object", `{"account_sid":"` + acct + `","auth_token":"a","crm_sources":["x"]}`, "crm_sources"},
+		{"crm_sources entry type", `{"account_sid":"` + acct + `","auth_token":"a","crm_sources":{"zendesk":5}}`, "crm_sources.zendesk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,5 +255,27 @@ func TestFetchLeavesTimeToAnswer(t *testing.T) {
 	}
 	if !sm.got.Equal(deadline.Add(-fetchMargin)) {
 		t.Errorf("fetch deadline = %v, want the caller's minus %v", sm.got, fetchMargin)
+	}
+}
+
+func TestParseCRMSources(t *testing.T) {
+	tw, err := Parse([]byte(`{"account_sid":"` + acct + `","auth_token":"a",
+		"crm_sources":{"zendesk":"zd-secret\n","hubspot":["old"," new "],"empty":[" "]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for k, vs := range tw.CRMSources {
+		for _, v := range vs {
+			got[k] = append(got[k], v.Reveal())
+		}
+	}
+	want := map[string][]string{"zendesk": {"zd-secret"}, "hubspot": {"old", "new"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("CRMSources = %v, want %v", got, want)
+	}
+	other, _ := Parse([]byte(`{"account_sid":"` + acct + `","auth_token":"a","crm_sources":{"zendesk":"rotated","hubspot":["old","new"]}}`))
+	if sameSecret(tw, other) {
+		t.Error("sameSecret ignores a rotated crm_sources secret")
 	}
 }

@@ -47,6 +47,18 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 	if err != nil {
 		return gateway.Response{}, err
 	}
+	var key string
+	if h.keyed() {
+		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"))
+	}
+	return h.closeCRM(ctx, in, key, rec)
+}
+
+// closeCRM runs a CRM close request, from the /crm route or a named
+// source, through the decision and close path: the status default, the
+// task look-up with its live-task guard, idempotency under key ("" when
+// !h.keyed()) and the queue in durable mode.
+func (h *Handler) closeCRM(ctx context.Context, in crm.Request, key string, rec *record) (gateway.Response, error) {
 	status := in.Status
 	if status == "" {
 		status = h.cfg.CloseStatus
@@ -59,16 +71,13 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 		Routing:        h.cfg.Routing(status),
 	}
 	if in.TaskSID != "" {
+		var err error
 		rec.taskSID = in.TaskSID
 		if job, err = h.jobForTask(ctx, job, in.TaskSID); err != nil {
 			return gateway.Response{}, err
 		}
 	}
 	rec.interaction, rec.channel = job.InteractionSID, job.ChannelSID
-	var key string
-	if h.keyed() {
-		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"))
-	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
 		return gateway.Response{}, err

@@ -54,7 +54,7 @@ func newEdge(tb testing.TB, env map[string]string) *edge {
 // run on the system clock, for tests of deadlines.
 func newEdgeClock(tb testing.TB, env map[string]string, realTime bool) *edge {
 	tb.Helper()
-	vars := map[string]string{config.EnvSecretID: "flexhook/test", "TASKROUTER_WORKSPACE_SID": ws}
+	vars := map[string]string{config.EnvSecretID: "flexhook/test", "TASKROUTER_WORKSPACE_SID": ws, config.EnvCRMSources: testCRMSources}
 	for k, v := range env {
 		vars[k] = v
 	}

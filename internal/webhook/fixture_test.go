@@ -75,6 +75,7 @@ func secretWith(tokens ...string) *secrets.Twilio {
 	t := &secrets.Twilio{AccountSID: acct,
 		CRMWebhookSecrets: []secrets.Value{secrets.NewValue(crmSecret)},
 		CRMAPITokens:      []secrets.Value{secrets.NewValue(crmToken)},
+		CRMSources:        testSourceSecrets(),
 	}
 	for _, tok := range tokens {
 		t.AuthTokens = append(t.AuthTokens, secrets.NewValue(tok))

@@ -40,6 +40,11 @@ func FuzzInvoke(f *testing.F) {
 	f.Add(e.event(http.MethodPost, crmURL, http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + crmToken}},
 		[]byte(`{"interaction_sid":"`+edgeKD+`","channel_sid":"`+edgeUO+`"}`)))
 	f.Add(e.signed(e.form("task.created", e.task), authToken))
+	for _, row := range crmSourceHostileRows(e) {
+		if len(row.payload) < 64<<10 {
+			f.Add(row.payload)
+		}
+	}
 	f.Add([]byte(`{"version":"2.0","rawPath":"/taskrouter","requestContext":{"http":{"method":"POST"}},"body":"%%%","isBase64Encoded":true}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		before := len(e.fake.Requests())
@@ -54,10 +59,10 @@ func FuzzInvoke(f *testing.F) {
 		if !slices.Contains(documentedStatuses, r.Status) {
 			t.Fatalf("Invoke(%q) = %d %s, not a documented status", payload, r.Status, r.Body)
 		}
-		if r.Header["Content-Type"] != "application/json" || r.Header["X-Content-Type-Options"] != "nosniff" {
+		if ct := r.Header["Content-Type"]; (ct != "application/json" && !salesforceAck(r)) || r.Header["X-Content-Type-Options"] != "nosniff" {
 			t.Fatalf("Invoke(%q) headers = %v", payload, r.Header)
 		}
-		if len(r.Body) > 0 && !json.Valid(r.Body) {
+		if len(r.Body) > 0 && !json.Valid(r.Body) && !salesforceAck(r) {
 			t.Fatalf("Invoke(%q) body %q is not JSON", payload, r.Body)
 		}
 		if calls := len(e.fake.Requests()) - before; calls > 0 && !authentic(payload, e) {
@@ -94,6 +99,12 @@ func authentic(payload []byte, e *edge) bool {
 			panic(err)
 		}
 		return v.Verify(req.Header, req.Body, e.clock.Now()) == nil
+	case RouteCRM + "/" + crm.DefaultSource:
+		v, err := crm.NewVerifier(crm.Config{Secrets: []string{crmSecret}, Tokens: []string{crmToken}})
+		if err != nil {
+			panic(err)
+		}
+		return v.Verify(req.Header, req.Body, e.clock.Now()) == nil
 	}
-	return false
+	return sourceAuthentic(req, e)
 }

@@ -92,6 +92,7 @@ type Handler struct {
 	served  atomic.Bool // false until the container's first request
 
 	crmVerifiers verifierCache
+	sourceAuths  sourceAuthCache
 }
 
 // New returns a Handler.
@@ -173,7 +174,8 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 		return h.fail(rec, "", err)
 	}
 	rec.route, rec.method = req.Path, req.Method
-	if req.Path != RouteTaskRouter && req.Path != RouteCRM {
+	source, isSource := h.sourceRoute(req.Path)
+	if req.Path != RouteTaskRouter && req.Path != RouteCRM && !isSource {
 		rec.route = "unknown"
 		return h.fail(rec, "", errUnknownRoute)
 	}
@@ -186,6 +188,8 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 	var resp gateway.Response
 	if req.Path == RouteTaskRouter {
 		resp, err = h.taskRouter(ctx, req, rec)
+	} else if isSource {
+		resp, err = h.crmSource(ctx, req, rec, source)
 	} else {
 		resp, err = h.crm(ctx, req, rec)
 	}
@@ -203,6 +207,9 @@ func routeLabel(path string) string {
 		return "taskrouter"
 	case RouteCRM:
 		return "crm"
+	}
+	if strings.HasPrefix(path, crmSourcePrefix) {
+		return "crm" // a configured source: the route was matched before
 	}
 	return "unknown"
 }

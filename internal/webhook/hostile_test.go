@@ -244,6 +244,8 @@ func hostileRows(e *edge) []hostileRow {
 		{"CRM task_sid traversal, signed", e.signedCRM(`{"task_sid":"WT/../../Workspaces"}`), 422},
 		{"CRM both forms, signed", e.signedCRM(`{"interaction_sid":"` + edgeKD + `","channel_sid":"` + edgeUO + `","task_sid":"` + edgeWT + `"}`), 422},
 	}
+	// CRM sources, one block per scheme (crmsource_test.go).
+	rows = append(rows, crmSourceHostileRows(e)...)
 	// Every hostile stand-in for each SID a request can name.
 	for _, v := range hostile.SIDs(edgeWT) {
 		status := 400
