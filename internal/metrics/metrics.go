@@ -5,7 +5,10 @@
 // beyond formatting one line.
 //
 // Dimensions are kept low-cardinality — function, route, outcome — and never
-// carry SIDs or other per-request values.
+// carry SIDs or other per-request values. The Function dimension is the
+// Lambda function name (AWS_LAMBDA_FUNCTION_NAME, passed in by the wiring),
+// which is unique per stack, so two stacks in one account and Region never
+// share metrics or alarms.
 package metrics
 
 import (
@@ -47,8 +50,10 @@ type Emitter struct {
 	buf      []byte
 }
 
-// New returns an Emitter writing to w (stdout in Lambda) for the named
-// function (webhook, worker, sweeper).
+// New returns an Emitter writing to w (stdout in Lambda) whose Function
+// dimension is function: the Lambda function name in AWS, for example
+// "flexhook-prod-WebhookFunction-AbC123", or a role name (webhook, worker,
+// sweeper) outside Lambda.
 func New(w io.Writer, function string, now func() time.Time) *Emitter {
 	if now == nil {
 		now = time.Now
