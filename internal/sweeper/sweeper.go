@@ -22,6 +22,7 @@ import (
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -127,16 +128,7 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		o.Sleep = retry.Sleep
 	}
 	return &Sweeper{api: api, runner: r, ws: ws, o: o}
 }
