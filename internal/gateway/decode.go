@@ -119,29 +119,26 @@ func Decode(payload []byte, opts Options) (*Request, error) {
 	switch shape {
 	case ShapeREST:
 		var e events.APIGatewayProxyRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
+		if err = json.Unmarshal(payload, &e); err == nil {
+			r, publicPath, err = fromREST(&e)
+			domain, body, b64 = e.RequestContext.DomainName, e.Body, e.IsBase64Encoded
 		}
-		r, publicPath, err = fromREST(&e)
-		domain, body, b64 = e.RequestContext.DomainName, e.Body, e.IsBase64Encoded
 	case ShapeHTTP:
 		var e events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
+		if err = json.Unmarshal(payload, &e); err == nil {
+			c := &e.RequestContext
+			r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
+				c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, c.Stage})
+			domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 		}
-		c := &e.RequestContext
-		r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
-			c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, c.Stage})
-		domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 	case ShapeFunctionURL:
 		var e events.LambdaFunctionURLRequest
-		if err := json.Unmarshal(payload, &e); err != nil {
-			return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
+		if err = json.Unmarshal(payload, &e); err == nil {
+			c := &e.RequestContext
+			r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
+				c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, ""})
+			domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 		}
-		c := &e.RequestContext
-		r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
-			c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, ""})
-		domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
