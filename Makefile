@@ -5,12 +5,11 @@
 
 SHELL := /bin/bash
 GO ?= go
-# Every build, test and release runs on Go 1.27.3: the machines' Go 1.26.8
-# has ten standard-library vulnerabilities reachable from flexhook (net/http,
-# crypto/tls, crypto/x509) that no Go 1.26 patch release here fixes. The go
-# command fetches this toolchain from the module proxy once (about 76 MB).
-# go.mod still says 1.26, so plain `go test` with an older local Go works.
-export GOTOOLCHAIN := go1.27.3
+# The Go toolchain (1.27.3) is pinned by go.mod's toolchain line; see the
+# comment there for why. Some Go distributions, this machine's included, ship
+# GOTOOLCHAIN=local in $GOROOT/go.env, which ignores that line; auto is the
+# go command's own default and obeys it.
+export GOTOOLCHAIN ?= auto
 # The deployed architecture (template.yaml: arm64, provided.al2023).
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w -buildid="

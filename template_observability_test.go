@@ -35,9 +35,6 @@ const (
 	alarmTopicParam  = "AlarmTopicArn"
 	alarmTopicCond   = "HasAlarmTopic"
 	operationsDoc    = "docs/operations.md"
-	// webhookMetricFunction is the Function dimension the webhook's EMF
-	// lines carry (functions/webhook/main.go).
-	webhookMetricFunction = "webhook"
 )
 
 // outcomes are the Outcome dimension values the webhook emits; the webhook
@@ -63,9 +60,11 @@ func TestTemplateTracingSwitch(t *testing.T) {
 	}
 }
 
-// dim is an expected alarm dimension: a literal value or a !Ref.
+// dim is an expected alarm dimension: a literal value, a !Ref, or (with
+// cond) !If [cond, !Ref ref, value].
 type dim struct {
 	name, value, ref string
+	cond             string
 }
 
 // wantAlarm is what one alarm must watch.
@@ -85,10 +84,12 @@ type wantAlarm struct {
 
 func wantAlarms() []wantAlarm {
 	flexhook := func(outcome string) []dim {
-		return []dim{{name: "Function", value: webhookMetricFunction}, {name: "Outcome", value: outcome}}
+		// The EMF Function dimension is the Lambda function name
+		// (AWS_LAMBDA_FUNCTION_NAME), so two stacks never share an alarm.
+		return []dim{{name: "Function", ref: webhookFunction}, {name: "Outcome", value: outcome}}
 	}
 	fn := []dim{{name: "FunctionName", ref: webhookFunction}}
-	worker := []dim{{name: "Function", value: "worker"}, {name: "Outcome", value: "failed_permanent"}}
+	worker := []dim{{name: "Function", cond: queueCondition, ref: workerFunction, value: "none"}, {name: "Outcome", value: "failed_permanent"}}
 	return []wantAlarm{
 		{id: "CloseDeadLetterQueueAlarm", namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible",
 			stat: "Maximum", comparison: "GreaterThanThreshold", threshold: "0", runbook: "close-dlq-depth", dimsElsewhere: true},
@@ -118,7 +119,16 @@ func checkDimensions(path string, n *yaml.Node, want []dim) []string {
 			bad = append(bad, fmt.Sprintf("%s.%d.Name = %q, want %q", path, i, got, w.name))
 		}
 		v := child(d, "Value")
-		if w.ref != "" {
+		if w.cond != "" {
+			name, arg, ok := intrinsic(v)
+			if !ok || name != "Fn::If" || arg.Kind != yaml.SequenceNode || len(arg.Content) != 3 || scalar(arg.Content[0]) != w.cond {
+				bad = append(bad, fmt.Sprintf("%s.%d.Value: want !If [%s, !Ref %s, %s]", path, i, w.cond, w.ref, w.value))
+				continue
+			}
+			if r, _ := refName(arg.Content[1]); r != w.ref || scalar(arg.Content[2]) != w.value {
+				bad = append(bad, fmt.Sprintf("%s.%d.Value: want !If [%s, !Ref %s, %s]", path, i, w.cond, w.ref, w.value))
+			}
+		} else if w.ref != "" {
 			if r, _ := refName(v); r != w.ref {
 				bad = append(bad, fmt.Sprintf("%s.%d.Value: want !Ref %s", path, i, w.ref))
 			}
@@ -380,8 +390,8 @@ func TestTemplateDashboard(t *testing.T) {
 			seen[m[0]+"/"+m[1]] = true
 			switch m[0] {
 			case metrics.Namespace:
-				if m[2] != "Function" || m[3] != webhookMetricFunction {
-					t.Errorf("widget %q metric %v: want Function=%s first", w.Properties.Title, m, webhookMetricFunction)
+				if m[2] != "Function" || m[3] != "sub:"+webhookFunction {
+					t.Errorf("widget %q metric %v: want Function ${%s} first", w.Properties.Title, m, webhookFunction)
 				}
 				if m[1] == metrics.MetricRequests && len(m) == 6 && m[4] == "Outcome" {
 					outcomeSeen[m[5]] = true

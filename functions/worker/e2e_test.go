@@ -98,6 +98,7 @@ func startStack(t *testing.T, so sqstest.Options, timeout time.Duration, extraEn
 		"TWILIO_API_BASE_URL=" + tw.URL,
 		"AWS_REGION=us-east-1",
 		"WORKER_RETRY_BASE=1s",
+		"AWS_LAMBDA_FUNCTION_NAME=flexhook-worker-e2e",
 	}, extraEnv...)
 	s.start()
 	return s
@@ -294,7 +295,8 @@ func TestWorkerClosesChannels(t *testing.T) {
 	if strings.Contains(out, samples.AuthToken) {
 		t.Errorf("function output contains the auth token")
 	}
-	if !strings.Contains(out, `"Function":"worker"`) || !strings.Contains(out, `"Route":"sqs"`) {
+	// The Function dimension is the Lambda function name.
+	if !strings.Contains(out, `"Function":"flexhook-worker-e2e"`) || !strings.Contains(out, `"Route":"sqs"`) {
 		t.Errorf("no EMF metrics line for the worker:\n%s", out)
 	}
 }

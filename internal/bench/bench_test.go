@@ -113,13 +113,13 @@ func TestDistOf(t *testing.T) {
 
 func TestJudge(t *testing.T) {
 	r := &Results{
-		Benchmarks: []GoBench{{Name: HotPathBenchmark, AllocsPerOp: 41}},
+		Benchmarks: []GoBench{{Name: "BenchmarkInvoke/close-no-twilio", AllocsPerOp: 4100}},
 		Cold:       &ColdStart{Init: Dist{Median: 7}, ConnsPerContainer: map[string]int{apiTaskRouter + "+" + apiFlex: 1, apiSecrets: 1}},
 		Warm:       &Warm{Own: Dist{Median: 0.05}, CallsPerEvent: map[string]float64{apiSecrets: 0}, Conns: map[string]int{}},
 		Resources:  &Resources{BinaryArch: "arm64", BinaryBytes: 13e6, PeakRSSKiB: 16 << 10},
 	}
 	want := map[string]bool{
-		"own init (median)": true, "warm own overhead (median)": true, "allocations per event, hot path": false,
+		"own init (median)": true, "warm own overhead (median)": true,
 		"bootstrap size (arm64)": false, "peak RSS": true, "Secrets Manager calls per warm event": true,
 	}
 	got := map[string]bool{}
@@ -132,6 +132,19 @@ func TestJudge(t *testing.T) {
 	for name, pass := range want {
 		if p, ok := got[name]; !ok || p != pass {
 			t.Errorf("judge() %q pass = %v (present %v), want %v", name, p, ok, pass)
+		}
+	}
+	// Allocations are reported, never a target, however many there are.
+	for name := range got {
+		if strings.Contains(name, "alloc") {
+			t.Errorf("judge() has an allocation target %q", name)
+		}
+	}
+	// Warm own overhead: at most 0.2 ms median.
+	r.Warm.Own.Median = 0.25
+	for _, tg := range judge(r) {
+		if tg.Name == "warm own overhead (median)" && (tg.Pass || tg.Limit != 0.2) {
+			t.Errorf("judge() warm own overhead 0.25 ms = pass %v against %v ms, want a fail against 0.2 ms", tg.Pass, tg.Limit)
 		}
 	}
 }

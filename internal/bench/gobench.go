@@ -20,11 +20,6 @@ var BenchPackages = []string{
 	"./internal/metrics",
 }
 
-// HotPathBenchmark is the benchmark the allocation target applies to: one
-// TaskRouter close event through the whole handler with the Twilio adapter
-// answered in memory, i.e. everything but the twilio-go calls.
-const HotPathBenchmark = "BenchmarkInvoke/close-no-twilio"
-
 // The benchmarks whose difference is the cost of X-Ray tracing.
 const (
 	UntracedBenchmark = "BenchmarkInvoke/close-flextest"

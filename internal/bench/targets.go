@@ -1,10 +1,11 @@
 package bench
 
-// Limits `make bench` holds flexhook to (issue 6).
+// Limits `make bench` holds flexhook to (issues 6 and 10). Allocations are
+// reported, not limited: the handler uses encoding/json, net/url and
+// twilio-go's validator rather than code written to an allocation count.
 const (
 	LimitInitMs        = 15.0 // own init, ms
 	LimitOwnOverheadMs = 0.2  // warm own overhead, median, ms
-	LimitAllocs        = 40.0 // allocations per event on the hot path
 	LimitWarmSecrets   = 0.0  // Secrets Manager calls per warm event
 	LimitConnsPerHost  = 1.0  // connections per upstream host per container
 	LimitRSSMB         = 30.0 // peak RSS, MiB
@@ -30,12 +31,6 @@ func judge(r *Results) []Target {
 			"requests the Secrets Manager fake received during the warm events")
 		add("connections per upstream host, warm events", float64(max(w.Conns[apiTaskRouter+"+"+apiFlex], w.Conns[apiSecrets])), LimitConnsPerHost, "",
 			"new connections the fakes accepted during the warm events (0: the cold start's are reused)")
-	}
-	for _, b := range r.Benchmarks {
-		if b.Name == HotPathBenchmark {
-			add("allocations per event, hot path", b.AllocsPerOp, LimitAllocs, "",
-				"Go benchmark "+HotPathBenchmark+": whole handler, Twilio adapter answered in memory (twilio-go excluded)")
-		}
 	}
 	if rs := r.Resources; rs != nil {
 		if rs.BinaryBytes > 0 {

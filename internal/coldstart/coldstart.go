@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/flexhook/flexhook/internal/flex"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/tracing"
 )
@@ -94,23 +95,20 @@ const warmBudget = 3 * time.Second
 func (t *Twilio) warm(ctx context.Context, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, warmBudget)
 	defer cancel()
-	delay := 100 * time.Millisecond
-	for {
+	backoff := retry.Backoff{Base: 100 * time.Millisecond}
+	for attempt := 1; ; attempt++ {
 		_, err := t.Secrets.Get(ctx)
 		if err == nil {
 			return
 		}
-		retry := isRetryable(err) && ctx.Err() == nil
+		retryable := isRetryable(err) && ctx.Err() == nil
 		if log != nil {
-			log.WarnContext(ctx, "cold start: secret not loaded; requests will retry", "error", err.Error(), "retrying", retry)
+			log.WarnContext(ctx, "cold start: secret not loaded; requests will retry", "error", err.Error(), "retrying", retryable)
 		}
-		if !retry {
+		if !retryable {
 			return
 		}
-		select {
-		case <-time.After(delay):
-			delay *= 2
-		case <-ctx.Done():
+		if retry.Sleep(ctx, backoff.Delay(attempt, 0)) != nil {
 			return
 		}
 	}

@@ -31,10 +31,12 @@ type Container struct {
 	dryRun  bool
 }
 
-// Start builds the Container of the function named function (webhook,
-// worker, sweeper), writing logs and metrics to out (stdout in Lambda).
-// getenv reads the runtime's own variables: AWS_XRAY_DAEMON_ADDRESS, which
-// Lambda sets when tracing is active.
+// Start builds the Container of function (webhook, worker, sweeper),
+// writing logs and metrics to out (stdout in Lambda). getenv reads the
+// runtime's own variables: AWS_XRAY_DAEMON_ADDRESS, which Lambda sets when
+// tracing is active, and AWS_LAMBDA_FUNCTION_NAME, the metrics' Function
+// dimension, so that two stacks in one account and Region never share
+// metrics or alarms (function stands in when it is unset, outside Lambda).
 func Start(ctx context.Context, c config.Common, function string, out io.Writer, getenv func(string) string) (*Container, error) {
 	log := logging.New(out, c.LogLevel)
 	awsCfg, err := LoadAWS(ctx)
@@ -54,7 +56,11 @@ func Start(ctx context.Context, c config.Common, function string, out io.Writer,
 	if err != nil {
 		return nil, err
 	}
-	k := &Container{Log: log, AWS: awsCfg, Twilio: tw, Metrics: metrics.New(out, function, nil), dryRun: c.DryRun}
+	name := getenv("AWS_LAMBDA_FUNCTION_NAME")
+	if name == "" {
+		name = function
+	}
+	k := &Container{Log: log, AWS: awsCfg, Twilio: tw, Metrics: metrics.New(out, name, nil), dryRun: c.DryRun}
 	if c.IdempotencyTable != "" {
 		k.Store = idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), c.IdempotencyTable, idempotency.Options{})
 	}

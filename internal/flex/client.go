@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
@@ -14,6 +13,7 @@ import (
 	flexv1 "github.com/twilio/twilio-go/rest/flex/v1"
 	taskrouterv1 "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -98,23 +98,12 @@ func New(creds CredentialSource, o Options) (*Client, error) {
 		c.o.Now = time.Now
 	}
 	if c.o.Sleep == nil {
-		c.o.Sleep = sleep
+		c.o.Sleep = retry.Sleep
 	}
 	if c.o.Jitter == nil {
-		c.o.Jitter = func(d time.Duration) time.Duration { return rand.N(d + 1) }
+		c.o.Jitter = retry.FullJitter
 	}
 	return c, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // services are twilio-go API services bound to one attempt.
@@ -175,7 +164,7 @@ func (c *Client) do(ctx context.Context, op string, fn func(services) error) (in
 		if !e.retryable || attempt >= c.o.MaxAttempts || ctx.Err() != nil {
 			return attempt, e
 		}
-		delay := c.backoff(attempt, e.RetryAfter)
+		delay := retry.Backoff{Base: c.o.BaseDelay, Max: c.o.MaxDelay, Jitter: c.o.Jitter}.Delay(attempt, e.RetryAfter)
 		if hasDeadline && c.o.Now().Add(delay+c.o.SafetyMargin).After(deadline) {
 			return attempt, e
 		}
@@ -201,17 +190,6 @@ func (c *Client) attemptContext(ctx context.Context, deadline time.Time, hasDead
 	}
 	actx, cancel := context.WithTimeout(ctx, d)
 	return actx, cancel, true
-}
-
-// backoff returns the delay before retry number attempt: exponential with
-// full jitter, never shorter than the server's Retry-After.
-func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	d := c.o.BaseDelay << min(attempt-1, 16)
-	if d <= 0 || d > c.o.MaxDelay {
-		d = c.o.MaxDelay
-	}
-	d = c.o.Jitter(d)
-	return max(d, retryAfter)
 }
 
 // classify turns what twilio-go returned, and what the transport saw, into

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // Shape is the kind of event a payload was.
@@ -94,55 +97,6 @@ type Request struct {
 	SourceIP string
 }
 
-// event is the union of the payload 1.0 and 2.0 request shapes, holding
-// only the fields Decode reads.
-type event struct {
-	Version string `json:"version"`
-
-	// Payload 1.0.
-	Resource                        string              `json:"resource"`
-	Path                            string              `json:"path"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
-	PathParameters                  map[string]string   `json:"pathParameters"`
-
-	// Payload 1.0 and 2.0.
-	Headers map[string]string `json:"headers"`
-	// headerList is what decodeEvent produces instead of Headers: the
-	// members of "headers" in order, key then value (a null value as "").
-	// headersSet reports that Headers would be a map rather than nil.
-	// headerMap turns them into Headers.
-	headerList            []string
-	headersSet            bool
-	QueryStringParameters map[string]string `json:"queryStringParameters"`
-	Body                  string            `json:"body"`
-	IsBase64Encoded       bool              `json:"isBase64Encoded"`
-
-	// Payload 2.0.
-	RawPath        string   `json:"rawPath"`
-	RawQueryString string   `json:"rawQueryString"`
-	Cookies        []string `json:"cookies"`
-
-	RequestContext struct {
-		RequestID  string `json:"requestId"`
-		DomainName string `json:"domainName"`
-		Stage      string `json:"stage"`
-		// Payload 1.0: the path as the client sent it, stage or base
-		// path included.
-		Path     string `json:"path"`
-		Identity struct {
-			SourceIP string `json:"sourceIp"`
-		} `json:"identity"`
-		// Payload 2.0.
-		HTTP struct {
-			Method   string `json:"method"`
-			Path     string `json:"path"`
-			SourceIP string `json:"sourceIp"`
-		} `json:"http"`
-	} `json:"requestContext"`
-}
-
 // Decode parses the raw Lambda payload of an API Gateway REST (payload
 // 1.0), HTTP API (payload 2.0) or function URL event.
 //
@@ -151,81 +105,80 @@ type event struct {
 // decode, and ErrBodyTooLarge when the decoded body exceeds opts.MaxBody.
 // Decode never panics, whatever the payload.
 func Decode(payload []byte, opts Options) (*Request, error) {
-	var ev event
-	if err := decodeEvent(payload, &ev); err != nil {
+	shape, err := shapeOf(payload)
+	if err != nil {
 		return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
 	}
-	r := &Request{RequestID: ev.RequestContext.RequestID}
-	var publicPath string
-	switch ev.Version {
-	case "2.0":
-		if ev.RequestContext.HTTP.Method == "" {
-			return nil, fmt.Errorf("decode event: %w: payload 2.0 without requestContext.http.method", ErrMalformedEvent)
+	var (
+		r          *Request
+		publicPath string // the path the sender used, stage or base path included
+		domain     string // requestContext.domainName
+		body       string
+		b64        bool
+	)
+	switch shape {
+	case ShapeREST:
+		var e events.APIGatewayProxyRequest
+		if err = json.Unmarshal(payload, &e); err == nil {
+			r, publicPath, err = fromREST(&e)
+			domain, body, b64 = e.RequestContext.DomainName, e.Body, e.IsBase64Encoded
 		}
-		r.Method = ev.RequestContext.HTTP.Method
-		r.Shape = ShapeHTTP
-		if isFunctionURLHost(ev.RequestContext.DomainName) {
-			r.Shape = ShapeFunctionURL
+	case ShapeHTTP:
+		var e events.APIGatewayV2HTTPRequest
+		if err = json.Unmarshal(payload, &e); err == nil {
+			c := &e.RequestContext
+			r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
+				c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, c.Stage})
+			domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 		}
-		publicPath = ev.RawPath
-		if publicPath == "" {
-			publicPath = ev.RequestContext.HTTP.Path
+	case ShapeFunctionURL:
+		var e events.LambdaFunctionURLRequest
+		if err = json.Unmarshal(payload, &e); err == nil {
+			c := &e.RequestContext
+			r, publicPath, err = fromV2(shape, v2Event{e.RawPath, e.RawQueryString, e.Headers, e.Cookies,
+				c.HTTP.Method, c.HTTP.Path, c.HTTP.SourceIP, c.RequestID, ""})
+			domain, body, b64 = c.DomainName, e.Body, e.IsBase64Encoded
 		}
-		if !strings.HasPrefix(publicPath, "/") {
-			return nil, fmt.Errorf("decode event: %w: payload 2.0 without an absolute rawPath", ErrMalformedEvent)
-		}
-		r.Path = publicPath
-		if stage := ev.RequestContext.Stage; r.Shape == ShapeHTTP && stage != "" && stage != "$default" {
-			r.Path = trimStage(publicPath, stage)
-		}
-		r.RawQuery = ev.RawQueryString
-		r.Header = singleValueHeaderList(ev.headerList)
-		if len(ev.Cookies) > 0 && r.Header.Get("Cookie") == "" {
-			r.Header["Cookie"] = []string{strings.Join(ev.Cookies, "; ")}
-		}
-		r.SourceIP = ev.RequestContext.HTTP.SourceIP
-	case "", "1.0":
-		if ev.HTTPMethod == "" {
-			return nil, fmt.Errorf("decode event: %w: no httpMethod", ErrMalformedEvent)
-		}
-		if !strings.HasPrefix(ev.Path, "/") {
-			return nil, fmt.Errorf("decode event: %w: payload 1.0 without an absolute path", ErrMalformedEvent)
-		}
-		r.Method = ev.HTTPMethod
-		r.Shape = ShapeREST
-		r.Path = routePathV1(ev.Path, ev.Resource, ev.PathParameters)
-		publicPath = ev.RequestContext.Path
-		if !strings.HasPrefix(publicPath, "/") {
-			publicPath = ev.Path
-		}
-		if len(ev.MultiValueQueryStringParameters) > 0 {
-			r.RawQuery = url.Values(ev.MultiValueQueryStringParameters).Encode()
-		} else {
-			r.RawQuery = encodeSingleQuery(ev.QueryStringParameters)
-		}
-		if len(ev.MultiValueHeaders) > 0 {
-			r.Header = multiValueHeader(ev.MultiValueHeaders)
-		} else {
-			r.Header = singleValueHeaderList(ev.headerList)
-		}
-		r.SourceIP = ev.RequestContext.Identity.SourceIP
-	default:
-		return nil, fmt.Errorf("decode event: %w: unknown payload version", ErrMalformedEvent)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode event: %w: %w", ErrMalformedEvent, err)
 	}
 	r.Method = strings.ToUpper(r.Method)
-
-	body, err := decodeBody(ev.Body, ev.IsBase64Encoded, opts.MaxBody)
-	if err != nil {
+	if r.Body, err = decodeBody(body, b64, opts.MaxBody); err != nil {
 		return nil, fmt.Errorf("decode event body: %w", err)
 	}
-	r.Body = body
-
 	if opts.BaseURL != "" {
-		r.PublicURL = joinURL(strings.TrimRight(opts.BaseURL, "/"), "", r.Path, r.RawQuery)
+		r.PublicURL = joinURL(strings.TrimRight(opts.BaseURL, "/"), r.Path, r.RawQuery)
 	} else {
-		r.PublicURL = rebuildURL(r.Header, ev.RequestContext.DomainName, publicPath, r.RawQuery)
+		r.PublicURL = rebuildURL(r.Header, domain, publicPath, r.RawQuery)
 	}
 	return r, nil
+}
+
+// shapeOf tells the event sources apart from the fields that name them:
+// "version" is "2.0" for HTTP APIs and function URLs and "1.0" or absent
+// for payload 1.0, and a function URL is served on its own domain,
+// <url-id>.lambda-url.<region>.on.aws.
+func shapeOf(payload []byte) (Shape, error) {
+	var probe struct {
+		Version        string `json:"version"`
+		RequestContext struct {
+			DomainName string `json:"domainName"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(payload, &probe); err != nil {
+		return 0, err
+	}
+	switch probe.Version {
+	case "", "1.0":
+		return ShapeREST, nil
+	case "2.0":
+		if isFunctionURLHost(probe.RequestContext.DomainName) {
+			return ShapeFunctionURL, nil
+		}
+		return ShapeHTTP, nil
+	}
+	return 0, fmt.Errorf("unknown payload version %q", probe.Version)
 }
 
 // isFunctionURLHost reports whether host is a Lambda function URL domain,
@@ -234,18 +187,110 @@ func isFunctionURLHost(host string) bool {
 	return strings.Contains(host, ".lambda-url.") && strings.HasSuffix(host, ".on.aws")
 }
 
+// fromREST reads a payload 1.0 event. publicPath is requestContext.path,
+// the path as the client sent it (stage or base path included).
+func fromREST(e *events.APIGatewayProxyRequest) (r *Request, publicPath string, err error) {
+	if e.HTTPMethod == "" {
+		return nil, "", errors.New("no httpMethod")
+	}
+	if !strings.HasPrefix(e.Path, "/") {
+		return nil, "", errors.New("payload 1.0 without an absolute path")
+	}
+	r = &Request{
+		Shape:     ShapeREST,
+		Method:    e.HTTPMethod,
+		Path:      routePathV1(e.Path, e.Resource, e.PathParameters),
+		RequestID: e.RequestContext.RequestID,
+		SourceIP:  e.RequestContext.Identity.SourceIP,
+	}
+	if len(e.MultiValueQueryStringParameters) > 0 {
+		r.RawQuery = url.Values(e.MultiValueQueryStringParameters).Encode()
+	} else {
+		q := make(url.Values, len(e.QueryStringParameters))
+		for k, v := range e.QueryStringParameters {
+			q[k] = []string{v}
+		}
+		r.RawQuery = q.Encode()
+	}
+	if len(e.MultiValueHeaders) > 0 {
+		r.Header = header(e.MultiValueHeaders, func(vs []string) []string { return vs })
+	} else {
+		r.Header = header(e.Headers, func(v string) []string { return []string{v} })
+	}
+	publicPath = e.RequestContext.Path
+	if !strings.HasPrefix(publicPath, "/") {
+		publicPath = e.Path
+	}
+	return r, publicPath, nil
+}
+
+// v2Event holds the fields APIGatewayV2HTTPRequest and
+// LambdaFunctionURLRequest share, which Decode reads.
+type v2Event struct {
+	rawPath, rawQuery string
+	headers           map[string]string
+	cookies           []string
+	method, httpPath  string
+	sourceIP          string
+	requestID         string
+	stage             string // "" for a function URL
+}
+
+// fromV2 reads a payload 2.0 event. publicPath is rawPath, which HTTP APIs
+// prefix with the stage for every stage but $default.
+func fromV2(shape Shape, e v2Event) (r *Request, publicPath string, err error) {
+	if e.method == "" {
+		return nil, "", errors.New("payload 2.0 without requestContext.http.method")
+	}
+	publicPath = e.rawPath
+	if publicPath == "" {
+		publicPath = e.httpPath
+	}
+	if !strings.HasPrefix(publicPath, "/") {
+		return nil, "", errors.New("payload 2.0 without an absolute rawPath")
+	}
+	r = &Request{
+		Shape:     shape,
+		Method:    e.method,
+		Path:      publicPath,
+		RawQuery:  e.rawQuery,
+		Header:    header(e.headers, func(v string) []string { return []string{v} }),
+		RequestID: e.requestID,
+		SourceIP:  e.sourceIP,
+	}
+	if e.stage != "" && e.stage != "$default" {
+		r.Path = trimStage(publicPath, e.stage)
+	}
+	if len(e.cookies) > 0 && r.Header.Get("Cookie") == "" {
+		r.Header["Cookie"] = []string{strings.Join(e.cookies, "; ")}
+	}
+	return r, publicPath, nil
+}
+
+// header builds an http.Header from an event's header map, keeping every
+// value. Keys that differ only in case ("cache-control" and
+// "Cache-Control") are merged in sorted key order, so the result never
+// depends on map iteration order.
+func header[V any](m map[string]V, values func(V) []string) http.Header {
+	h := make(http.Header, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		ck := http.CanonicalHeaderKey(k)
+		h[ck] = append(h[ck], values(m[k])...)
+	}
+	return h
+}
+
 // trimStage removes a leading "/stage" segment from p, which HTTP APIs put
 // in rawPath for every stage except $default.
 func trimStage(p, stage string) string {
-	n := 1 + len(stage)
-	if len(p) < n || p[1:n] != stage {
-		return p
-	}
+	rest, ok := strings.CutPrefix(p, "/"+stage)
 	switch {
-	case len(p) == n:
+	case !ok:
+		return p
+	case rest == "":
 		return "/"
-	case p[n] == '/':
-		return p[n:]
+	case rest[0] == '/':
+		return rest
 	}
 	return p
 }
@@ -270,11 +315,7 @@ func expandResource(resource string, params map[string]string) (string, bool) {
 	if !strings.HasPrefix(resource, "/") {
 		return "", false
 	}
-	if !strings.Contains(resource, "{") {
-		return resource, true
-	}
 	var b strings.Builder
-	b.Grow(len(resource) + 32)
 	rest := resource
 	for {
 		before, after, found := strings.Cut(rest, "{")
@@ -295,138 +336,30 @@ func expandResource(resource string, params map[string]string) (string, bool) {
 	}
 }
 
-// encodeSingleQuery encodes single-valued query parameters in the same
-// deterministic form as url.Values.Encode: keys sorted, QueryEscape'd.
-func encodeSingleQuery(q map[string]string) string {
-	if len(q) == 0 {
-		return ""
-	}
-	keys := slices.Sorted(maps.Keys(q))
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(k))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(q[k]))
-	}
-	return b.String()
-}
-
-// singleValueHeader builds an http.Header from a map of one value per
-// header, sharing one backing array between all the value slices.
-func singleValueHeader(m map[string]string) http.Header {
-	h := make(http.Header, len(m))
-	values := make([]string, len(m))
-	i := 0
-	for k, v := range m {
-		ck := canonicalHeaderKey(k)
-		if _, dup := h[ck]; dup {
-			return mergeHeader(len(m), func(yield func(string, []string) bool) {
-				for _, k := range slices.Sorted(maps.Keys(m)) {
-					if !yield(k, []string{m[k]}) {
-						return
-					}
-				}
-			})
-		}
-		values[i] = v
-		h[ck] = values[i : i+1 : i+1]
-		i++
-	}
-	return h
-}
-
-// singleValueHeaderList builds an http.Header from header names and values
-// in the order they came, key then value, without the map of them that
-// json.Unmarshal would have built. When two names are the same after
-// canonicalization it builds that map and leaves the result to
-// singleValueHeader, whose merge rules then apply.
-func singleValueHeaderList(kv []string) http.Header {
-	n := len(kv) / 2
-	h := make(http.Header, n)
-	values := make([]string, n)
-	for i := 0; i < n; i++ {
-		ck := canonicalHeaderKey(kv[2*i])
-		if _, dup := h[ck]; dup {
-			return singleValueHeader(headerMap(kv))
-		}
-		values[i] = kv[2*i+1]
-		h[ck] = values[i : i+1 : i+1]
-	}
-	return h
-}
-
-// headerMap returns the map json.Unmarshal builds from the header list:
-// later values win.
-func headerMap(kv []string) map[string]string {
-	m := make(map[string]string, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
-
-// multiValueHeader builds an http.Header from payload 1.0
-// multiValueHeaders, keeping every value.
-func multiValueHeader(m map[string][]string) http.Header {
-	h := make(http.Header, len(m))
-	for k, vs := range m {
-		ck := http.CanonicalHeaderKey(k)
-		if _, dup := h[ck]; dup {
-			return mergeHeader(len(m), func(yield func(string, []string) bool) {
-				for _, k := range slices.Sorted(maps.Keys(m)) {
-					if !yield(k, m[k]) {
-						return
-					}
-				}
-			})
-		}
-		h[ck] = slices.Clip(vs)
-	}
-	return h
-}
-
-// mergeHeader is the slow path taken when two keys differ only in case
-// ("cache-control" and "Cache-Control"): the keys arrive sorted so the
-// merged value order does not depend on map iteration order.
-func mergeHeader(n int, all func(yield func(string, []string) bool)) http.Header {
-	h := make(http.Header, n)
-	for k, vs := range all {
-		ck := http.CanonicalHeaderKey(k)
-		h[ck] = append(slices.Clip(h[ck]), vs...)
-	}
-	return h
-}
-
 // decodeBody returns the request body, base64-decoded when b64 is set,
-// refusing bodies longer than max bytes (DefaultMaxBody if max <= 0).
+// refusing bodies longer than max bytes (DefaultMaxBody if max <= 0). A
+// base64 body is measured before it is decoded, so an oversized one costs
+// no decoding work.
 func decodeBody(s string, b64 bool, max int) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
-	if !b64 {
-		if len(s) > max {
-			return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, len(s), max)
-		}
-		if s == "" {
-			return nil, nil
-		}
-		return []byte(s), nil
+	n := len(s)
+	if b64 {
+		n = base64DecodedLen(s)
 	}
-	if n := base64DecodedLen(s); n > max {
+	if n > max {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, n, max)
 	}
 	if s == "" {
 		return nil, nil
 	}
+	if !b64 {
+		return []byte(s), nil
+	}
 	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadBase64, err)
-	}
-	if len(b) > max { // unreachable for canonical base64; kept as the invariant
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, len(b), max)
 	}
 	return b, nil
 }
@@ -435,102 +368,6 @@ func decodeBody(s string, b64 bool, max int) ([]byte, error) {
 // decodes to, without decoding it. For malformed input it is an estimate;
 // decoding reports the error.
 func base64DecodedLen(s string) int {
-	n := len(s)
-	pad := 0
-	if n > 0 && s[n-1] == '=' {
-		pad++
-		if n > 1 && s[n-2] == '=' {
-			pad++
-		}
-	}
-	return (n - pad) * 3 / 4
-}
-
-// rebuildURL reconstructs the URL the sender used from the event: scheme
-// from X-Forwarded-Proto, host from requestContext.domainName or the Host
-// header, and a non-default X-Forwarded-Port. It returns "" when there is
-// no usable host.
-func rebuildURL(h http.Header, domain, path, rawQuery string) string {
-	host := domain
-	if !validHost(host) {
-		host = firstValue(h, "Host")
-		if !validHost(host) {
-			return ""
-		}
-	}
-	scheme := "https"
-	if strings.EqualFold(firstValue(h, "X-Forwarded-Proto"), "http") {
-		scheme = "http"
-	}
-	authority := host
-	if port := firstValue(h, "X-Forwarded-Port"); validPort(port) && !hasPort(host) &&
-		!(scheme == "https" && port == "443") && !(scheme == "http" && port == "80") {
-		authority = host + ":" + port
-	}
-	return joinURL(scheme+"://", authority, path, rawQuery)
-}
-
-// joinURL concatenates prefix, authority and path, adding '?' and rawQuery
-// when the query is not empty, with a single allocation.
-func joinURL(prefix, authority, path, rawQuery string) string {
-	var b strings.Builder
-	b.Grow(len(prefix) + len(authority) + len(path) + 1 + len(rawQuery))
-	b.WriteString(prefix)
-	b.WriteString(authority)
-	b.WriteString(path)
-	if rawQuery != "" {
-		b.WriteByte('?')
-		b.WriteString(rawQuery)
-	}
-	return b.String()
-}
-
-// firstValue returns the first comma-separated element of the first value
-// of header key, trimmed of spaces, as proxies append to X-Forwarded-*.
-func firstValue(h http.Header, key string) string {
-	vs := h[key]
-	if len(vs) == 0 {
-		return ""
-	}
-	v, _, _ := strings.Cut(vs[0], ",")
-	return strings.TrimSpace(v)
-}
-
-// validHost reports whether host can stand as a URL authority: a DNS name,
-// an IPv4 address or a bracketed IPv6 address, optionally with a port.
-func validHost(host string) bool {
-	if host == "" {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-', c == '.', c == '_', c == ':', c == '[', c == ']':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// hasPort reports whether host already ends with ":port".
-func hasPort(host string) bool {
-	i := strings.LastIndexByte(host, ':')
-	return i >= 0 && i > strings.LastIndexByte(host, ']')
-}
-
-// validPort reports whether p is a decimal TCP port number.
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	return n > 0 && n <= 65535
+	pad := min(len(s)-len(strings.TrimRight(s, "=")), 2)
+	return (len(s) - pad) * 3 / 4
 }

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,8 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -262,64 +259,6 @@ func TestDecodeGolden(t *testing.T) {
 			}
 			if !bytes.Equal(got, want) {
 				t.Errorf("Decode(%s) =\n%s\nwant (%s)\n%s", name, got, path, want)
-			}
-		})
-	}
-}
-
-// TestDecodeAgreesWithSDK checks the union decoding against the
-// aws-lambda-go event types for every sample.
-func TestDecodeAgreesWithSDK(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "events", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		name := filepath.Base(file)
-		t.Run(name, func(t *testing.T) {
-			payload := readEvent(t, name)
-			r, err := Decode(payload, Options{})
-			if err != nil {
-				t.Fatalf("Decode(%s) error: %v", name, err)
-			}
-			var method, body, requestID, sourceIP string
-			var b64 bool
-			switch r.Shape {
-			case ShapeREST:
-				var e events.APIGatewayProxyRequest
-				if err := json.Unmarshal(payload, &e); err != nil {
-					t.Fatal(err)
-				}
-				method, body, b64, requestID, sourceIP = e.HTTPMethod, e.Body, e.IsBase64Encoded, e.RequestContext.RequestID, e.RequestContext.Identity.SourceIP
-			case ShapeHTTP:
-				var e events.APIGatewayV2HTTPRequest
-				if err := json.Unmarshal(payload, &e); err != nil {
-					t.Fatal(err)
-				}
-				method, body, b64, requestID, sourceIP = e.RequestContext.HTTP.Method, e.Body, e.IsBase64Encoded, e.RequestContext.RequestID, e.RequestContext.HTTP.SourceIP
-				if e.RawQueryString != r.RawQuery {
-					t.Errorf("RawQuery = %q, SDK rawQueryString %q", r.RawQuery, e.RawQueryString)
-				}
-			case ShapeFunctionURL:
-				var e events.LambdaFunctionURLRequest
-				if err := json.Unmarshal(payload, &e); err != nil {
-					t.Fatal(err)
-				}
-				method, body, b64, requestID, sourceIP = e.RequestContext.HTTP.Method, e.Body, e.IsBase64Encoded, e.RequestContext.RequestID, e.RequestContext.HTTP.SourceIP
-				if e.RawPath != r.Path {
-					t.Errorf("Path = %q, SDK rawPath %q", r.Path, e.RawPath)
-				}
-			}
-			if b64 {
-				d, err := base64.StdEncoding.DecodeString(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				body = string(d)
-			}
-			if r.Method != strings.ToUpper(method) || string(r.Body) != body || r.RequestID != requestID || r.SourceIP != sourceIP {
-				t.Errorf("Decode(%s) = {%s %q %s %s}, SDK {%s %q %s %s}", name,
-					r.Method, r.Body, r.RequestID, r.SourceIP, method, body, requestID, sourceIP)
 			}
 		})
 	}

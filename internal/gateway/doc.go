@@ -2,17 +2,26 @@
 // transport-neutral [Request], and a [Response] back into the JSON that
 // Lambda hands to its caller.
 //
-// Three event sources are understood, all decoded with one json.Unmarshal
-// into a single union struct:
+// Three event sources are understood, each decoded with encoding/json into
+// its github.com/aws/aws-lambda-go/events type, and each answered with the
+// matching response type ([Encode]):
 //
-//   - API Gateway REST APIs, payload format 1.0 ([ShapeREST]); HTTP APIs
-//     configured for payload 1.0 send the same shape:
+//   - API Gateway REST APIs, payload format 1.0 ([ShapeREST],
+//     APIGatewayProxyRequest); HTTP APIs configured for payload 1.0 send
+//     the same shape:
 //     https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
-//   - API Gateway HTTP APIs, payload format 2.0 ([ShapeHTTP]):
+//   - API Gateway HTTP APIs, payload format 2.0 ([ShapeHTTP],
+//     APIGatewayV2HTTPRequest):
 //     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 //   - Lambda function URLs, which use the 2.0 shape on a
-//     *.lambda-url.<region>.on.aws domain ([ShapeFunctionURL]):
+//     *.lambda-url.<region>.on.aws domain ([ShapeFunctionURL],
+//     LambdaFunctionURLRequest):
 //     https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads
+//
+// The shape is read from "version" ("2.0", or "1.0"/absent for payload
+// 1.0) and, for 2.0, requestContext.domainName: a function URL is served on
+// its own lambda-url domain. A payload whose fields do not have the types
+// the events package declares is refused as malformed.
 //
 // # Paths
 //

@@ -31,6 +31,7 @@ func Example() {
 	fmt.Println(req.Header.Get("Content-Type"), string(req.Body))
 
 	out, err := gateway.Encode(gateway.Response{
+		Shape:  req.Shape,
 		Status: 202,
 		Header: map[string]string{"Content-Type": "application/json"},
 		Body:   []byte(`{"accepted":true}`),
@@ -44,5 +45,5 @@ func Example() {
 	// http POST /crm
 	// https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/crm?tenant=acme
 	// application/json {"task_sid":"WT1"}
-	// {"statusCode":202,"headers":{"Content-Type":"application/json"},"body":"{\"accepted\":true}","isBase64Encoded":false}
+	// {"statusCode":202,"headers":{"Content-Type":"application/json"},"multiValueHeaders":null,"body":"{\"accepted\":true}","cookies":null}
 }

@@ -5,12 +5,15 @@
 // beyond formatting one line.
 //
 // Dimensions are kept low-cardinality — function, route, outcome — and never
-// carry SIDs or other per-request values.
+// carry SIDs or other per-request values. The Function dimension is the
+// Lambda function name (AWS_LAMBDA_FUNCTION_NAME, passed in by the wiring),
+// which is unique per stack, so two stacks in one account and Region never
+// share metrics or alarms.
 package metrics
 
 import (
+	"encoding/json"
 	"io"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -38,87 +41,88 @@ type Request struct {
 	ColdStart    bool
 }
 
+// directives is the _aws.CloudWatchMetrics member of every line: which
+// members are metrics, with which units, under which dimension sets.
+const directives = `[{"Namespace":"` + Namespace + `","Dimensions":[["Function","Route","Outcome"],["Function","Outcome"]],` +
+	`"Metrics":[{"Name":"` + MetricRequests + `","Unit":"Count"}]},` +
+	`{"Namespace":"` + Namespace + `","Dimensions":[["Function","Route"]],"Metrics":[` +
+	`{"Name":"` + MetricLatency + `","Unit":"Milliseconds"},{"Name":"` + MetricFlexLatency + `","Unit":"Milliseconds"},` +
+	`{"Name":"` + MetricFlexAttempts + `","Unit":"Count"},{"Name":"` + MetricFlexRetries + `","Unit":"Count"},` +
+	`{"Name":"` + MetricColdStart + `","Unit":"Count"}]}]`
+
+// line is one EMF document.
+type line struct {
+	AWS struct {
+		Timestamp         int64           `json:"Timestamp"`
+		CloudWatchMetrics json.RawMessage `json:"CloudWatchMetrics"`
+	} `json:"_aws"`
+	Function     string  `json:"Function"`
+	Route        string  `json:"Route"`
+	Outcome      string  `json:"Outcome"`
+	Requests     int     `json:"Requests"`
+	Latency      float64 `json:"Latency"`
+	FlexLatency  float64 `json:"FlexLatency"`
+	FlexAttempts int     `json:"FlexAttempts"`
+	FlexRetries  int     `json:"FlexRetries"`
+	ColdStart    int     `json:"ColdStart"`
+}
+
 // Emitter writes EMF lines. It is safe for concurrent use.
 type Emitter struct {
 	mu       sync.Mutex
-	w        io.Writer
+	enc      *json.Encoder
 	function string
 	now      func() time.Time
-	buf      []byte
 }
 
-// New returns an Emitter writing to w (stdout in Lambda) for the named
-// function (webhook, worker, sweeper).
+// New returns an Emitter writing to w (stdout in Lambda) whose Function
+// dimension is function: the Lambda function name in AWS, for example
+// "flexhook-prod-WebhookFunction-AbC123", or a role name (webhook, worker,
+// sweeper) outside Lambda.
 func New(w io.Writer, function string, now func() time.Time) *Emitter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Emitter{w: w, function: function, now: now}
+	return &Emitter{enc: json.NewEncoder(w), function: function, now: now}
 }
 
 // Record writes the metrics of one request as one EMF line. Write errors
 // are ignored: metrics must never fail a request.
 func (e *Emitter) Record(r Request) {
+	l := line{
+		Function:     dimension(e.function),
+		Route:        dimension(r.Route),
+		Outcome:      dimension(r.Outcome),
+		Requests:     1,
+		Latency:      ms(r.Duration),
+		FlexLatency:  ms(r.FlexLatency),
+		FlexAttempts: r.FlexAttempts,
+		FlexRetries:  max(r.FlexAttempts-1, 0),
+	}
+	if r.ColdStart {
+		l.ColdStart = 1
+	}
+	l.AWS.Timestamp = e.now().UnixMilli()
+	l.AWS.CloudWatchMetrics = json.RawMessage(directives)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	b := e.buf[:0]
-	b = append(b, `{"_aws":{"Timestamp":`...)
-	b = strconv.AppendInt(b, e.now().UnixMilli(), 10)
-	b = append(b, `,"CloudWatchMetrics":[{"Namespace":"`+Namespace+`","Dimensions":[["Function","Route","Outcome"],["Function","Outcome"]],"Metrics":[{"Name":"`+MetricRequests+`","Unit":"Count"}]},`+
-		`{"Namespace":"`+Namespace+`","Dimensions":[["Function","Route"]],"Metrics":[`+
-		`{"Name":"`+MetricLatency+`","Unit":"Milliseconds"},{"Name":"`+MetricFlexLatency+`","Unit":"Milliseconds"},`+
-		`{"Name":"`+MetricFlexAttempts+`","Unit":"Count"},{"Name":"`+MetricFlexRetries+`","Unit":"Count"},`+
-		`{"Name":"`+MetricColdStart+`","Unit":"Count"}]}]}`...)
-	b = appendString(b, "Function", e.function)
-	b = appendString(b, "Route", r.Route)
-	b = appendString(b, "Outcome", r.Outcome)
-	b = append(b, `,"`+MetricRequests+`":1`...)
-	b = appendFloat(b, MetricLatency, ms(r.Duration))
-	b = appendFloat(b, MetricFlexLatency, ms(r.FlexLatency))
-	b = appendInt(b, MetricFlexAttempts, r.FlexAttempts)
-	b = appendInt(b, MetricFlexRetries, max(r.FlexAttempts-1, 0))
-	cold := 0
-	if r.ColdStart {
-		cold = 1
-	}
-	b = appendInt(b, MetricColdStart, cold)
-	b = append(b, "}\n"...)
-	e.buf = b
-	_, _ = e.w.Write(b)
+	_ = e.enc.Encode(l)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// appendString adds ,"k":"v" with v reduced to a safe dimension value:
-// dimension values are flexhook's own constants, so anything unexpected is
-// replaced rather than escaped.
-func appendString(b []byte, k, v string) []byte {
-	b = append(b, `,"`...)
-	b = append(b, k...)
-	b = append(b, `":"`...)
+// dimension reduces v to a safe dimension value: dimension values are
+// flexhook's own constants and Lambda function names, so anything
+// unexpected is replaced rather than escaped, and at most 64 bytes kept.
+func dimension(v string) string {
 	if v == "" {
-		v = "none"
+		return "none"
 	}
-	for i := 0; i < len(v) && i < 64; i++ {
-		c := v[i]
+	b := []byte(v[:min(len(v), 64)])
+	for i, c := range b {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/') {
-			c = '_'
+			b[i] = '_'
 		}
-		b = append(b, c)
 	}
-	return append(b, '"')
-}
-
-func appendInt(b []byte, k string, v int) []byte {
-	b = append(b, `,"`...)
-	b = append(b, k...)
-	b = append(b, `":`...)
-	return strconv.AppendInt(b, int64(v), 10)
-}
-
-func appendFloat(b []byte, k string, v float64) []byte {
-	b = append(b, `,"`...)
-	b = append(b, k...)
-	b = append(b, `":`...)
-	return strconv.AppendFloat(b, v, 'f', 3, 64)
+	return string(b)
 }

@@ -22,7 +22,9 @@ type emf struct {
 func TestRecordIsValidEMF(t *testing.T) {
 	var buf bytes.Buffer
 	at := time.UnixMilli(1_700_000_000_123)
-	e := New(&buf, "webhook", func() time.Time { return at })
+	// The Function dimension is the Lambda function name, unique per stack.
+	const function = "flexhook-prod-WebhookFunction-AbC123dEf456"
+	e := New(&buf, function, func() time.Time { return at })
 	e.Record(Request{Route: "taskrouter", Outcome: "closed", Duration: 12345 * time.Microsecond, FlexLatency: 10 * time.Millisecond, FlexAttempts: 3, ColdStart: true})
 	e.Record(Request{Route: "crm", Outcome: "KD0123456789abcdef0123456789abcdef\"}"})
 
@@ -60,7 +62,7 @@ func TestRecordIsValidEMF(t *testing.T) {
 		}
 	}
 	want := map[string]any{
-		"Function": "webhook", "Route": "taskrouter", "Outcome": "closed", MetricRequests: 1.0,
+		"Function": function, "Route": "taskrouter", "Outcome": "closed", MetricRequests: 1.0,
 		MetricLatency: 12.345, MetricFlexLatency: 10.0, MetricFlexAttempts: 3.0, MetricFlexRetries: 2.0, MetricColdStart: 1.0,
 	}
 	for k, v := range want {

@@ -27,6 +27,7 @@ import (
 	"github.com/flexhook/flexhook/internal/closer"
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -143,16 +144,7 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		o.Sleep = retry.Sleep
 	}
 	return &Sweeper{api: api, runner: r, ws: ws, rules: taskrouter.Rules{CloseEvents: o.CloseEvents}, o: o}
 }

@@ -24,39 +24,35 @@ var (
 )
 
 // Verify checks signature against the URL Twilio requested and the form
-// parameters it posted, with each of tokens in turn (primary auth token
-// first, then a secondary one during a rotation). It accepts exactly what
-// twilio-go's RequestValidator accepts, which also tries the URL with and
-// without its default port, since Twilio's own signing is inconsistent about
-// ports: for the URLs API Gateway delivers it computes the same HMAC without
-// allocating (see verifyForm), and for any other URL, and for JSON bodies,
-// it calls RequestValidator itself.
+// parameters it posted with twilio-go's client.RequestValidator, once per
+// token in turn (primary auth token first, then a secondary one during a
+// rotation). The validator also tries the URL with and without its default
+// port, since Twilio's own signing is inconsistent about ports.
 //
 // publicURL must be exactly what Twilio called, query string included;
 // a "#" connection-override fragment is not signed and is removed here.
 // If the URL has a bodySHA256 query parameter (JSON-body webhooks), body is
-// checked against it and form must be empty.
+// checked against it and form is not signed. A form key with other than
+// one value is refused before any validation: a signature covers only one
+// value of each (ParseForm refuses such bodies too).
+//
+// Verify returns nil, ErrNotSigned or ErrBadSignature.
 func Verify(publicURL string, form url.Values, body []byte, signature string, tokens ...string) error {
 	if signature == "" {
 		return ErrNotSigned
 	}
 	publicURL, _, _ = strings.Cut(publicURL, "#")
-	bodySHA := hasBodySHA256(publicURL)
-	if !bodySHA {
-		if valid, ok := verifyForm(publicURL, form, signature, tokens); ok {
-			if valid {
-				return nil
-			}
-			return ErrBadSignature
-		}
-	}
 	if _, err := url.Parse(publicURL); err != nil {
 		// twilio-go's ValidateBody refuses such a URL too; Twilio never
 		// calls one.
 		return ErrBadSignature
 	}
+	bodySHA := hasBodySHA256(publicURL)
 	params := make(map[string]string, len(form))
 	for k, v := range form {
+		if len(v) != 1 {
+			return ErrBadSignature
+		}
 		params[k] = v[0]
 	}
 	for _, tok := range tokens {
@@ -64,13 +60,7 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 			continue
 		}
 		v := twclient.NewRequestValidator(tok)
-		var ok bool
-		if bodySHA {
-			ok = v.ValidateBody(publicURL, body, signature)
-		} else {
-			ok = v.Validate(publicURL, params, signature)
-		}
-		if ok {
+		if bodySHA && v.ValidateBody(publicURL, body, signature) || !bodySHA && v.Validate(publicURL, params, signature) {
 			return nil
 		}
 	}
@@ -83,12 +73,6 @@ func Verify(publicURL string, form url.Values, body []byte, signature string, to
 // pairs), so the two never disagree on whether the body or the form is
 // signed.
 func hasBodySHA256(rawURL string) bool {
-	_, q, ok := strings.Cut(rawURL, "?")
-	if !ok || (!strings.Contains(q, "bodySHA256") && !strings.Contains(q, "%")) {
-		// Without the name, spelled out or percent-encoded, there is no
-		// such parameter: skip the parse on the hot path.
-		return false
-	}
 	u, err := url.Parse(rawURL)
 	return err == nil && u.Query().Get("bodySHA256") != ""
 }

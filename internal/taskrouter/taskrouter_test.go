@@ -93,6 +93,13 @@ func TestParseForm(t *testing.T) {
 		{"invalid utf8 raw", "EventType=\xff", true},
 		{"invalid utf8 escaped", "EventType=%ff", true},
 		{"nul byte", "EventType=a%00b", true},
+		{"nul in key", "%00=1", true},
+		{"repeated after unescape", "a=1&%61=2", true},
+		{"repeated then bad escape", "a=1&a=2&b=%zz", true},
+		{"plus and escapes", "a+b=c+d%20e%2B&%41=%42", false},
+		{"only separators", "&&&", false},
+		{"too many fields", strings.Repeat("&", maxFormFields), true},
+		{"at the field limit", strings.Repeat("&", maxFormFields-1), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,29 +271,6 @@ func TestParseJSON(t *testing.T) {
 	for _, body := range []string{`[]`, `null`, `{"a":1}`, `{"a":{"b":"c"}}`, `{`} {
 		if _, err := ParseJSON([]byte(body)); !errors.As(err, new(*FieldError)) {
 			t.Errorf("ParseJSON(%s) = %v, want *FieldError", body, err)
-		}
-	}
-}
-
-// Flex's own attributes take the struct path; a document that could read
-// differently to an exact reader takes the exact one.
-func TestExactKeysNeeded(t *testing.T) {
-	flexAttrs := `{"channelType":"chat","conversationSid":"CH1","conversations":{"conversation_id":"` + kd + `"},` +
-		`"customerName":"Zoë & <Co>","flexInteractionChannelSid":"` + uo + `","flexInteractionSid":"` + kd + `"}`
-	tests := []struct {
-		attrs string
-		want  bool
-	}{
-		{flexAttrs, false},
-		{`{"call_sid":"CA1"}`, false},
-		{`{"FLEXINTERACTIONCHANNELSID":"x"}`, true},
-		{`{"Conversations":{"conversation_id":"x"}}`, true},
-		{`{"flex\u0049nteractionSid":"x"}`, true},
-		{"{\"flexInteractionChannel\u017fid\":\"x\"}", true},
-	}
-	for _, tt := range tests {
-		if got := exactKeysNeeded(tt.attrs); got != tt.want {
-			t.Errorf("exactKeysNeeded(%s) = %v, want %v", tt.attrs, got, tt.want)
 		}
 	}
 }

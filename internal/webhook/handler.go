@@ -127,6 +127,7 @@ type record struct {
 	replayed             bool          // the outcome came from the idempotency store
 	dryRunRequest        string        // DRY_RUN: the Flex update that was not sent
 	err                  error
+	shape                gateway.Shape // the event's shape, which the response matches
 }
 
 // Invoke handles one Lambda invocation: payload is the API Gateway or
@@ -149,6 +150,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			ColdStart:    !h.served.Swap(true),
 		})
 	}
+	resp.Shape = rec.shape
 	b, err := gateway.Encode(resp)
 	if err != nil {
 		return []byte(`{"statusCode":500,"headers":{"Content-Type":"application/json"},"body":"{\"error\":\"internal error\"}"}`), nil
@@ -173,7 +175,7 @@ func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) gatewa
 	if err != nil {
 		return h.fail(rec, "", err)
 	}
-	rec.route, rec.method = req.Path, req.Method
+	rec.route, rec.method, rec.shape = req.Path, req.Method, req.Shape
 	source, isSource := h.sourceRoute(req.Path)
 	if req.Path != RouteTaskRouter && req.Path != RouteCRM && !isSource {
 		rec.route = "unknown"

@@ -83,7 +83,7 @@ func taskRouterJob(cfg config.Webhook, ev taskrouter.Event, d taskrouter.Decisio
 // readTaskRouterBody parses the body by its content type: a form, or JSON
 // for webhooks signed with bodySHA256.
 func readTaskRouterBody(req *gateway.Request) (url.Values, error) {
-	mt, err := mediaType(req.Header.Get("Content-Type"))
+	mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: send application/x-www-form-urlencoded", errMediaType)
 	}
@@ -134,18 +134,4 @@ func reveal(vs []secrets.Value) []string {
 		out[i] = v.Reveal()
 	}
 	return out
-}
-
-// mediaType returns the media type of a Content-Type value as
-// mime.ParseMediaType does, answering the values TaskRouter sends without
-// calling it (it allocates a parameter map that is not needed here).
-func mediaType(contentType string) (string, error) {
-	switch contentType {
-	case "application/x-www-form-urlencoded",
-		"application/x-www-form-urlencoded; charset=utf-8",
-		"application/x-www-form-urlencoded; charset=UTF-8":
-		return "application/x-www-form-urlencoded", nil
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	return mt, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/retry"
 )
 
 // processor runs close jobs once per key (*delivery.Processor).
@@ -115,11 +116,7 @@ func New(p processor, v visibility, log *slog.Logger, o Options) *Handler {
 // Backoff returns the delay before the next delivery of a message received
 // receiveCount times: base·2^(receiveCount-1), capped at limit.
 func Backoff(receiveCount int, base, limit time.Duration) time.Duration {
-	d := base
-	for i := 1; i < receiveCount && d < limit; i++ {
-		d *= 2
-	}
-	return min(d, limit)
+	return retry.Backoff{Base: base, Max: limit}.Delay(receiveCount, 0)
 }
 
 // record is what happened to one SQS record; its log line and metrics.
