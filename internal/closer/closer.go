@@ -84,6 +84,10 @@ type Result struct {
 	// Attempts counts the Twilio HTTP attempts of the channel fetch and
 	// the update (the live-task look-up is not counted).
 	Attempts int
+	// Calls counts the Twilio calls those attempts were for: 1 for the
+	// fetch, 1 more when the update was sent. Attempts beyond Calls are
+	// retries (and the fetch after a refused update).
+	Calls int
 	// Request, in dry-run mode, describes the Flex update that was not
 	// sent, e.g. UpdateInteractionChannel KD…/UO… Status=closed
 	// Routing={"status":"closed"} (see Job.Request).
@@ -140,27 +144,31 @@ func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 	cur, attempts, err := c.api.FetchChannelCounted(ctx, ch)
 	switch {
 	case errors.Is(err, flex.ErrNotFound):
-		return Result{Outcome: NotFound, Attempts: attempts}, nil
+		return Result{Outcome: NotFound, Attempts: attempts, Calls: 1}, nil
 	case err != nil:
-		return Result{Attempts: attempts}, fmt.Errorf("look at channel %s: %w", ch.ChannelSID, err)
+		return Result{Attempts: attempts, Calls: 1}, fmt.Errorf("look at channel %s: %w", ch.ChannelSID, err)
 	}
+	looked := Result{ChannelStatus: cur.Status, Attempts: attempts, Calls: 1}
 	if rule := ChannelRuleFor(job.Source, cur.Status, job.Status); !rule.Update {
-		return Result{Outcome: rule.Outcome, ChannelStatus: cur.Status, Attempts: attempts}, nil
+		looked.Outcome = rule.Outcome
+		return looked, nil
 	}
 	if job.Guard {
 		live, err := c.api.LiveTasks(ctx, job.WorkspaceSID, ch.ChannelSID, job.TaskSID)
 		if err != nil {
-			return Result{Attempts: attempts}, fmt.Errorf("check live tasks of %s: %w", ch.ChannelSID, err)
+			return Result{Attempts: attempts, Calls: 1}, fmt.Errorf("check live tasks of %s: %w", ch.ChannelSID, err)
 		}
 		if len(live) > 0 {
-			return Result{Outcome: SkippedLiveTask, LiveTaskSID: live[0].SID, ChannelStatus: cur.Status, Attempts: attempts}, nil
+			looked.Outcome, looked.LiveTaskSID = SkippedLiveTask, live[0].SID
+			return looked, nil
 		}
 	}
 	if c.dryRun {
-		return Result{Outcome: DryRun, Request: job.Request(), ChannelStatus: cur.Status, Attempts: attempts}, nil
+		looked.Outcome, looked.Request = DryRun, job.Request()
+		return looked, nil
 	}
 	res, err := c.api.CloseChannel(ctx, ch, job.Status, job.Routing)
-	out := Result{ChannelStatus: res.Status, Attempts: attempts + res.Attempts}
+	out := Result{ChannelStatus: res.Status, Attempts: attempts + res.Attempts, Calls: 2}
 	switch {
 	case err == nil && res.AlreadyClosed:
 		// Closed between the look and the update.

@@ -23,8 +23,8 @@ const (
 	MetricRequests     = "Requests"     // Count, by Route and Outcome
 	MetricLatency      = "Latency"      // Milliseconds, whole request
 	MetricFlexLatency  = "FlexLatency"  // Milliseconds, time spent in Twilio calls
-	MetricFlexAttempts = "FlexAttempts" // Count, HTTP attempts of the close
-	MetricFlexRetries  = "FlexRetries"  // Count, attempts beyond the first
+	MetricFlexAttempts = "FlexAttempts" // Count, HTTP attempts of the channel fetch and the close
+	MetricFlexRetries  = "FlexRetries"  // Count, attempts beyond the first of each call
 	MetricColdStart    = "ColdStart"    // Count, 1 on a container's first request
 )
 
@@ -35,7 +35,10 @@ type Request struct {
 	Duration     time.Duration
 	FlexLatency  time.Duration
 	FlexAttempts int
-	ColdStart    bool
+	// FlexCalls is the number of distinct Twilio calls the attempts were
+	// for (the channel fetch, the update); 0 counts as 1.
+	FlexCalls int
+	ColdStart bool
 }
 
 // Emitter writes EMF lines. It is safe for concurrent use.
@@ -76,7 +79,7 @@ func (e *Emitter) Record(r Request) {
 	b = appendFloat(b, MetricLatency, ms(r.Duration))
 	b = appendFloat(b, MetricFlexLatency, ms(r.FlexLatency))
 	b = appendInt(b, MetricFlexAttempts, r.FlexAttempts)
-	b = appendInt(b, MetricFlexRetries, max(r.FlexAttempts-1, 0))
+	b = appendInt(b, MetricFlexRetries, max(r.FlexAttempts-max(r.FlexCalls, 1), 0))
 	cold := 0
 	if r.ColdStart {
 		cold = 1

@@ -166,6 +166,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				Duration:     d,
 				FlexLatency:  rec.flexTime,
 				FlexAttempts: rec.res.Attempts,
+				FlexCalls:    rec.res.Calls,
 				ColdStart:    !h.served.Swap(true),
 			})
 		}
