@@ -57,6 +57,9 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		"TASKROUTER_WORKSPACE_SID": ws,
 		"TWILIO_API_BASE_URL":      tw.URL,
 		"LOG_LEVEL":                "warn",
+		// The world's orphans ended with task.completed, an opt-in close
+		// event since issue 9.
+		"TASKROUTER_CLOSE_EVENTS": "task.canceled,task.completed,workflow.timeout,task.deleted,task.system-deleted",
 	}
 	return w
 }

@@ -38,13 +38,13 @@ func seedPlayground(s *flextest.Server) {
 	}
 }
 
-// TaskRouterExample is a signed task.completed event for the playground
+// TaskRouterExample is a signed task.canceled event for the playground
 // task, addressed to the gateway at baseURL: its curl closes
-// PlaygroundChannel(1).
+// PlaygroundChannel(1). (task.completed is not a default close event.)
 func TaskRouterExample(baseURL string) (Request, error) {
 	t := playgroundTask(1)
-	t.AssignmentStatus = flextest.TaskCompleted
-	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.completed", t))
+	t.AssignmentStatus = flextest.TaskCanceled
+	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.canceled", t))
 }
 
 // taskRouterForm is the form TaskRouter posts for eventType on a task of
