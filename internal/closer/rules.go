@@ -47,7 +47,7 @@ var channelRules = [...]ChannelRule{
 	// for inactive again.
 	{CRM: true, Statuses: []string{flex.StatusActive}, Update: true},
 	{CRM: true, Statuses: []string{flex.StatusInactive}, Asked: flex.StatusInactive, Outcome: AlreadyClosed},
-	{CRM: true, Statuses: []string{flex.StatusInactive}, Update: true},
+	{CRM: true, Statuses: []string{flex.StatusInactive}, Asked: flex.StatusClosed, Update: true},
 	{CRM: true, Statuses: []string{flex.StatusClosed}, Outcome: AlreadyClosed},
 	{CRM: true, Statuses: []string{flex.StatusFailed}, Outcome: NotClosable},
 	{CRM: true, Outcome: SkippedChannelState},
