@@ -5,8 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/flexhook/flexhook/internal/config"
 )
 
 // Durable delivery resources: the idempotency table, the FIFO close queue and
@@ -211,5 +214,42 @@ func TestTemplateDurableResources(t *testing.T) {
 	}
 	if !slices.Contains(raw.resourcesOfType(typeLogGroup), "WorkerLogGroup") || !slices.Contains(raw.resourcesOfType(typeLogGroup), "SweeperLogGroup") {
 		t.Errorf("worker and sweeper need their log groups")
+	}
+}
+
+// TestTemplateCloseDelayAndRecheck: in queue mode every close waits
+// CloseDelaySeconds in the queue (SQS DelaySeconds, 0-900), so a transfer's
+// new task exists before the guard looks; the worker rechecks skipped
+// closes with RECHECK_AFTER/RECHECK_LIMIT, within the receives the redrive
+// policy allows.
+func TestTemplateCloseDelayAndRecheck(t *testing.T) {
+	raw := loadRawTemplate(t)
+	param := func(field string) string { return scalar(raw.get(join("Parameters", "CloseDelaySeconds", field))) }
+	if param("Type") != "Number" || param("Default") != "10" || param("MinValue") != "0" || param("MaxValue") != "900" {
+		t.Errorf("CloseDelaySeconds = %s default %s, %s-%s; want Number default 10, 0-900",
+			param("Type"), param("Default"), param("MinValue"), param("MaxValue"))
+	}
+	if p, _ := refName(raw.get(join("Resources", closeQueue, "Properties", "DelaySeconds"))); p != "CloseDelaySeconds" {
+		t.Errorf("CloseQueue DelaySeconds = !Ref %q, want the CloseDelaySeconds parameter", p)
+	}
+	vars := join("Resources", workerFunction, "Properties", "Environment", "Variables")
+	after, limit := scalar(raw.get(join(vars, "RECHECK_AFTER"))), scalar(raw.get(join(vars, "RECHECK_LIMIT")))
+	cfg, err := config.LoadWorker(func(k string) string {
+		return map[string]string{config.EnvSecretID: "s", config.EnvRecheckAfter: after, config.EnvRecheckLimit: limit}[k]
+	})
+	if err != nil || cfg.RecheckAfter != time.Minute || cfg.RecheckLimit != 3 {
+		t.Errorf("worker RECHECK_AFTER=%q RECHECK_LIMIT=%q load as %v, %d (%v); want 1m, 3", after, limit, cfg.RecheckAfter, cfg.RecheckLimit, err)
+	}
+	// The first delivery, each recheck, and at least one retry fit within
+	// maxReceiveCount, so rechecks alone never dead-letter a job.
+	var minReceives int
+	fmt.Sscan(scalar(raw.get(join("Parameters", "MaxReceiveCount", "MinValue"))), &minReceives)
+	if minReceives < cfg.RecheckLimit+2 {
+		t.Errorf("MaxReceiveCount MinValue %d < RECHECK_LIMIT %d + 2", minReceives, cfg.RecheckLimit)
+	}
+	// The webhook and the sweeper close on the same events, by default
+	// the code's default.
+	if d := scalar(raw.get(join("Parameters", "TaskRouterCloseEvents", "Default"))); d != strings.Join(config.DefaultCloseEvents, ",") {
+		t.Errorf("TaskRouterCloseEvents default %q, want config.DefaultCloseEvents %v", d, config.DefaultCloseEvents)
 	}
 }

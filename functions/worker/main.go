@@ -14,6 +14,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/worker"
 )
@@ -37,7 +38,8 @@ func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handle
 	if err != nil {
 		return nil, err
 	}
-	return worker.New(k.Processor(), queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
+	p := k.Processor().WithRecheck(delivery.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
+	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
 		Metrics:   k.Metrics,
 		RetryBase: cfg.RetryBase,
 	}), nil

@@ -1,5 +1,5 @@
-// Package closer runs one close job: the live-task guard, then the
-// Interaction Channel update. It is the single close path shared by the
+// Package closer runs one close job: a look at the channel, the live-task
+// guard, then the Interaction Channel update. It is the single close path shared by the
 // webhook (sync mode), the queue worker and the orphan sweeper, so every
 // route closes channels under the same rules.
 //
@@ -7,6 +7,12 @@
 // (transfers, invites): closing the channel when one task ends would kill
 // the conversation another agent is still having. See
 // https://www.twilio.com/docs/flex/developer/conversations/interactions-api/channels-subresource.
+//
+// The look exists because Flex leaves channels open on purpose: Leave sets a
+// channel inactive to wait for the customer, and Twilio advises checking the
+// channel's status before sending close logic (warning 80906). An automatic
+// close (TaskRouter, sweeper) updates only an active channel; a CRM close
+// also closes an inactive one. ChannelRules is the table.
 package closer
 
 import (
@@ -15,6 +21,13 @@ import (
 	"fmt"
 
 	"github.com/flexhook/flexhook/internal/flex"
+)
+
+// Sources of a job.
+const (
+	SourceTaskRouter = "taskrouter"
+	SourceCRM        = "crm"
+	SourceSweeper    = "sweeper"
 )
 
 // Job is one channel to close, and why. It is JSON-serializable so that it
@@ -55,6 +68,12 @@ const (
 	SkippedLiveTask Outcome = "skipped_live_task" // another live task still uses it
 	NotFound        Outcome = "not_found"         // the channel does not exist (any more)
 	DryRun          Outcome = "dry_run"           // DRY_RUN: decided, nothing sent to Flex
+	// NotClosable: the channel failed (its interaction was never
+	// created); there is nothing to close. Not an error.
+	NotClosable Outcome = "not_closable"
+	// SkippedChannelState: the channel is in a status the close does not
+	// act on (e.g. setup); Result.ChannelStatus says which.
+	SkippedChannelState Outcome = "skipped_channel_state"
 )
 
 // Result describes a job that did not fail.
@@ -62,7 +81,13 @@ type Result struct {
 	Outcome       Outcome
 	ChannelStatus string // status after the close, when known
 	LiveTaskSID   string // the live task that blocked the close
-	Attempts      int    // Twilio HTTP attempts for the close
+	// Attempts counts the Twilio HTTP attempts of the channel fetch and
+	// the update (the live-task look-up is not counted).
+	Attempts int
+	// Calls counts the Twilio calls those attempts were for: 1 for the
+	// fetch, 1 more when the update was sent. Attempts beyond Calls are
+	// retries (and the fetch after a refused update).
+	Calls int
 	// Request, in dry-run mode, describes the Flex update that was not
 	// sent, e.g. UpdateInteractionChannel KD…/UO… Status=closed
 	// Routing={"status":"closed"} (see Job.Request).
@@ -72,13 +97,14 @@ type Result struct {
 // api is what the closer needs from Twilio; *flex.Client provides it.
 type api interface {
 	LiveTasks(ctx context.Context, ws, channel, exclude string) ([]flex.Task, error)
+	FetchChannelCounted(ctx context.Context, ch flex.ChannelRef) (flex.Channel, int, error)
 	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
 }
 
 // Options tune a Closer.
 type Options struct {
-	// DryRun decides — including the live-task look-up, a read — but never
-	// updates a channel: the outcome is DryRun and Result.Request says what
+	// DryRun decides — including the channel fetch and the live-task
+	// look-up, both reads — but never updates a channel: the outcome is DryRun and Result.Request says what
 	// would have been sent.
 	DryRun bool
 }
@@ -101,33 +127,51 @@ func (j Job) Request() string {
 	return r
 }
 
-// Close runs job. A channel that is already closed, still in use, or gone is
-// a Result, not an error. Errors come from the Twilio adapter unchanged in
-// class (see flex.Error.RetryableError), wrapped with the channel.
+// Close runs job: it fetches the channel and, when ChannelRuleFor says so,
+// runs the live-task guard (when job.Guard) and sends the update. A channel
+// that is already closed, not closable, in another state, still in use, or
+// gone is a Result, not an error. Errors come from the Twilio adapter
+// unchanged in class (see flex.Error.RetryableError), wrapped with the
+// channel.
 func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 	ch := job.Channel()
 	if err := ch.Validate(); err != nil {
 		return Result{}, err
 	}
+	if job.Guard && job.WorkspaceSID == "" {
+		return Result{}, fmt.Errorf("close %s: the live-task guard needs a workspace SID", ch.ChannelSID)
+	}
+	cur, attempts, err := c.api.FetchChannelCounted(ctx, ch)
+	switch {
+	case errors.Is(err, flex.ErrNotFound):
+		return Result{Outcome: NotFound, Attempts: attempts, Calls: 1}, nil
+	case err != nil:
+		return Result{Attempts: attempts, Calls: 1}, fmt.Errorf("look at channel %s: %w", ch.ChannelSID, err)
+	}
+	looked := Result{ChannelStatus: cur.Status, Attempts: attempts, Calls: 1}
+	if rule := ChannelRuleFor(job.Source, cur.Status, job.Status); !rule.Update {
+		looked.Outcome = rule.Outcome
+		return looked, nil
+	}
 	if job.Guard {
-		if job.WorkspaceSID == "" {
-			return Result{}, fmt.Errorf("close %s: the live-task guard needs a workspace SID", ch.ChannelSID)
-		}
 		live, err := c.api.LiveTasks(ctx, job.WorkspaceSID, ch.ChannelSID, job.TaskSID)
 		if err != nil {
-			return Result{}, fmt.Errorf("check live tasks of %s: %w", ch.ChannelSID, err)
+			return Result{Attempts: attempts, Calls: 1}, fmt.Errorf("check live tasks of %s: %w", ch.ChannelSID, err)
 		}
 		if len(live) > 0 {
-			return Result{Outcome: SkippedLiveTask, LiveTaskSID: live[0].SID}, nil
+			looked.Outcome, looked.LiveTaskSID = SkippedLiveTask, live[0].SID
+			return looked, nil
 		}
 	}
 	if c.dryRun {
-		return Result{Outcome: DryRun, Request: job.Request()}, nil
+		looked.Outcome, looked.Request = DryRun, job.Request()
+		return looked, nil
 	}
 	res, err := c.api.CloseChannel(ctx, ch, job.Status, job.Routing)
-	out := Result{ChannelStatus: res.Status, Attempts: res.Attempts}
+	out := Result{ChannelStatus: res.Status, Attempts: attempts + res.Attempts, Calls: 2}
 	switch {
 	case err == nil && res.AlreadyClosed:
+		// Closed between the look and the update.
 		out.Outcome = AlreadyClosed
 	case err == nil:
 		out.Outcome = Closed

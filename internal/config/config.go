@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ const (
 	EnvSweepLookback    = "SWEEP_LOOKBACK"
 	EnvWorkerRetryBase  = "WORKER_RETRY_BASE"
 	EnvCRMSources       = "CRM_SOURCES"
+	EnvRecheckAfter     = "RECHECK_AFTER"
+	EnvRecheckLimit     = "RECHECK_LIMIT"
 )
 
 // Channel statuses a close may set.
@@ -54,8 +57,18 @@ const (
 )
 
 // DefaultCloseEvents are the TaskRouter events that close a channel unless
-// TASKROUTER_CLOSE_EVENTS says otherwise.
+// TASKROUTER_CLOSE_EVENTS says otherwise: Twilio's terminal events against
+// orphaned conversations, and the deletion of a task that was still live.
+// task.completed is opt-in: a Flex agent ends a chat by closing its channel
+// (so it is normally closed already), and Park and Leave complete the task
+// of a conversation that must stay open.
 var DefaultCloseEvents = []string{
+	"task.canceled", "workflow.timeout", "task.deleted", "task.system-deleted",
+}
+
+// CloseEventTypes are the event types TASKROUTER_CLOSE_EVENTS may list: the
+// ones the close decision (taskrouter.DecisionRows) knows.
+var CloseEventTypes = []string{
 	"task.canceled", "task.completed", "task.deleted", "task.system-deleted", "workflow.timeout",
 }
 
@@ -64,6 +77,14 @@ const (
 	DefaultMaxEventAge    = 15 * time.Minute
 	DefaultSecretCacheTTL = 5 * time.Minute
 	DefaultSweepLookback  = 2 * time.Hour
+	// MaxSweepLookback is the retention of TaskRouter's Events resource.
+	MaxSweepLookback    = 30 * 24 * time.Hour
+	DefaultRecheckAfter = 60 * time.Second
+	DefaultRecheckLimit = 3
+	// MaxRecheckLimit keeps rechecks well inside the close queue's
+	// maxReceiveCount (template.yaml), so rechecks alone never send a job
+	// to the dead-letter queue.
+	MaxRecheckLimit = 10
 )
 
 // Common is the configuration every function shares: how to reach Twilio
@@ -117,6 +138,12 @@ type Worker struct {
 	// RetryBase is the first retry delay of a failed job; the n-th
 	// delivery waits RetryBase·2^(n-1) (zero: the worker's default).
 	RetryBase time.Duration
+	// RecheckAfter is how long a close skipped because another task was
+	// live waits before it is checked again.
+	RecheckAfter time.Duration
+	// RecheckLimit is how many times a skipped close is checked again
+	// before the skip is recorded as final (0: never).
+	RecheckLimit int
 }
 
 // Sweeper is the configuration of the orphan sweeper.
@@ -174,9 +201,19 @@ func LoadWebhook(getenv func(string) string) (Webhook, error) {
 // LoadWorker parses the queue worker's configuration.
 func LoadWorker(getenv func(string) string) (Worker, error) {
 	p := parser{getenv: getenv}
-	c := Worker{Common: p.common(), RetryBase: p.duration(EnvWorkerRetryBase, 0)}
+	c := Worker{
+		Common:       p.common(),
+		RetryBase:    p.duration(EnvWorkerRetryBase, 0),
+		RecheckAfter: p.duration(EnvRecheckAfter, DefaultRecheckAfter),
+		RecheckLimit: p.integer(EnvRecheckLimit, DefaultRecheckLimit, 0, MaxRecheckLimit),
+	}
 	if c.RetryBase != 0 && (c.RetryBase < time.Second || c.RetryBase > 12*time.Hour) {
 		p.fail(EnvWorkerRetryBase, "must be between 1s and 12h, not %s", c.RetryBase)
+	}
+	// SQS visibility timeouts are whole seconds, at most 12 hours.
+	if c.RecheckAfter < time.Second || c.RecheckAfter > 12*time.Hour {
+		p.fail(EnvRecheckAfter, "must be between 1s and 12h, not %s", c.RecheckAfter)
+		c.RecheckAfter = DefaultRecheckAfter
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -194,6 +231,10 @@ func LoadSweeper(getenv func(string) string) (Sweeper, error) {
 	}
 	if c.WorkspaceSID == "" && p.get(EnvWorkspaceSID) == "" {
 		p.fail(EnvWorkspaceSID, "is required by the sweeper")
+	}
+	if c.Lookback > MaxSweepLookback {
+		p.fail(EnvSweepLookback, "must be at most 720h (30 days, the retention of TaskRouter's Events resource), not %s", c.Lookback)
+		c.Lookback = MaxSweepLookback
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -380,6 +421,10 @@ func (p *parser) eventList(name string, def []string) []string {
 			p.fail(name, "has an invalid event type %q", e)
 			continue
 		}
+		if !slices.Contains(CloseEventTypes, e) {
+			p.fail(name, "lists %q; allowed: %s", e, strings.Join(CloseEventTypes, ", "))
+			continue
+		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
@@ -404,6 +449,20 @@ func validEventType(e string) bool {
 		}
 	}
 	return true
+}
+
+// integer parses a decimal integer in [lo, hi].
+func (p *parser) integer(name string, def, lo, hi int) int {
+	v := p.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "must be a whole number from %d to %d, not %q", lo, hi, v)
+		return def
+	}
+	return n
 }
 
 func (p *parser) logLevel(name string) slog.Level {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,8 @@ func TestLoadWebhookErrors(t *testing.T) {
 		{"event list garbage", EnvCloseEvents, "task.completed,DROP TABLE"},
 		{"event list empty", EnvCloseEvents, " , ,"},
 		{"event without dot", EnvCloseEvents, "completed"},
+		{"event not a close event", EnvCloseEvents, "task.canceled,task.wrapup"},
+		{"event of another resource", EnvCloseEvents, "task-queue.timeout"},
 		{"workspace sid", EnvWorkspaceSID, "WS123"},
 		{"workspace wrong prefix", EnvWorkspaceSID, "WT0123456789abcdef0123456789abcdef"},
 		{"max age not duration", EnvMaxEventAge, "15"},
@@ -207,5 +210,63 @@ func TestLoadWebhookCRMSources(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Var != EnvCRMSources {
 		t.Errorf("error %v is not a *config.Error for %s", err, EnvCRMSources)
+	}
+}
+
+func TestCloseEventsAllowed(t *testing.T) {
+	for _, e := range CloseEventTypes {
+		w, err := LoadWebhook(env(map[string]string{EnvSecretID: "s", EnvCloseEvents: e}))
+		if err != nil || !reflect.DeepEqual(w.CloseEvents, []string{e}) {
+			t.Errorf("LoadWebhook(%s=%q) = %v, %v; want [%s]", EnvCloseEvents, e, w.CloseEvents, err, e)
+		}
+	}
+	_, err := LoadWebhook(env(map[string]string{EnvSecretID: "s", EnvCloseEvents: "task.canceled,reservation.timeout"}))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != EnvCloseEvents {
+		t.Fatalf("LoadWebhook(%s=reservation.timeout) = %v, want a *config.Error naming it", EnvCloseEvents, err)
+	}
+	for _, want := range append([]string{`"reservation.timeout"`}, CloseEventTypes...) {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+	if _, err := LoadSweeper(env(map[string]string{EnvSecretID: "s", EnvWorkspaceSID: "WS0123456789abcdef0123456789abcdef", EnvCloseEvents: "task.updated"})); !errors.As(err, &ce) || ce.Var != EnvCloseEvents {
+		t.Errorf("LoadSweeper(%s=task.updated) = %v, want a *config.Error naming it", EnvCloseEvents, err)
+	}
+	if slices.Contains(DefaultCloseEvents, "task.completed") {
+		t.Errorf("DefaultCloseEvents = %v; task.completed must be opt-in", DefaultCloseEvents)
+	}
+}
+
+func TestWorkerRecheck(t *testing.T) {
+	w, err := LoadWorker(env(map[string]string{EnvSecretID: "s"}))
+	if err != nil || w.RecheckAfter != time.Minute || w.RecheckLimit != 3 {
+		t.Errorf("LoadWorker defaults: RecheckAfter %v RecheckLimit %d (%v); want 1m0s 3", w.RecheckAfter, w.RecheckLimit, err)
+	}
+	w, err = LoadWorker(env(map[string]string{EnvSecretID: "s", EnvRecheckAfter: "90s", EnvRecheckLimit: "0"}))
+	if err != nil || w.RecheckAfter != 90*time.Second || w.RecheckLimit != 0 {
+		t.Errorf("LoadWorker(90s, 0): RecheckAfter %v RecheckLimit %d (%v)", w.RecheckAfter, w.RecheckLimit, err)
+	}
+	for _, tt := range []struct{ key, value string }{
+		{EnvRecheckAfter, "soon"}, {EnvRecheckAfter, "500ms"}, {EnvRecheckAfter, "13h"}, {EnvRecheckAfter, "-1m"},
+		{EnvRecheckLimit, "-1"}, {EnvRecheckLimit, "11"}, {EnvRecheckLimit, "three"}, {EnvRecheckLimit, "2.5"},
+	} {
+		_, err := LoadWorker(env(map[string]string{EnvSecretID: "s", tt.key: tt.value}))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != tt.key {
+			t.Errorf("LoadWorker(%s=%q) = %v, want a *config.Error naming it", tt.key, tt.value, err)
+		}
+	}
+}
+
+func TestSweepLookbackLimit(t *testing.T) {
+	ws := "WS0123456789abcdef0123456789abcdef"
+	if s, err := LoadSweeper(env(map[string]string{EnvSecretID: "s", EnvWorkspaceSID: ws, EnvSweepLookback: "720h"})); err != nil || s.Lookback != 30*24*time.Hour {
+		t.Errorf("LoadSweeper(720h) = %v, %v; want 720h", s.Lookback, err)
+	}
+	_, err := LoadSweeper(env(map[string]string{EnvSecretID: "s", EnvWorkspaceSID: ws, EnvSweepLookback: "721h"}))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Var != EnvSweepLookback {
+		t.Errorf("LoadSweeper(721h) = %v, want a *config.Error naming %s", err, EnvSweepLookback)
 	}
 }

@@ -131,6 +131,11 @@ type store interface {
 	Get(ctx context.Context, key string) (idempotency.Record, error)
 }
 
+// deferrer is the store's Defer, which rechecks need (both stores have it).
+type deferrer interface {
+	Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error
+}
+
 // closeRunner runs one close job (*closer.Closer).
 type closeRunner interface {
 	Close(ctx context.Context, job closer.Job) (closer.Result, error)
@@ -165,6 +170,11 @@ type Result struct {
 	Replayed bool
 	// Failure is the recorded reason of a replayed failed_permanent outcome.
 	Failure string
+	// RecheckIn, when not zero, says the outcome (skipped_live_task) is
+	// not final: deliver the message again after this long. Rechecks is
+	// how many rechecks that makes.
+	RecheckIn time.Duration
+	Rechecks  int
 }
 
 // detail is what the store keeps to replay a result.
@@ -172,13 +182,40 @@ type detail struct {
 	ChannelStatus string `json:"channel_status,omitempty"`
 	LiveTaskSID   string `json:"live_task_sid,omitempty"`
 	Failure       string `json:"failure,omitempty"`
+	// Rechecks counts the rechecks of a skipped close so far: handed on
+	// through a deferred claim, kept in the final record.
+	Rechecks int `json:"rechecks,omitempty"`
+}
+
+// Recheck makes a skipped_live_task outcome not final: the job is checked
+// again After later, up to Limit times, before the skip is recorded. Two
+// tasks of one channel that end together each see the other still live;
+// without a recheck both would skip and leave the conversation open.
+//
+// The count of rechecks lives in the idempotency record, not in SQS: the
+// claim is deferred (idempotency Defer: still in progress, its lock moved
+// to now+After, the count in its detail) and the worker reports the
+// message as a batch item failure with its visibility set to After
+// (ChangeMessageVisibility). The next delivery takes the claim over and
+// reads the count back (Claim.Detail). The alternatives do not work on
+// SQS FIFO: it has no per-message delay, so a re-enqueued message carrying
+// the count would come back at once; and ApproximateReceiveCount also
+// counts transient retries, and goaws always reports 1. A deferred claim
+// also answers a duplicate webhook delivery in the meantime as in
+// progress. Each recheck is one receive of the message, so Limit must stay
+// below the queue's maxReceiveCount (config.MaxRecheckLimit). Without an
+// idempotency store there is nowhere to keep the count, and a skip is final.
+type Recheck struct {
+	After time.Duration
+	Limit int
 }
 
 // Processor runs close jobs at most once per key.
 type Processor struct {
-	closer closeRunner
-	store  store // nil: no idempotency store configured
-	now    func() time.Time
+	closer  closeRunner
+	store   store // nil: no idempotency store configured
+	now     func() time.Time
+	recheck Recheck
 }
 
 // NewProcessor returns a Processor. store may be nil (no persistent store:
@@ -189,6 +226,16 @@ func NewProcessor(c closeRunner, s store, now func() time.Time) *Processor {
 		now = time.Now
 	}
 	return &Processor{closer: c, store: s, now: now}
+}
+
+// WithRecheck returns a copy of p that rechecks skipped closes (queue mode).
+func (p *Processor) WithRecheck(r Recheck) *Processor {
+	q := *p
+	if r.After <= 0 || r.Limit < 0 {
+		r = Recheck{}
+	}
+	q.recheck = r
+	return &q
 }
 
 // Errors callers map to responses.
@@ -248,7 +295,16 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, err
 	}
-	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID}
+	rechecks := rechecksOf(claim.Detail)
+	if ds, ok := p.store.(deferrer); ok && err == nil && res.Outcome == closer.SkippedLiveTask && rechecks < p.recheck.Limit {
+		db, _ := json.Marshal(detail{LiveTaskSID: res.LiveTaskSID, Rechecks: rechecks + 1})
+		if derr := ds.Defer(wctx, m.Key, claim.Owner, string(db), p.now().Add(p.recheck.After)); derr == nil {
+			return Result{Result: res, RecheckIn: p.recheck.After, Rechecks: rechecks + 1}, nil
+		}
+		// The count cannot be kept: record the skip as final rather than
+		// recheck without a bound.
+	}
+	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID, Rechecks: rechecks}
 	if err != nil {
 		outcome, d.Failure = OutcomeFailedPermanent, err.Error()
 		err = &PermanentError{Err: err}
@@ -289,6 +345,18 @@ func (p *Processor) Check(ctx context.Context, m Message) (res Result, ok bool, 
 	return Result{}, false, nil
 }
 
+// rechecksOf reads the recheck count a deferred claim handed on.
+func rechecksOf(claimDetail string) int {
+	if claimDetail == "" {
+		return 0
+	}
+	var d detail
+	if json.Unmarshal([]byte(claimDetail), &d) != nil {
+		return 0
+	}
+	return d.Rechecks
+}
+
 func replay(rec idempotency.Record) Result {
 	var d detail
 	_ = json.Unmarshal([]byte(rec.Detail), &d)
@@ -296,6 +364,7 @@ func replay(rec idempotency.Record) Result {
 		Result:   closer.Result{Outcome: closer.Outcome(rec.Outcome), ChannelStatus: d.ChannelStatus, LiveTaskSID: d.LiveTaskSID},
 		Replayed: true,
 		Failure:  d.Failure,
+		Rechecks: d.Rechecks,
 	}
 }
 

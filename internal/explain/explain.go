@@ -29,17 +29,20 @@ type Credentials struct {
 
 // Report is the explanation of one event.
 type Report struct {
-	Shape     string   `json:"shape"` // rest, http, function-url
-	Method    string   `json:"method"`
-	Route     string   `json:"route"`      // /taskrouter, /crm, or the unknown path
-	PublicURL string   `json:"public_url"` // the URL a signature is checked against
-	Auth      string   `json:"auth"`       // verified, failed: …, not checked (no credentials)
-	Event     string   `json:"event,omitempty"`
-	TaskSID   string   `json:"task_sid,omitempty"`
-	Decision  string   `json:"decision"` // close, ignore, reject
-	Rule      string   `json:"rule"`     // why
-	Steps     []string `json:"steps,omitempty"`
-	Request   string   `json:"request,omitempty"` // the Flex update that would be sent
+	Shape     string `json:"shape"` // rest, http, function-url
+	Method    string `json:"method"`
+	Route     string `json:"route"`      // /taskrouter, /crm, or the unknown path
+	PublicURL string `json:"public_url"` // the URL a signature is checked against
+	Auth      string `json:"auth"`       // verified, failed: …, not checked (no credentials)
+	Event     string `json:"event,omitempty"`
+	TaskSID   string `json:"task_sid,omitempty"`
+	Decision  string `json:"decision"` // close, ignore, reject
+	Rule      string `json:"rule"`     // why
+	// Row is the decision-table row that decided a TaskRouter event (see
+	// DecisionTable and the README's "When a channel is closed").
+	Row     string   `json:"row,omitempty"`
+	Steps   []string `json:"steps,omitempty"`
+	Request string   `json:"request,omitempty"` // the Flex update that would be sent
 }
 
 // String renders the report for a terminal.
@@ -52,6 +55,9 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, "event:      %s (task %s)\n", r.Event, r.TaskSID)
 	}
 	fmt.Fprintf(&b, "decision:   %s — %s\n", r.Decision, r.Rule)
+	if r.Row != "" {
+		fmt.Fprintf(&b, "table row:  %s\n", r.Row)
+	}
 	for i, s := range r.Steps {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
 	}
@@ -115,15 +121,17 @@ func explainTaskRouter(r *Report, req *gateway.Request, cfg config.Webhook, cred
 		r.Decision, r.Rule = "reject", "400: "+err.Error()
 		return
 	}
+	r.Row = decisionRowText(d)
 	if !d.Close {
 		r.Decision, r.Rule = "ignore", "204: "+d.Reason
 		return
 	}
 	job := closer.Job{InteractionSID: d.Channel.InteractionSID, ChannelSID: d.Channel.ChannelSID,
 		Status: cfg.CloseStatus, Routing: cfg.Routing(cfg.CloseStatus)}
-	r.Decision, r.Rule = "close", fmt.Sprintf("%s is in TASKROUTER_CLOSE_EVENTS and the task is on channel %s", ev.Type, job.ChannelSID)
+	r.Decision, r.Rule = "close", fmt.Sprintf("%s is in TASKROUTER_CLOSE_EVENTS, task status %s agrees, and the task is on channel %s", ev.Type, ev.AssignmentStatus, job.ChannelSID)
 	r.Request = job.Request()
 	r.Steps = append(r.Steps,
+		fetchStep(closer.SourceTaskRouter, job),
 		fmt.Sprintf("GET TaskRouter tasks of workspace %s with flexInteractionChannelSid == %q in pending, reserved, assigned or wrapping, except %s: any → skip (skipped_live_task)", ev.WorkspaceSID, job.ChannelSID, ev.TaskSID),
 		closeStep(cfg, r.Request))
 }
@@ -159,6 +167,7 @@ func explainCRM(r *Report, req *gateway.Request, cfg config.Webhook, creds Crede
 		r.Decision, r.Rule = "close", "the CRM names task "+in.TaskSID
 		r.Steps = append(r.Steps,
 			"GET TaskRouter task "+in.TaskSID+" and read its flexInteractionSid / flexInteractionChannelSid (not a Flex task → 422)",
+			fetchStep(closer.SourceCRM, closer.Job{ChannelSID: "<task's UO>", Status: status}),
 			"GET the other live tasks on that channel: any → skip (skipped_live_task)",
 			closeStep(cfg, fmt.Sprintf("UpdateInteractionChannel <task's KD>/<task's UO> Status=%s%s", status, routingSuffix(cfg, status))))
 		return
@@ -166,7 +175,41 @@ func explainCRM(r *Report, req *gateway.Request, cfg config.Webhook, creds Crede
 	job := closer.Job{InteractionSID: in.InteractionSID, ChannelSID: in.ChannelSID, Status: status, Routing: cfg.Routing(status)}
 	r.Decision, r.Rule = "close", "the CRM names channel "+in.ChannelSID
 	r.Request = job.Request()
-	r.Steps = append(r.Steps, closeStep(cfg, r.Request))
+	r.Steps = append(r.Steps, fetchStep(closer.SourceCRM, job), closeStep(cfg, r.Request))
+}
+
+// decisionRowText names the DecisionTable row that decided d.
+func decisionRowText(d taskrouter.Decision) string {
+	switch {
+	case d.Reason == taskrouter.ReasonNotConfigured:
+		return "a type not in " + config.EnvCloseEvents + " → ignore (" + d.Reason + ")"
+	case d.Reason == taskrouter.ReasonNotTask:
+		return "an event without a TaskSid → ignore (" + d.Reason + ")"
+	case d.Reason == taskrouter.ReasonNotFlex:
+		return strings.TrimSuffix(RowText(d.Row), " → close ("+d.Row.Reason+")") + ", no Interaction Channel → ignore (" + d.Reason + ")"
+	case d.Row.Events == nil:
+		return ""
+	}
+	return RowText(d.Row)
+}
+
+// fetchStep describes the look before closing: which channel statuses get
+// the update and what the others answer (closer.ChannelRules).
+func fetchStep(source string, job closer.Job) string {
+	var update, other []string
+	for _, c := range closer.ChannelRules() {
+		if c.CRM != (source == closer.SourceCRM) || (c.Asked != "" && c.Asked != job.Status) {
+			continue
+		}
+		cell := strings.ReplaceAll(channelCell(c), "`", "")
+		if c.Update {
+			update = append(update, cell)
+		} else {
+			other = append(other, cell+" → "+string(c.Outcome))
+		}
+	}
+	return fmt.Sprintf("GET Interaction Channel %s: %s → go on; %s; 404 → not_found",
+		job.ChannelSID, strings.Join(update, ", "), strings.Join(other, "; "))
 }
 
 func routingSuffix(cfg config.Webhook, status string) string {

@@ -21,9 +21,10 @@ func cfg(t *testing.T, env map[string]string) config.Webhook {
 func TestExplainSamples(t *testing.T) {
 	creds := Credentials{AuthTokens: []string{samples.AuthToken}, CRMTokens: []string{samples.CRMAPIToken}, AccountSID: samples.AccountSID}
 	want := map[string]string{
-		"taskrouter-task-canceled":              "close",
-		"taskrouter-task-completed-transferred": "close", // the live-task look-up decides at run time
-		"taskrouter-task-completed":             "close",
+		"taskrouter-task-canceled": "close",
+		// task.completed is opt-in (TASKROUTER_CLOSE_EVENTS default).
+		"taskrouter-task-completed-transferred": "ignore",
+		"taskrouter-task-completed":             "ignore",
 		"taskrouter-non-flex-task":              "ignore",
 		"taskrouter-bad-signature":              "reject",
 		"crm-close":                             "close",
@@ -71,4 +72,46 @@ func TestExplainSettings(t *testing.T) {
 	if r := Explain([]byte(`{}`), cfg(t, map[string]string{}), Credentials{}, time.Now()); r.Decision != "reject" {
 		t.Errorf("not an event: %+v", r)
 	}
+}
+
+// TestExplainRow: the report names the decision-table row used, and with
+// task.completed configured the transfer sample closes, the live-task
+// look-up deciding at run time.
+func TestExplainRow(t *testing.T) {
+	events := map[string]string{config.EnvCloseEvents: "task.canceled,task.completed", config.EnvWorkspaceSID: samples.WorkspaceSID}
+	for _, tt := range []struct {
+		sample, decision, row string
+	}{
+		{"taskrouter-task-canceled", "close", "task.canceled, workflow.timeout × task canceled → close (close_event)"},
+		{"taskrouter-task-completed-transferred", "close", "task.completed × task completed → close (close_event)"},
+		{"taskrouter-non-flex-task", "ignore", "task.canceled, workflow.timeout × task canceled, no Interaction Channel → ignore (not_flex_task)"},
+	} {
+		ev := sampleEvent(t, tt.sample)
+		r := Explain(ev, cfg(t, events), Credentials{}, time.Now())
+		if r.Decision != tt.decision || r.Row != tt.row || !strings.Contains(r.String(), "table row:  "+tt.row) {
+			t.Errorf("%s: decision %s, row %q; want %s, %q", tt.sample, r.Decision, r.Row, tt.decision, tt.row)
+		}
+		if r.Decision == "close" && !strings.Contains(r.String(), "inactive → already_closed") {
+			t.Errorf("%s: the look before closing is not described:\n%s", tt.sample, r)
+		}
+	}
+	r := Explain(sampleEvent(t, "taskrouter-task-completed"), cfg(t, map[string]string{}), Credentials{}, time.Now())
+	if r.Decision != "ignore" || !strings.Contains(r.Row, "event_not_configured") {
+		t.Errorf("task.completed by default: %s", r)
+	}
+}
+
+func sampleEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	for _, s := range samples.All() {
+		if s.Name == name {
+			ev, err := s.Event()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ev
+		}
+	}
+	t.Fatalf("no sample %s", name)
+	return nil
 }

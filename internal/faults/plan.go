@@ -114,8 +114,8 @@ type Event struct {
 	// Token is the delivery's I-Twilio-Idempotency-Token; "" for a delivery
 	// without one.
 	Token string
-	// Closes reports a close event (config.DefaultCloseEvents) of a Flex
-	// task: the webhook queues a close job for it.
+	// Closes reports a close event (CloseEvents) of a Flex task whose
+	// status agrees with it: the webhook queues a close job for it.
 	Closes bool
 }
 
@@ -163,6 +163,11 @@ func story(k Kind) []step {
 	return append(s, end(0)...)
 }
 
+// CloseEvents returns the TASKROUTER_CLOSE_EVENTS the fault suites run
+// with: every close event, task.completed included, since the stories end
+// tasks as an external system would.
+func CloseEvents() []string { return slices.Clone(config.CloseEventTypes) }
+
 // NewPlan makes the replay o describes.
 func NewPlan(o PlanOptions) Plan {
 	if o.Concurrent <= 0 {
@@ -172,7 +177,7 @@ func NewPlan(o PlanOptions) Plan {
 	dups := int(float64(o.Events)*o.DuplicateShare + 0.5)
 	target := o.Events - dups
 	p := Plan{Account: o.Account, Workspace: o.Workspace}
-	closeEvents := config.DefaultCloseEvents
+	closeEvents := CloseEvents()
 
 	type script struct {
 		channel int

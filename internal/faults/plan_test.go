@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -63,7 +62,7 @@ func TestNewPlanShape(t *testing.T) {
 		// are what the webhook's rules close on, and each has its own key.
 		keys := map[string]bool{}
 		next := make([]int, len(p.Channels))
-		rules := taskrouter.Rules{CloseEvents: config.DefaultCloseEvents}
+		rules := taskrouter.Rules{CloseEvents: CloseEvents()}
 		for _, e := range p.Events {
 			st := story(p.Channels[e.Channel].Kind)
 			want := st[next[e.Channel]]

@@ -86,9 +86,10 @@ func TestReplay(t *testing.T) {
 		}
 		switch {
 		case r.Status == http.StatusNoContent:
-		case snd.Duplicate && (r.Status == http.StatusConflict || r.Status == http.StatusBadGateway):
-			// A copy of an event being processed (409), or of one Twilio
-			// refused for good (502, the recorded failure).
+		case snd.Duplicate && (r.Status == http.StatusServiceUnavailable || r.Status == http.StatusBadGateway):
+			// A copy of an event being processed (503 with Retry-After:
+			// TaskRouter retries no 4xx), or of one Twilio refused for
+			// good (502, the recorded failure).
 		default:
 			t.Fatalf("event %s of %s (duplicate %v) answered %d %s", e.Type, plan.Channels[e.Channel].ChannelSID, snd.Duplicate, r.Status, r.Body)
 		}

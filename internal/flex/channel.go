@@ -16,6 +16,9 @@ const (
 	StatusActive   = "active"
 	StatusClosed   = "closed"
 	StatusInactive = "inactive"
+	// StatusFailed: the interaction's creation failed (its task is
+	// canceled); there is nothing to close.
+	StatusFailed = "failed"
 )
 
 // ChannelRef names an Interaction Channel.
@@ -131,6 +134,15 @@ func (c *Client) FetchChannel(ctx context.Context, ch ChannelRef) (Channel, erro
 	}
 	got, _, err := c.fetchChannel(ctx, ch)
 	return got, err
+}
+
+// FetchChannelCounted is FetchChannel that also returns the number of HTTP
+// attempts made, so callers can count the look as an upstream call.
+func (c *Client) FetchChannelCounted(ctx context.Context, ch ChannelRef) (Channel, int, error) {
+	if err := ch.Validate(); err != nil {
+		return Channel{}, 0, err
+	}
+	return c.fetchChannel(ctx, ch)
 }
 
 func (c *Client) fetchChannel(ctx context.Context, ch ChannelRef) (Channel, int, error) {

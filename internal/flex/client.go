@@ -217,7 +217,9 @@ func classify(op string, err error, cl *call, cr Credentials) *Error {
 		// refused the request locally (e.g. credentials with illegal
 		// characters), which repeats identically.
 		e.retryable = !isTwilio
-	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500 ||
+		e.Status == http.StatusRequestTimeout || e.Status == http.StatusTooEarly:
+		// 408 and 425 say "not now", like a 5xx: the same request may pass.
 		e.retryable = true
 	case e.Status >= 400 && !isTwilio:
 		// Not Twilio's error JSON: a proxy or load balancer answered.

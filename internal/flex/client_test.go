@@ -216,6 +216,8 @@ func TestCloseChannelRetries(t *testing.T) {
 		{"503 burst", []flextest.Fault{flextest.Unavailable(3)}, 4, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
 		{"HTML 502 from a proxy", []flextest.Fault{flextest.BadGateway(1)}, 2, []time.Duration{100 * time.Millisecond}},
 		{"500 then 429", []flextest.Fault{{Status: 500, Times: 1}, flextest.RateLimited(3*time.Second, 1)}, 3, []time.Duration{100 * time.Millisecond, 3 * time.Second}},
+		{"408 request timeout", []flextest.Fault{{Status: 408, Times: 1}}, 2, []time.Duration{100 * time.Millisecond}},
+		{"425 too early", []flextest.Fault{{Status: 425, Times: 2}}, 3, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,7 +67,8 @@ func (e *Error) Is(target error) bool {
 }
 
 // RetryableError reports whether the same call may succeed later: Twilio
-// rate limits (429), server errors (5xx), responses whose body was not
+// rate limits (429), server errors (5xx), request timeouts (408) and
+// too-early answers (425), responses whose body was not
 // Twilio's error JSON (a proxy's page), and network failures or timeouts.
 func (e *Error) RetryableError() bool { return e.retryable }
 

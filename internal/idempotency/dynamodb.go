@@ -111,7 +111,11 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		if err == nil {
-			return Claim{Owner: rec.Owner, TakenOver: wasLive(out.Attributes, now)}, nil
+			c := Claim{Owner: rec.Owner, TakenOver: wasLive(out.Attributes, now)}
+			if c.TakenOver {
+				c.Detail, _ = stringAttr(out.Attributes, attrDetail, false)
+			}
+			return c, nil
 		}
 		var refused *types.ConditionalCheckFailedException
 		if !errors.As(err, &refused) {
@@ -173,6 +177,42 @@ func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail str
 		ConditionExpression:       aws.String(heldByCondition),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
+	})
+	return d.writeError(op, key, err)
+}
+
+// Defer keeps owner's claim on key in progress but lets it go at
+// lockUntil, recording detail for the attempt that then takes it over
+// (Claim.Detail). Until lockUntil, Begin answers ErrInProgress. Errors:
+// ErrLockLost when owner does not hold the claim, ErrInvalidArgument, or a
+// classified DynamoDB error.
+func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
+	const op = "defer"
+	if err := ctx.Err(); err != nil {
+		return contextError(op, key, err)
+	}
+	now := d.now()
+	if err := checkDefer(key, owner, detail, lockUntil, now); err != nil {
+		return opError(op, key, err)
+	}
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(d.table),
+		Key:                 itemKey(key),
+		UpdateExpression:    aws.String("SET #lu = :lu, #det = :detail, #exp = :exp, #upd = :now_ms"),
+		ConditionExpression: aws.String(heldByCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#lu": attrLockUntil, "#det": attrDetail, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
+			"#own": attrOwner, "#st": attrStatus,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":lu":          number(lockMillis(lockUntil)),
+			":detail":      str(detail),
+			":exp":         number(expirySeconds(lockUntil.Add(d.retention))),
+			":now_ms":      number(now.UnixMilli()),
+			":now_s":       number(now.Unix()),
+			":owner":       str(owner),
+			":in_progress": str(string(StatusInProgress)),
+		},
 	})
 	return d.writeError(op, key, err)
 }

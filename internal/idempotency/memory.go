@@ -53,7 +53,34 @@ func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil t
 	}
 	rec := newClaim(key, payloadHash, lockUntil, now, m.retention)
 	m.putLocked(rec, now)
-	return Claim{Owner: rec.Owner, TakenOver: cur != nil}, nil
+	c := Claim{Owner: rec.Owner, TakenOver: cur != nil}
+	if cur != nil {
+		c.Detail = cur.Detail
+	}
+	return c, nil
+}
+
+// Defer keeps owner's claim on key in progress but lets it go at
+// lockUntil, recording detail for the attempt that then takes it over
+// (Claim.Detail). Until lockUntil, Begin answers ErrInProgress. Errors:
+// ErrLockLost when owner does not hold the claim, ErrInvalidArgument.
+func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
+	const op = "defer"
+	if err := ctx.Err(); err != nil {
+		return contextError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if err := checkDefer(key, owner, detail, lockUntil, now); err != nil {
+		return opError(op, key, err)
+	}
+	cur := m.liveLocked(key, now)
+	if !heldBy(cur, owner) {
+		return opError(op, key, ErrLockLost)
+	}
+	m.putLocked(deferred(*cur, detail, lockUntil, now, m.retention), now)
+	return nil
 }
 
 // Complete marks key done with outcome and detail, keeping the record until

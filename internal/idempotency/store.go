@@ -88,6 +88,10 @@ type Claim struct {
 	// Done, when non-nil, is the completed record of an earlier attempt
 	// with the same payload: replay its outcome and do not call Twilio.
 	Done *Record
+	// Detail, when TakenOver, is the detail the previous claim recorded
+	// with Defer ("" when it recorded none): the state it handed on to
+	// the next attempt.
+	Detail string
 }
 
 // Options tune a store. Zero values take the defaults.
@@ -224,6 +228,26 @@ func checkComplete(key, owner, outcome, detail string, expiresAt, now time.Time)
 		detailErr,
 		checkFuture("expiry", expiresAt, now),
 	)
+}
+
+// checkDefer validates Defer's arguments.
+func checkDefer(key, owner, detail string, lockUntil, now time.Time) error {
+	return errors.Join(
+		checkString("key", key, MaxKeyBytes),
+		checkString("owner", owner, MaxFieldBytes),
+		checkString("detail", detail, MaxFieldBytes),
+		checkFuture("lock expiry", lockUntil, now),
+	)
+}
+
+// deferred returns cur, still in progress, with its lock moved to
+// lockUntil and detail recorded for the attempt that takes it over.
+func deferred(cur Record, detail string, lockUntil, now time.Time, retention time.Duration) Record {
+	cur.Detail = detail
+	cur.LockUntil = time.UnixMilli(lockMillis(lockUntil)).UTC()
+	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC()
+	cur.UpdatedAt = time.UnixMilli(now.UnixMilli()).UTC()
+	return cur
 }
 
 // checkRelease validates Release's arguments.

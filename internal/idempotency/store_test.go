@@ -16,6 +16,7 @@ type store interface {
 	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
 	Release(ctx context.Context, key, owner string) error
 	Get(ctx context.Context, key string) (Record, error)
+	Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error
 }
 
 var (
@@ -91,6 +92,48 @@ func testStore(t *testing.T, newStore newStoreFunc) {
 	t.Run("ConcurrentTakeover", func(t *testing.T) { testConcurrentTakeover(t, newStore) })
 	t.Run("ReactivatedChannel", func(t *testing.T) { testReactivatedChannel(t, newStore) })
 	t.Run("KeysAreIndependent", func(t *testing.T) { testKeysIndependent(t, newStore) })
+	t.Run("DeferHandsOnDetail", func(t *testing.T) { testDefer(t, newStore) })
+}
+
+// testDefer: a deferred claim stays in progress until its new lock expires,
+// then the next Begin takes it over and receives the detail.
+func testDefer(t *testing.T, newStore newStoreFunc) {
+	clock := newClock()
+	s := newStore(t, clock)
+	ctx := t.Context()
+	first := mustBegin(t, s, keyA, hashA, clock.Now().Add(lockFor))
+	if first.Detail != "" {
+		t.Errorf("fresh claim Detail = %q, want empty", first.Detail)
+	}
+	const handOn = `{"rechecks":1}`
+	if err := s.Defer(ctx, keyA, first.Owner, handOn, clock.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("Defer: %v", err)
+	}
+	// Past the original lock but before the deferred one: still in progress.
+	clock.Advance(lockFor + time.Second)
+	if _, err := s.Begin(ctx, keyA, hashA, clock.Now().Add(lockFor)); !errors.Is(err, ErrInProgress) {
+		t.Errorf("Begin during the deferral error = %v, want ErrInProgress", err)
+	}
+	if got := mustGet(t, s, keyA); got.Status != StatusInProgress || got.Detail != handOn {
+		t.Errorf("deferred record = %+v, want in progress with the detail", got)
+	}
+	clock.Advance(time.Minute)
+	next := mustBegin(t, s, keyA, hashA, clock.Now().Add(lockFor))
+	if !next.TakenOver || next.Detail != handOn {
+		t.Errorf("Begin after the deferral = %+v, want a takeover carrying %s", next, handOn)
+	}
+	if err := s.Defer(ctx, keyA, first.Owner, handOn, clock.Now().Add(time.Minute)); !errors.Is(err, ErrLockLost) {
+		t.Errorf("Defer by the previous owner error = %v, want ErrLockLost", err)
+	}
+	if err := s.Defer(ctx, keyA, next.Owner, handOn, clock.Now().Add(-time.Second)); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Defer into the past error = %v, want ErrInvalidArgument", err)
+	}
+	if err := s.Complete(ctx, keyA, next.Owner, outcomeOK, "", clock.Now().Add(keepDone)); err != nil {
+		t.Errorf("Complete after a deferral: %v", err)
+	}
+	if err := s.Defer(ctx, keyA, next.Owner, handOn, clock.Now().Add(time.Minute)); !errors.Is(err, ErrLockLost) {
+		t.Errorf("Defer of a done record error = %v, want ErrLockLost", err)
+	}
 }
 
 // mustBegin claims key and fails t unless it got a fresh claim.

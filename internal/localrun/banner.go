@@ -38,13 +38,13 @@ func seedPlayground(s *flextest.Server) {
 	}
 }
 
-// TaskRouterExample is a signed task.completed event for the playground
+// TaskRouterExample is a signed task.canceled event for the playground
 // task, addressed to the gateway at baseURL: its curl closes
-// PlaygroundChannel(1).
+// PlaygroundChannel(1). (task.completed is not a default close event.)
 func TaskRouterExample(baseURL string) (Request, error) {
 	t := playgroundTask(1)
-	t.AssignmentStatus = flextest.TaskCompleted
-	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.completed", t))
+	t.AssignmentStatus = flextest.TaskCanceled
+	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.canceled", t))
 }
 
 // taskRouterForm is the form TaskRouter posts for eventType on a task of
@@ -136,7 +136,7 @@ func (s *System) Banner(w io.Writer) error {
 		return err
 	}
 	ch1, ch2 := PlaygroundChannel(1), PlaygroundChannel(2)
-	p.printf("Try it: TaskRouter reports task %s completed; flexhook closes channel %s:\n\n%s\n\n", playgroundTask(1).SID, ch1.SID, tr.Curl())
+	p.printf("Try it: TaskRouter reports task %s canceled; flexhook closes channel %s:\n\n%s\n\n", playgroundTask(1).SID, ch1.SID, tr.Curl())
 	p.printf("The CRM says the conversation on channel %s is done:\n\n%s\n\n", ch2.SID, c.Curl())
 	p.printf("Signatures cover the exact URL: send to %s, not to another name for this host.\n", s.url)
 	p.printf("Sign your own with: flexhook sign --url %s%s --token %s --form EventType=task.canceled ...\n\n", s.url, webhook.RouteTaskRouter, samples.AuthToken)

@@ -142,6 +142,12 @@ func taskRouterStep(eventType string, task samples.Task, token string) func(stri
 	}
 }
 
+// canceledCopy is t as a task.canceled event reports it.
+func canceledCopy(t samples.Task) samples.Task {
+	t.AssignmentStatus = flextest.TaskCanceled
+	return t
+}
+
 // DemoSteps returns the scripted demo: the sample events, signed afresh for
 // the local gateway, with the outcome each must have against the sample
 // channels in their initial state.
@@ -156,14 +162,19 @@ func DemoSteps() []Step {
 			Want:  Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
 		{
-			Name: "task.completed, transfer still live", Channel: transferred,
-			Build: taskRouterStep("task.completed", transferred.Tasks[0], samples.AuthToken),
+			// A task of the channel ends while another one (a transfer,
+			// an invite) is still live: the live-task guard keeps it open.
+			Name: "task.canceled, other task still live", Channel: transferred,
+			Build: taskRouterStep("task.canceled", canceledCopy(transferred.Tasks[0]), samples.AuthToken),
 			Want:  Expect{Status: http.StatusNoContent, Outcome: "skipped_live_task", Channel: flextest.ChannelActive},
 		},
 		{
-			Name: "task.completed, last task", Channel: completed,
+			// task.completed is not a default close event: an agent's
+			// own end of the chat closes the channel in Flex, and Park
+			// completes tasks of conversations left open.
+			Name: "task.completed, last task (opt-in event)", Channel: completed,
 			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
 		{
 			Name:  "task.canceled, voice task (not Flex)",

@@ -33,6 +33,10 @@ const (
 	// failed job is delivered again (10s in template.yaml; short here so the
 	// demo's outage drains quickly).
 	WorkerRetryBase = time.Second
+	// WorkerRecheckAfter is the worker's RECHECK_AFTER: the delay before a
+	// close skipped for a live task is checked again (60s in template.yaml;
+	// short here so the demo's skip is final within seconds).
+	WorkerRecheckAfter = time.Second
 	// QueueMaxReceiveCount is the close queue's maxReceiveCount: after that
 	// many failed deliveries a job moves to the dead-letter queue.
 	QueueMaxReceiveCount = 10
@@ -354,6 +358,7 @@ func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string 
 		"AWS_REGION=us-east-1",
 		"AWS_LAMBDA_FUNCTION_NAME=flexhook-worker",
 		config.EnvWorkerRetryBase + "=" + WorkerRetryBase.String(),
+		config.EnvRecheckAfter + "=" + WorkerRecheckAfter.String(),
 	}
 	if twilioURL != "" {
 		env = append(env, config.EnvTwilioAPIBaseURL+"="+twilioURL)

@@ -137,7 +137,7 @@ func TestDurableSystem(t *testing.T) {
 	if status, _ := send(t, ctx, req); status != http.StatusNoContent {
 		t.Fatalf("banner TaskRouter request answered %d, want 204", status)
 	}
-	waitFor(t, "the worker's live line", func() bool { return strings.Contains(live.String(), "worker: task.completed WT…f1a1: closed") })
+	waitFor(t, "the worker's live line", func() bool { return strings.Contains(live.String(), "worker: task.canceled WT…f1a1: closed") })
 	if l := live.String(); !strings.Contains(l, "POST /taskrouter → 204") || !strings.Contains(l, "queued, channel UO…f1a1") {
 		t.Errorf("live lines = %q", l)
 	}

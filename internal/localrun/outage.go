@@ -66,7 +66,7 @@ type OutageReport struct {
 func (r OutageReport) OK() bool { return len(r.Problems) == 0 }
 
 // outageChannel is one channel of the outage demo: active, its only task
-// just completed.
+// just canceled.
 type outageChannel struct {
 	ch   flextest.Channel
 	task flextest.Task
@@ -74,7 +74,7 @@ type outageChannel struct {
 
 // Outage plays a Flex outage, in durable mode with the simulator: Twilio
 // answers 503 to every request (flextest.Unavailable) while n events (each
-// completing the only task of a fresh channel) arrive; the webhook accepts
+// canceling the only task of a fresh channel) arrive; the webhook accepts
 // and queues them, the worker's deliveries fail and the jobs wait in the
 // queue; then Twilio recovers, and the queue drains. It writes a line per
 // phase to w. It returns ErrNotDurable or ErrNoSimulator when the System
@@ -92,7 +92,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	chans := make([]outageChannel, n)
 	for i := range chans {
 		ch := s.twilio.AddChannel(flextest.Channel{})
-		chans[i] = outageChannel{ch: ch, task: s.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCompleted)}
+		chans[i] = outageChannel{ch: ch, task: s.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCanceled)}
 	}
 	mark := s.durable.jobs.mark()
 	p.printf("Outage: Twilio answers 503 to every request (flextest.Unavailable) while %d events arrive.\n", n)
@@ -104,7 +104,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 		status, latency, err := s.sendOutageEvent(ctx, client, oc)
 		if err != nil {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("event %d: %v", i+1, err))
-			p.printf("  event %d  task.completed %s  not sent: %v\n", i+1, shortSID(oc.task.SID), err)
+			p.printf("  event %d  task.canceled %s  not sent: %v\n", i+1, shortSID(oc.task.SID), err)
 			continue
 		}
 		if status/100 == 2 {
@@ -112,7 +112,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 		} else {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("event %d answered %d, want 204 (queued)", i+1, status))
 		}
-		p.printf("  event %d  task.completed %s → HTTP %d in %s: queued for channel %s\n", i+1, shortSID(oc.task.SID), status, formatLatency(latency), shortSID(oc.ch.SID))
+		p.printf("  event %d  task.canceled %s → HTTP %d in %s: queued for channel %s\n", i+1, shortSID(oc.task.SID), status, formatLatency(latency), shortSID(oc.ch.SID))
 	}
 
 	// Every job fails at least once while Twilio is down.
@@ -216,9 +216,9 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	return rep, p.err
 }
 
-// sendOutageEvent sends the task.completed event of oc through the gateway.
+// sendOutageEvent sends the task.canceled event of oc through the gateway.
 func (s *System) sendOutageEvent(ctx context.Context, client *http.Client, oc outageChannel) (int, time.Duration, error) {
-	form := taskRouterForm("task.completed", oc.task)
+	form := taskRouterForm("task.canceled", oc.task)
 	form.Set("TimestampMs", strconv.FormatInt(s.now().UnixMilli(), 10))
 	req, err := TaskRouterRequest(s.url+webhook.RouteTaskRouter, samples.AuthToken, form)
 	if err != nil {

@@ -164,7 +164,7 @@ func TestSystem(t *testing.T) {
 	if _, ok := sys.Observation(ctx, resp.Header.Get(localgw.RequestIDHeader)); !ok {
 		t.Fatalf("request not observed")
 	}
-	if l := live.String(); !strings.Contains(l, "POST /taskrouter → 204") || !strings.Contains(l, "task.completed WT…f1a1: closed") {
+	if l := live.String(); !strings.Contains(l, "POST /taskrouter → 204") || !strings.Contains(l, "task.canceled WT…f1a1: closed") {
 		t.Errorf("live line = %q", l)
 	}
 	sys.Live(nil)

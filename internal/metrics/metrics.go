@@ -26,8 +26,8 @@ const (
 	MetricRequests     = "Requests"     // Count, by Route and Outcome
 	MetricLatency      = "Latency"      // Milliseconds, whole request
 	MetricFlexLatency  = "FlexLatency"  // Milliseconds, time spent in Twilio calls
-	MetricFlexAttempts = "FlexAttempts" // Count, HTTP attempts of the close
-	MetricFlexRetries  = "FlexRetries"  // Count, attempts beyond the first
+	MetricFlexAttempts = "FlexAttempts" // Count, HTTP attempts of the channel fetch and the close
+	MetricFlexRetries  = "FlexRetries"  // Count, attempts beyond the first of each call
 	MetricColdStart    = "ColdStart"    // Count, 1 on a container's first request
 )
 
@@ -38,7 +38,10 @@ type Request struct {
 	Duration     time.Duration
 	FlexLatency  time.Duration
 	FlexAttempts int
-	ColdStart    bool
+	// FlexCalls is the number of distinct Twilio calls the attempts were
+	// for (the channel fetch, the update); 0 counts as 1.
+	FlexCalls int
+	ColdStart bool
 }
 
 // directives is the _aws.CloudWatchMetrics member of every line: which
@@ -97,7 +100,7 @@ func (e *Emitter) Record(r Request) {
 		Latency:      ms(r.Duration),
 		FlexLatency:  ms(r.FlexLatency),
 		FlexAttempts: r.FlexAttempts,
-		FlexRetries:  max(r.FlexAttempts-1, 0),
+		FlexRetries:  max(r.FlexAttempts-max(r.FlexCalls, 1), 0),
 	}
 	if r.ColdStart {
 		l.ColdStart = 1

@@ -92,3 +92,21 @@ func BenchmarkRecord(b *testing.B) {
 		e.Record(Request{Route: "taskrouter", Outcome: "closed", Duration: time.Millisecond, FlexAttempts: 1})
 	}
 }
+
+// FlexRetries counts attempts beyond one per Twilio call: a look at the
+// channel and an update in two attempts are no retry.
+func TestFlexRetriesPerCall(t *testing.T) {
+	for _, tt := range []struct{ attempts, calls, want int }{
+		{2, 2, 0}, {3, 2, 1}, {1, 1, 0}, {1, 2, 0}, {3, 0, 2},
+	} {
+		var buf bytes.Buffer
+		New(&buf, "webhook", nil).Record(Request{Route: "taskrouter", Outcome: "closed", FlexAttempts: tt.attempts, FlexCalls: tt.calls})
+		var doc map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc[MetricFlexRetries] != float64(tt.want) {
+			t.Errorf("%d attempts for %d calls: FlexRetries = %v, want %d", tt.attempts, tt.calls, doc[MetricFlexRetries], tt.want)
+		}
+	}
+}

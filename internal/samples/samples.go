@@ -148,7 +148,7 @@ func All() []Sample {
 		},
 		{
 			Name:        "taskrouter-task-completed-transferred",
-			Description: "task.completed of a task transferred away: another task is live on the channel, which stays open",
+			Description: "task.completed of a task transferred away: ignored by default (task.completed is opt-in); with it configured, another task is live on the channel, which stays open",
 			WantStatus:  http.StatusNoContent, WantChannel: "active", Channel: transferred,
 			build: func() ([]byte, error) {
 				return taskRouterEvent("task.completed", transferred.Tasks[0], AuthToken)
@@ -156,8 +156,8 @@ func All() []Sample {
 		},
 		{
 			Name:        "taskrouter-task-completed",
-			Description: "task.completed of the channel's last task: the channel is closed",
-			WantStatus:  http.StatusNoContent, WantChannel: "closed", Channel: completed,
+			Description: "task.completed of the channel's last task: ignored with the default TASKROUTER_CLOSE_EVENTS (Flex closes the channel itself when the agent ends the chat, and Park and Leave complete tasks of open conversations)",
+			WantStatus:  http.StatusNoContent, WantChannel: "active", Channel: completed,
 			build: func() ([]byte, error) {
 				return taskRouterEvent("task.completed", completed.Tasks[0], AuthToken)
 			},
@@ -173,7 +173,11 @@ func All() []Sample {
 			Description: "a task.canceled signed with the wrong auth token: refused with 403, nothing closed",
 			WantStatus:  http.StatusForbidden, WantChannel: "active", Channel: completed,
 			build: func() ([]byte, error) {
-				return taskRouterEvent("task.canceled", completed.Tasks[0], "wrongtoken0000000000000000000000")
+				// A forgery of a task.canceled: its status agrees with the
+				// event, so only the signature refuses it.
+				task := completed.Tasks[0]
+				task.AssignmentStatus = "canceled"
+				return taskRouterEvent("task.canceled", task, "wrongtoken0000000000000000000000")
 			},
 		},
 		{

@@ -239,7 +239,12 @@ func TestDecide(t *testing.T) {
 		err    bool
 	}{
 		{"completed flex task", func(*Event) {}, true, ReasonCloseEvent, false},
-		{"workflow timeout", func(e *Event) { e.Type = "workflow.timeout"; e.ResourceType = "Workflow" }, true, ReasonCloseEvent, false},
+		{"workflow timeout", func(e *Event) {
+			e.Type, e.ResourceType, e.AssignmentStatus = "workflow.timeout", "Workflow", "canceled"
+		}, true, ReasonCloseEvent, false},
+		{"completed event of an assigned task", func(e *Event) { e.AssignmentStatus = "assigned" }, false, ReasonStatusMismatch, false},
+		{"canceled event without a status", func(e *Event) { e.Type, e.AssignmentStatus = "task.canceled", "" }, false, ReasonStatusMissing, false},
+		{"status mismatch with bad attributes", func(e *Event) { e.AssignmentStatus = "pending"; e.Attributes = "{" }, false, ReasonStatusMismatch, false},
 		{"other event", func(e *Event) { e.Type = "task.created" }, false, ReasonNotConfigured, false},
 		{"not configured", func(e *Event) { e.Type = "task.deleted" }, false, ReasonNotConfigured, false},
 		{"worker event", func(e *Event) { e.Type = "task.canceled"; e.TaskSID = "" }, false, ReasonNotTask, false},

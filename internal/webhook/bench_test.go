@@ -41,6 +41,10 @@ func (cannedTwilio) LiveTasks(context.Context, string, string, string) ([]flex.T
 	return nil, nil
 }
 
+func (cannedTwilio) FetchChannelCounted(_ context.Context, ch flex.ChannelRef) (flex.Channel, int, error) {
+	return flex.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Status: flex.StatusActive}, 1, nil
+}
+
 func (cannedTwilio) CloseChannel(context.Context, flex.ChannelRef, string, bool) (flex.CloseResult, error) {
 	return flex.CloseResult{Status: flex.StatusClosed, Attempts: 1}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
@@ -113,9 +115,54 @@ func TestInProgressDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.invoke(f.signedTaskRouter(form, authToken))
-	if r.Status != http.StatusConflict || r.Header["Retry-After"] == "" || f.flexPosts() != 0 {
-		t.Errorf("duplicate in progress: %d %v, %d closes; want 409 with Retry-After and none", r.Status, r.Header, f.flexPosts())
+	// TaskRouter does not retry a 4xx: a duplicate of an event whose first
+	// copy may still fail is answered 503, which a #rp=5xx URL retries.
+	if r.Status != http.StatusServiceUnavailable || r.Header["Retry-After"] == "" || f.flexPosts() != 0 {
+		t.Errorf("duplicate in progress: %d %v, %d closes; want 503 with Retry-After and none", r.Status, r.Header, f.flexPosts())
 	}
+	if log := f.lastLog(); log["outcome"] != "duplicate" {
+		t.Errorf("duplicate in progress logged outcome %v, want duplicate", log["outcome"])
+	}
+}
+
+// TestCRMInProgressDuplicate: the CRM route keeps 409 for a duplicate in
+// progress; a CRM retries 4xx on its own terms.
+func TestCRMInProgressDuplicate(t *testing.T) {
+	f := newFixture(t, nil)
+	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{Store: store})
+	ch, _ := f.channel("assigned")
+	if _, err := store.Begin(context.Background(), delivery.CRMKey("msg_test", ""), "another-hash-is-not-checked-first", f.clock.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	r := f.invoke(f.signedCRM(closeBody(ch, "closed")))
+	// The claim's payload differs, which the store reports first: 422.
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("CRM with a key claimed for another payload: %d %s, want 422", r.Status, r.Body)
+	}
+	ch2, _ := f.channel("assigned")
+	body := closeBody(ch2, "closed")
+	job := closerJobForCRM(f, ch2)
+	h, err := crm.Sign(crmSecret, "msg_other", f.clock.Now(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Set("Content-Type", "application/json")
+	m := delivery.NewMessage(delivery.CRMKey("msg_other", ""), job, f.clock.Now())
+	if _, err := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	r = f.invoke(f.event("POST", "https://"+publicHost+"/crm", h, []byte(body)))
+	if r.Status != http.StatusConflict || r.Header["Retry-After"] == "" || f.flexPosts() != 0 {
+		t.Errorf("CRM duplicate in progress: %d %v %s; want 409 with Retry-After and no close", r.Status, r.Header, r.Body)
+	}
+}
+
+// closerJobForCRM is the job the CRM route makes for a close of ch by
+// channel SID with the fixture's defaults.
+func closerJobForCRM(f *fixture, ch flextest.Channel) closer.Job {
+	return closer.Job{Source: closer.SourceCRM, InteractionSID: ch.InteractionSID, ChannelSID: ch.SID,
+		Status: f.cfg.CloseStatus, Routing: f.cfg.Routing(f.cfg.CloseStatus)}
 }
 
 func TestPermanentFailureIsNotRetriedByDuplicates(t *testing.T) {

@@ -43,6 +43,7 @@ type secretSource interface {
 // twilioAPI is the Twilio REST adapter (*flex.Client).
 type twilioAPI interface {
 	LiveTasks(ctx context.Context, ws, channel, exclude string) ([]flex.Task, error)
+	FetchChannelCounted(ctx context.Context, ch flex.ChannelRef) (flex.Channel, int, error)
 	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
 	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
 	Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error
@@ -122,6 +123,7 @@ type record struct {
 	interaction, channel string
 	outcome, reason      string
 	attempts             int
+	calls                int // distinct Twilio calls the attempts were for
 	liveTask             string
 	twilioTime           time.Duration // time spent in the close path's Twilio calls
 	replayed             bool          // the outcome came from the idempotency store
@@ -147,6 +149,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			Duration:     d,
 			FlexLatency:  rec.twilioTime,
 			FlexAttempts: rec.attempts,
+			FlexCalls:    rec.calls,
 			ColdStart:    !h.served.Swap(true),
 		})
 	}
@@ -303,6 +306,7 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 	res, err = h.process.Run(ctx, msg)
 	rec.twilioTime += h.now().Sub(start)
 	rec.attempts += res.Attempts
+	rec.calls += res.Calls
 	rec.replayed = res.Replayed
 	rec.dryRunRequest = ""
 	if res.Outcome == closer.DryRun {

@@ -76,6 +76,7 @@ func TestMetricsEveryOutcome(t *testing.T) {
 		outcome, route string
 		status         int
 		attempts       float64 // FlexAttempts
+		retries        float64 // FlexRetries: attempts beyond one per call
 		eventType      string  // summary event_type, TaskRouter only
 		run            func(f *fixture) []byte
 		deadline       bool
@@ -85,22 +86,39 @@ func TestMetricsEveryOutcome(t *testing.T) {
 		return f.signedTaskRouter(f.taskEvent(event, task), authToken)
 	}
 	tests := []scenario{
-		{outcome: "closed", route: "taskrouter", status: 204, attempts: 1, eventType: "task.canceled",
+		{outcome: "closed", route: "taskrouter", status: 204, attempts: 2, eventType: "task.canceled", // fetch, update
 			run: func(f *fixture) []byte { return taskEvent(f, "canceled", "task.canceled") }},
-		{outcome: "already_closed", route: "taskrouter", status: 204, attempts: 2, eventType: "task.canceled",
+		{outcome: "already_closed", route: "taskrouter", status: 204, attempts: 1, eventType: "task.canceled", // the fetch only
 			run: func(f *fixture) []byte {
 				ch, task := f.channel("canceled")
 				f.fake.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.SID, Status: "closed"})
-				f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359, Times: 1})
 				return f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
+			}},
+		{outcome: "not_closable", route: "taskrouter", status: 204, attempts: 1, eventType: "task.canceled",
+			run: func(f *fixture) []byte {
+				ch, task := f.channel("canceled")
+				f.fake.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.SID, Status: "failed"})
+				return f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
+			}},
+		{outcome: "skipped_channel_state", route: "taskrouter", status: 204, attempts: 1, eventType: "task.canceled",
+			run: func(f *fixture) []byte {
+				ch, task := f.channel("canceled")
+				f.fake.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.SID, Status: "setup"})
+				return f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
+			}},
+		{outcome: "already_closed", route: "crm", status: 200, attempts: 1,
+			run: func(f *fixture) []byte {
+				ch, _ := f.channel("assigned")
+				f.fake.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.SID, Status: "closed"})
+				return f.signedCRM(closeBody(ch, "closed"))
 			}},
 		{outcome: "ignored", route: "taskrouter", status: 204, eventType: "task.updated",
 			run: func(f *fixture) []byte { return taskEvent(f, "assigned", "task.updated") }},
-		{outcome: "skipped_live_task", route: "taskrouter", status: 204, eventType: "task.completed",
+		{outcome: "skipped_live_task", route: "taskrouter", status: 204, attempts: 1, eventType: "task.canceled",
 			run: func(f *fixture) []byte {
-				ch, task := f.channel("completed")
+				ch, task := f.channel("canceled")
 				f.fake.AddChannelTask(ws, ch, "assigned")
-				return f.signedTaskRouter(f.taskEvent("task.completed", task), authToken)
+				return f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
 			}},
 		{outcome: "not_found", route: "crm", status: 404, attempts: 1,
 			run: func(f *fixture) []byte {
@@ -118,7 +136,7 @@ func TestMetricsEveryOutcome(t *testing.T) {
 				f.fake.Inject(flextest.Fault{Method: "POST", Status: 503})
 				return taskEvent(f, "canceled", "task.canceled")
 			}},
-		{outcome: "failed_permanent", route: "taskrouter", status: 502, attempts: 2, eventType: "task.canceled", // close, then fetch
+		{outcome: "failed_permanent", route: "taskrouter", status: 502, attempts: 3, retries: 1, eventType: "task.canceled", // fetch, close, fetch
 			run: func(f *fixture) []byte {
 				f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359})
 				return taskEvent(f, "canceled", "task.canceled")
@@ -152,8 +170,8 @@ func TestMetricsEveryOutcome(t *testing.T) {
 			} else if attempts != tt.attempts {
 				t.Errorf("FlexAttempts = %v, want %v", attempts, tt.attempts)
 			}
-			if retries := emf[metrics.MetricFlexRetries]; retries != max(attempts-1, 0) {
-				t.Errorf("FlexRetries = %v with %v attempts", retries, attempts)
+			if retries := emf[metrics.MetricFlexRetries]; tt.outcome != "failed_transient" && retries != tt.retries {
+				t.Errorf("FlexRetries = %v with %v attempts, want %v", retries, attempts, tt.retries)
 			}
 			for _, k := range []string{metrics.MetricLatency, metrics.MetricFlexLatency} {
 				if v, _ := emf[k].(float64); v < 0 {

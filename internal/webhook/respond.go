@@ -39,8 +39,14 @@ const defaultRetryAfter = 5 * time.Second
 
 // respondError is the one table that maps error classes to HTTP. Messages
 // are safe for the caller: they name fields and classes, never secrets or
-// internal addresses. route selects the auth status: TaskRouter signature
-// failures are 403, CRM authentication failures 401.
+// internal addresses. route selects the auth status (TaskRouter signature
+// failures are 403, CRM authentication failures 401) and the answer to a
+// duplicate still in progress (TaskRouter 503, CRM 409).
+//
+// Outcomes that are not errors are answered by the routes themselves:
+// TaskRouter always 204 (closed, already_closed, not_closable,
+// skipped_channel_state, skipped_live_task, not_found, ignored, queued);
+// CRM 200 with the outcome JSON (404 for not_found, 202 for queued).
 func respondError(route string, err error) (gateway.Response, string) {
 	var (
 		fieldErr  *taskrouter.FieldError
@@ -73,6 +79,12 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return r, outcomeRejectedAuth
 	case isCRMInvalid(err):
 		return crmInvalidResponse(err), outcomeInvalid
+	case errors.Is(err, delivery.ErrInProgress) && route == RouteTaskRouter:
+		// TaskRouter never retries a 4xx, and the first copy may still
+		// fail: only a 5xx keeps the event alive (with #rp=5xx).
+		r := errorResponse(http.StatusServiceUnavailable, "the same event is being processed; retry later")
+		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
+		return r, outcomeDuplicate
 	case errors.Is(err, delivery.ErrInProgress):
 		r := errorResponse(http.StatusConflict, "the same event is being processed; retry later")
 		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))

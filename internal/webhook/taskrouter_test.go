@@ -32,7 +32,7 @@ func TestTaskRouterCloses(t *testing.T) {
 	log := f.lastLog()
 	for k, want := range map[string]any{
 		"route": "/taskrouter", "outcome": "closed", "status": float64(204), "event_type": "task.canceled",
-		"task_sid": task.SID, "channel_sid": ch.SID, "interaction_sid": ch.InteractionSID, "attempts": float64(1),
+		"task_sid": task.SID, "channel_sid": ch.SID, "interaction_sid": ch.InteractionSID, "attempts": float64(2), // fetch, update
 		"requestId": nil,
 	} {
 		if want != nil && log[k] != want {
@@ -48,7 +48,8 @@ func TestTaskRouterCloses(t *testing.T) {
 // task completes while the second agent's task is still assigned on the
 // same channel. Closing would end the live conversation.
 func TestTaskRouterTransferKeepsLiveConversation(t *testing.T) {
-	f := newFixture(t, nil)
+	// task.completed is opt-in; the guard applies to every close event.
+	f := newFixture(t, map[string]string{"TASKROUTER_CLOSE_EVENTS": "task.canceled,task.completed"})
 	ch, first := f.channel("completed")
 	second := f.fake.AddChannelTask(ws, ch, "assigned")
 	r := f.invoke(f.signedTaskRouter(f.taskEvent("task.completed", first), authToken))
@@ -240,8 +241,8 @@ func TestTaskRouterTwilioOutcomes(t *testing.T) {
 		if r := f.invoke(f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)); r.Status != 204 || f.status(ch) != "closed" {
 			t.Errorf("status = %d, channel %s", r.Status, f.status(ch))
 		}
-		if log := f.lastLog(); log["attempts"] != float64(2) {
-			t.Errorf("attempts = %v, want 2", log["attempts"])
+		if log := f.lastLog(); log["attempts"] != float64(3) {
+			t.Errorf("attempts = %v, want 3 (fetch, 429, update)", log["attempts"])
 		}
 	})
 	t.Run("persistent 503 before the deadline", func(t *testing.T) {

@@ -31,7 +31,8 @@ type visibility interface {
 }
 
 // Outcomes of a record besides the closer's (closed, already_closed,
-// skipped_live_task, not_found, dry_run), as logged and counted.
+// skipped_live_task, not_found, not_closable, skipped_channel_state,
+// dry_run), as logged and counted.
 const (
 	// OutcomeFailedPermanent: the record cannot succeed (poison body, key
 	// reused for another job, permanent Twilio refusal); acknowledged.
@@ -47,6 +48,10 @@ const (
 	// OutcomeDeferred: not processed because the invocation's deadline was
 	// too close; it will be retried.
 	OutcomeDeferred = "deferred"
+	// OutcomeRecheck: the close was skipped because another task was live,
+	// and will be checked again after the recheck delay (RECHECK_AFTER,
+	// see delivery.Recheck) before the skip is final.
+	OutcomeRecheck = "recheck"
 )
 
 // Route is the metrics route of every record.
@@ -163,6 +168,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 				Duration:     d,
 				FlexLatency:  rec.flexTime,
 				FlexAttempts: rec.res.Attempts,
+				FlexCalls:    rec.res.Calls,
 				ColdStart:    !h.served.Swap(true),
 			})
 		}
@@ -216,6 +222,11 @@ func (h *Handler) handle(ctx context.Context, r events.SQSMessage, rec *record, 
 		if res.Failure != "" {
 			rec.err = errors.New(res.Failure)
 		}
+	case err == nil && res.RecheckIn > 0:
+		// Not final: the message comes back after RecheckIn (a batch item
+		// failure with that visibility), and the FIFO group — the
+		// channel — waits for it.
+		rec.outcome, rec.failed, rec.delay = OutcomeRecheck, true, res.RecheckIn
 	case err == nil:
 		rec.outcome = string(res.Outcome)
 	case errors.As(err, &perm), errors.Is(err, delivery.ErrPayloadMismatch):
@@ -276,6 +287,9 @@ func (h *Handler) logRecord(ctx context.Context, rec *record, d time.Duration) {
 	add("channel_sid", rec.msg.Job.ChannelSID)
 	add("live_task_sid", rec.res.LiveTaskSID)
 	add("channel_status", rec.res.ChannelStatus)
+	if rec.res.Rechecks > 0 {
+		attrs = append(attrs, slog.Int("rechecks", rec.res.Rechecks))
+	}
 	if rec.res.Outcome == closer.DryRun {
 		add("dry_run_request", rec.res.Request) // DRY_RUN: the Flex update not sent
 	}
