@@ -1,4 +1,4 @@
-# faults.mk — the fault-injection suite (internal/faults; figures in
+# faults.mk — the fault-injection suite (internal/testing/faults; figures in
 # docs/durable.md).
 #
 #   make faults                      run the suite and print its figures,
@@ -20,6 +20,6 @@ FAULTS_REPORT ?= $(BIN)/faults-report.txt
 
 faults: node_modules/.package-lock.json
 	@mkdir -p $(dir $(FAULTS_REPORT)) && rm -f $(FAULTS_REPORT)
-	@$(GO) test -race -count=1 ./internal/faults/ -args -faults.events=$(FAULTS_EVENTS) \
+	@$(GO) test -race -count=1 ./internal/testing/faults/ -args -faults.events=$(FAULTS_EVENTS) \
 		-faults.report=$(abspath $(FAULTS_REPORT)); status=$$?; \
 		cat $(FAULTS_REPORT) 2>/dev/null; exit $$status

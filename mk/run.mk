@@ -8,7 +8,7 @@
 #                            Flex outage, serve until Ctrl-C
 #   make run ARGS=--once     play the demo and exit 1 if any outcome differs
 #   make run ARGS=--mode=sync  the webhook alone, closing inline
-#   make events              regenerate events/*.json from internal/samples
+#   make events              regenerate events/*.json from internal/local/samples
 #
 # `make test` covers `flexhook run --once` through cmd/flexhook's TestRunOnce.
 

@@ -32,13 +32,13 @@ VULNDB_SUM := h1:mfngRv0Yoh0VApsXKEN82CjD99kl7mtparN3bs3JnqI=
 VULNDB_DIR := $(CURDIR)/.cache/vulndb/$(VULNDB_VERSION)
 
 $(VULNDB_DIR)/index/modules.json:
-	$(GO) run ./cmd/vulndb build -version $(VULNDB_VERSION) -sum $(VULNDB_SUM) -out $(VULNDB_DIR)
+	$(GO) run ./tools/vulndb build -version $(VULNDB_VERSION) -sum $(VULNDB_SUM) -out $(VULNDB_DIR)
 
 # vulncheck fails on any vulnerability flexhook's code calls unless
 # mk/vulncheck-accepted.txt accepts it at the version found, and on stale
 # exceptions.
 vulncheck: $(VULNDB_DIR)/index/modules.json
 	$(GO) tool govulncheck -db file://$(VULNDB_DIR) -format json ./... > $(VULNDB_DIR)/report.json
-	$(GO) run ./cmd/vulndb check -accept mk/vulncheck-accepted.txt $(VULNDB_DIR)/report.json
+	$(GO) run ./tools/vulndb check -accept mk/vulncheck-accepted.txt $(VULNDB_DIR)/report.json
 
 lint: vulncheck

@@ -1,7 +1,7 @@
 // Command flexhook-bench is `make bench`: it runs flexhook's Go benchmarks
 // and its measurements under the AWS Lambda Runtime Interface Emulator,
 // prints a table with each target's pass or fail, and writes the results
-// as JSON and as a Markdown table. See internal/bench for what each number
+// as JSON and as a Markdown table. See internal/testing/bench for what each number
 // means.
 //
 // Usage, from the module root:
@@ -21,7 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 
-	"github.com/flexhook/flexhook/internal/bench"
+	"github.com/flexhook/flexhook/internal/testing/bench"
 )
 
 func main() {

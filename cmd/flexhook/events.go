@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
 const eventsDescription = `
-Writes every sample event of internal/samples to DIR/<name>.json (the CRM
+Writes every sample event of internal/local/samples to DIR/<name>.json (the CRM
 source presets to DIR/crm-sources/<name>.json): API Gateway HTTP API events
 signed with the local test credentials, which
 sam local invoke -e, flexhook invoke and the tests replay. The files are
@@ -105,7 +105,7 @@ func writeEvents(dir string, check bool) (eventsReport, error) {
 	for _, f := range append(files, sourceFiles...) {
 		if rel, _ := filepath.Rel(dir, f); !slices.Contains(names, filepath.ToSlash(rel)) {
 			rep.stale++
-			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/samples)")
+			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/local/samples)")
 		}
 	}
 	return rep, nil

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
 // events writes exactly the bytes the samples' golden test expects, and

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flexhook/flexhook/cmd/flexhook/preview"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/explain"
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
 const explainDescription = `
@@ -44,7 +44,7 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	fs.Var(&crmSecrets, "crm-secret", "Standard Webhooks `secret` (whsec_…) to verify CRM signatures with (repeatable)")
 	fs.Var(&crmTokens, "crm-token", "CRM bearer `token` to accept (repeatable)")
 	account := fs.String("account", "", "Twilio account `SID` the event must belong to")
-	local := fs.Bool("local", false, "use the local test credentials of flexhook run and events/ (internal/samples)")
+	local := fs.Bool("local", false, "use the local test credentials of flexhook run and events/ (internal/local/samples)")
 	at := fs.String("at", "", "judge the event's age at this `time` (RFC 3339) instead of now")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, code, ok := fs.parse(std, args)
@@ -71,7 +71,7 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, usageError("configuration from the environment: %v", err), exitUsage)
 	}
-	creds := explain.Credentials{AuthTokens: tokens, CRMSecrets: crmSecrets, CRMTokens: crmTokens, AccountSID: *account}
+	creds := preview.Credentials{AuthTokens: tokens, CRMSecrets: crmSecrets, CRMTokens: crmTokens, AccountSID: *account}
 	if *local {
 		creds.AuthTokens = append(creds.AuthTokens, samples.AuthToken)
 		creds.CRMSecrets = append(creds.CRMSecrets, samples.CRMWebhookSecret)
@@ -89,7 +89,7 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
 	}
-	rep := explain.Explain(payload, cfg, creds, now)
+	rep := preview.Explain(payload, cfg, creds, now)
 	if *asJSON {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/explain"
+	"github.com/flexhook/flexhook/cmd/flexhook/preview"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/localrun"
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/stack"
 )
 
 // writeSample writes the named sample event to a temporary file.
@@ -105,7 +105,7 @@ func TestExplainJSONAndAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := cli(t, "", nil, "explain", "--local", "--json", "--at", "2026-05-06T07:10:00Z", p)
-	var rep explain.Report
+	var rep preview.Report
 	if code != exitOK || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Decision != "close" {
 		t.Fatalf("explain --at 10 minutes later exited %d: %s %s", code, stdout, stderr)
 	}
@@ -152,7 +152,7 @@ func TestExplainUsage(t *testing.T) {
 func taskRouterEventWithTime(at time.Time) ([]byte, error) {
 	form := samples.TaskRouterForm("task.canceled", samples.Channels()[0].Tasks[0])
 	form.Set("TimestampMs", strconv.FormatInt(at.UnixMilli(), 10))
-	req, err := localrun.TaskRouterRequest("https://"+samples.Host+"/taskrouter", samples.AuthToken, form)
+	req, err := stack.TaskRouterRequest("https://"+samples.Host+"/taskrouter", samples.AuthToken, form)
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/emulator"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/localrun"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -42,7 +42,7 @@ Exit codes: 0 for a 2xx answer, 1 for any other status or a function error,
 // invokeCommand implements `flexhook invoke`.
 func invokeCommand(ctx context.Context, std *stdio, args []string) int {
 	fs := newFlagSet("invoke", "flexhook invoke [--url http://127.0.0.1:3000 | --emulator URL] EVENT.json", invokeDescription)
-	target := fs.String("url", "http://"+localrun.DefaultAddr, "base `URL` of the local API gateway")
+	target := fs.String("url", "http://"+stack.DefaultAddr, "base `URL` of the local API gateway")
 	emu := fs.String("emulator", "", "base `URL` of an emulator (or of flexhook run's gateway): send the event unchanged to its Invoke API path")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this `duration`")
 	pos, code, ok := fs.parse(std, args)

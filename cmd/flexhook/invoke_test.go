@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/flexhook/flexhook/internal/emulator"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 

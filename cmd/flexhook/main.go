@@ -5,7 +5,7 @@
 //	flexhook run      run the function locally behind a local API gateway, play the demo
 //	flexhook sign     sign a TaskRouter or CRM request; print it as curl or as an event
 //	flexhook invoke   send an event file to the local gateway or an emulator
-//	flexhook events   regenerate events/*.json from internal/samples
+//	flexhook events   regenerate events/*.json from internal/local/samples
 //	flexhook explain  say offline what the webhook would do with an event file
 //	flexhook redrive  list (dry run) or move close jobs from the dead-letter queue
 //	flexhook sweep    run the orphan sweeper once and print what it did

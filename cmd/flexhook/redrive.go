@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/flexhook/flexhook/internal/coldstart"
+	"github.com/flexhook/flexhook/cmd/flexhook/redrive"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/queue"
-	"github.com/flexhook/flexhook/internal/redrive"
 )
 
 const redriveDescription = `
@@ -81,7 +81,7 @@ func redriveCommand(ctx context.Context, std *stdio, args []string) int {
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	awsCfg, err := coldstart.LoadAWS(ctx)
+	awsCfg, err := dependencies.LoadAWS(ctx)
 	if err != nil {
 		return fs.fail(std, fmt.Errorf("AWS configuration: %w", err), exitUsage)
 	}

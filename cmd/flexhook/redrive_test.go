@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/queue"
-	"github.com/flexhook/flexhook/internal/sqstest"
+	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
 
 func TestRedriveUsage(t *testing.T) {
@@ -78,11 +78,11 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	defer cancel()
 	sender := queue.NewSender(srv.Client(), srv.QueueURL())
 	at := time.Date(2026, 5, 6, 7, 0, 0, 0, time.UTC)
-	var msgs []delivery.Message
+	var msgs []closejob.Message
 	for n := 1; n <= 3; n++ {
-		j := closer.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: fmt.Sprintf("WS%032x", 1), TaskSID: fmt.Sprintf("WT%032x", n),
+		j := channelclose.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: fmt.Sprintf("WS%032x", 1), TaskSID: fmt.Sprintf("WT%032x", n),
 			InteractionSID: fmt.Sprintf("KD%032x", n), ChannelSID: fmt.Sprintf("UO%032x", n), Status: "closed", Routing: true, Guard: true}
-		m := delivery.NewMessage(fmt.Sprintf("tr:token:cli-%d", n), j, at.Add(time.Duration(n)*time.Minute))
+		m := closejob.NewMessage(fmt.Sprintf("tr:token:cli-%d", n), j, at.Add(time.Duration(n)*time.Minute))
 		if err := sender.Enqueue(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Fatalf("close queue after --move: %d messages, %v; want 1", len(got), err)
 	}
-	if m, err := delivery.DecodeMessage(got[0].Body); err != nil || m.Key != msgs[1].Key || !m.ReceivedAt.Equal(msgs[1].ReceivedAt) {
+	if m, err := closejob.DecodeMessage(got[0].Body); err != nil || m.Key != msgs[1].Key || !m.ReceivedAt.Equal(msgs[1].ReceivedAt) {
 		t.Errorf("moved message decodes to %+v, %v; want the job %s unchanged", m, err, msgs[1].Key)
 	}
 	// Consumed, as the worker would: otherwise it comes back and, with

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/localrun"
+	"github.com/flexhook/flexhook/internal/local/stack"
 )
 
 const runDescription = `
@@ -49,9 +49,9 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	fs := newFlagSet("run", "flexhook run [--mode durable|sync] [--addr 127.0.0.1:3000] [--once] [--twilio sim|real] [--public-url URL] [--env KEY=value]...", runDescription)
 	mode := fs.String("mode", "durable", "`mode` of delivery: durable (webhook → SQS → worker) or sync (the webhook closes inline)")
 	noTable := fs.Bool("no-table", false, "durable mode without the idempotency table, even when dynalite is installed")
-	outage := fs.Int("outage", localrun.DefaultOutageEvents, "events sent during the demo's Flex outage, durable mode (0 skips it)")
+	outage := fs.Int("outage", stack.DefaultOutageEvents, "events sent during the demo's Flex outage, durable mode (0 skips it)")
 	workerBootstrap := fs.String("worker-bootstrap", "", "use this prebuilt worker `binary` (from emulator.Build) instead of building functions/worker")
-	addr := fs.String("addr", localrun.DefaultAddr, "`address` of the local API gateway (port 0 picks a free port)")
+	addr := fs.String("addr", stack.DefaultAddr, "`address` of the local API gateway (port 0 picks a free port)")
 	once := fs.Bool("once", false, "play the demo and exit: 0 if every outcome is as expected, 1 otherwise")
 	noDemo := fs.Bool("no-demo", false, "skip the demo")
 	twilio := fs.String("twilio", "sim", "Twilio API to use: `sim` (embedded simulator) or real (credentials from the environment)")
@@ -89,12 +89,12 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if opts.Durable {
-		fmt.Fprintf(std.stderr, "flexhook run: building %s and %s, starting goaws and the Lambda emulators (the first run also compiles the emulator and goaws: a minute or two)...\n", localrun.FunctionPackage, localrun.WorkerPackage)
+		fmt.Fprintf(std.stderr, "flexhook run: building %s and %s, starting goaws and the Lambda emulators (the first run also compiles the emulator and goaws: a minute or two)...\n", stack.FunctionPackage, stack.WorkerPackage)
 	} else {
-		fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", localrun.FunctionPackage)
+		fmt.Fprintf(std.stderr, "flexhook run: building %s and starting the Lambda emulator (the first run also compiles the emulator: a minute or two)...\n", stack.FunctionPackage)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	sys, err := localrun.Start(startCtx, opts)
+	sys, err := stack.Start(startCtx, opts)
 	cancel()
 	if err != nil {
 		return fs.fail(std, err, exitFailure)
@@ -104,8 +104,8 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 		return fs.fail(std, err, exitFailure)
 	}
 
-	if sys.Mode() == localrun.Simulator && !*noDemo {
-		rep, err := sys.Demo(ctx, std.stdout, localrun.DemoSteps())
+	if sys.Mode() == stack.Simulator && !*noDemo {
+		rep, err := sys.Demo(ctx, std.stdout, stack.DemoSteps())
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return exitOK // Ctrl-C during the demo
@@ -152,17 +152,17 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 
 // runOptions checks the flags that depend on each other and the
 // environment.
-func runOptions(twilio, publicURL, addr string, once bool, env []string, getenv func(string) string) (localrun.Options, error) {
-	mode, err := localrun.ParseMode(twilio)
+func runOptions(twilio, publicURL, addr string, once bool, env []string, getenv func(string) string) (stack.Options, error) {
+	mode, err := stack.ParseMode(twilio)
 	if err != nil {
-		return localrun.Options{}, usageError("%v", err)
+		return stack.Options{}, usageError("%v", err)
 	}
-	opts := localrun.Options{Addr: addr, Mode: mode, PublicBaseURL: publicURL, Env: env}
-	if mode == localrun.RealTwilio {
+	opts := stack.Options{Addr: addr, Mode: mode, PublicBaseURL: publicURL, Env: env}
+	if mode == stack.RealTwilio {
 		if once {
 			return opts, usageError("--once plays the demo, which needs the simulator: drop --twilio=real")
 		}
-		if opts.Real, err = localrun.RealCredentialsFromEnv(getenv); err != nil {
+		if opts.Real, err = stack.RealCredentialsFromEnv(getenv); err != nil {
 			return opts, usageError("%v", err)
 		}
 	}

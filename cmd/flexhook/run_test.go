@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flexhook/flexhook/internal/localrun"
+	"github.com/flexhook/flexhook/internal/local/stack"
 )
 
 // `flexhook run --once` — what `make run ARGS=--once` runs — builds the
@@ -41,7 +41,7 @@ func TestRunOnce(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", want, stdout)
 				}
 			}
-			for _, st := range localrun.DemoSteps() {
+			for _, st := range stack.DemoSteps() {
 				found := false
 				for _, line := range strings.Split(stdout, "\n") {
 					if strings.Contains(line, st.Name) {
@@ -67,18 +67,18 @@ func TestRunOnce(t *testing.T) {
 
 func TestRunOptions(t *testing.T) {
 	env := map[string]string{
-		localrun.EnvAccountSID: "AC0123456789abcdef0123456789abcdef",
-		localrun.EnvAuthToken:  "realtoken0123",
+		stack.EnvAccountSID: "AC0123456789abcdef0123456789abcdef",
+		stack.EnvAuthToken:  "realtoken0123",
 	}
 	opts, err := runOptions("real", "https://abc.trycloudflare.com", "127.0.0.1:3000", false, []string{"LOG_LEVEL=debug"}, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.Mode != localrun.RealTwilio || opts.Real.AuthToken != "realtoken0123" || opts.PublicBaseURL != "https://abc.trycloudflare.com" || len(opts.Env) != 1 {
+	if opts.Mode != stack.RealTwilio || opts.Real.AuthToken != "realtoken0123" || opts.PublicBaseURL != "https://abc.trycloudflare.com" || len(opts.Env) != 1 {
 		t.Errorf("runOptions = %+v", opts)
 	}
 	opts, err = runOptions("sim", "", "127.0.0.1:0", true, nil, func(string) string { return "" })
-	if err != nil || opts.Mode != localrun.Simulator || opts.Real != (localrun.RealCredentials{}) {
+	if err != nil || opts.Mode != stack.Simulator || opts.Real != (stack.RealCredentials{}) {
 		t.Errorf("runOptions(sim) = %+v, %v", opts, err)
 	}
 }
@@ -113,7 +113,7 @@ func TestRunServesUntilStopped(t *testing.T) {
 	if base == "" {
 		t.Fatalf("no serving line; stderr: %s", errOut.String())
 	}
-	req, err := localrun.CRMExample(base)
+	req, err := stack.CRMExample(base)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/localrun"
+	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -147,7 +147,7 @@ func sign(in signInput) (string, error) {
 		return "", usageError("--format %q: want curl or event", in.format)
 	}
 	var (
-		req localrun.Request
+		req stack.Request
 		err error
 	)
 	if in.token != "" {
@@ -155,7 +155,7 @@ func sign(in signInput) (string, error) {
 		if ferr != nil {
 			return "", ferr
 		}
-		req, err = localrun.TaskRouterRequest(in.url, in.token, form)
+		req, err = stack.TaskRouterRequest(in.url, in.token, form)
 	} else {
 		if len(in.form) > 0 {
 			return "", usageError("--form is for TaskRouter requests (--token); give a CRM request's JSON with --body")
@@ -163,7 +163,7 @@ func sign(in signInput) (string, error) {
 		if !in.hasBody {
 			return "", usageError("a CRM request needs its JSON --body")
 		}
-		req, err = localrun.CRMRequest(in.url, in.body, localrun.CRMAuth{Secret: in.secret, ID: in.id, Time: in.now, Token: in.bearer})
+		req, err = stack.CRMRequest(in.url, in.body, stack.CRMAuth{Secret: in.secret, ID: in.id, Time: in.now, Token: in.bearer})
 	}
 	if err != nil {
 		return "", usageError("%v", err)
@@ -172,7 +172,7 @@ func sign(in signInput) (string, error) {
 }
 
 // render prints req as a curl command or an API Gateway event.
-func render(in signInput, req localrun.Request) (string, error) {
+func render(in signInput, req stack.Request) (string, error) {
 	if in.format == "curl" {
 		return req.Curl() + "\n", nil
 	}

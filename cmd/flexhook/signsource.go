@@ -6,8 +6,8 @@ import (
 	"net/http"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/localrun"
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/stack"
 )
 
 // presetSecrets are the local test secrets of the presets in
@@ -70,5 +70,5 @@ func signSource(in signInput) (string, error) {
 	} else {
 		h.Set("Content-Type", "application/json")
 	}
-	return render(in, localrun.Request{Method: http.MethodPost, URL: u, Header: h, Body: in.body})
+	return render(in, stack.Request{Method: http.MethodPost, URL: u, Header: h, Body: in.body})
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
 // Each preset signed by `flexhook sign --source` verifies with the

@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/coldstart"
+	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
@@ -72,7 +72,7 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	// Logs go to stderr, the report to stdout.
-	k, err := coldstart.Start(ctx, cfg.Common, "sweeper", std.stderr, getenv)
+	k, err := dependencies.Start(ctx, cfg.Common, "sweeper", std.stderr, getenv)
 	if err != nil {
 		return fs.fail(std, usageError("AWS configuration: %v", err), exitUsage)
 	}
@@ -123,9 +123,9 @@ func writeSweep(w io.Writer, rep sweeper.Report) error {
 		switch {
 		case a.Error != "":
 			detail = a.Error
-		case a.Outcome == string(closer.SkippedLiveTask):
+		case a.Outcome == string(channelclose.SkippedLiveTask):
 			detail = "not sent: another task on the channel is live"
-		case a.Outcome == string(closer.DryRun):
+		case a.Outcome == string(channelclose.DryRun):
 			detail = "not sent (dry run): " + a.Request
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, dash(a.ChannelStatus), a.Outcome, dash(detail))

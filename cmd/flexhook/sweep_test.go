@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/flextest"
-	"github.com/flexhook/flexhook/internal/samples"
-	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
@@ -88,9 +88,6 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 		"TWILIO_API_BASE_URL":      tw.URL,
 		"TASKROUTER_CLOSE_EVENTS":  "task.canceled,workflow.timeout,task.deleted",
 		"LOG_LEVEL":                "warn",
-		// The world's orphans ended with task.completed, an opt-in close
-		// event since issue 9.
-		"TASKROUTER_CLOSE_EVENTS": "task.canceled,task.completed,workflow.timeout,task.deleted,task.system-deleted",
 	}
 	return w
 }

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/emulator"
-	"github.com/flexhook/flexhook/internal/flextest"
-	"github.com/flexhook/flexhook/internal/samples"
-	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
@@ -30,7 +30,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*sweeper.Lambd
 	if err != nil {
 		return nil, err
 	}
-	k, err := coldstart.Start(ctx, cfg.Common, "sweeper", os.Stdout, getenv)
+	k, err := dependencies.Start(ctx, cfg.Common, "sweeper", os.Stdout, getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/samples"
+	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
 // Each CRM source preset, signed now, closes its channels through the

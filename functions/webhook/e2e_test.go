@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/emulator"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/samples"
-	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 )
 
 // The end-to-end tests run the real bootstrap binary under the AWS Lambda

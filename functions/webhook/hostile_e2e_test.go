@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/emulator"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/hostile"
-	"github.com/flexhook/flexhook/internal/samples"
-	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
+	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
 
 // The hostile table's subset that matters most at the process boundary,

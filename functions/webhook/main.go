@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/webhook"
 )
@@ -35,7 +35,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 	if err != nil {
 		return nil, err
 	}
-	k, err := coldstart.Start(ctx, cfg.Common, "webhook", os.Stdout, getenv)
+	k, err := dependencies.Start(ctx, cfg.Common, "webhook", os.Stdout, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
 	}
 	h := webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
-	// The secret was fetched by coldstart.Start: a CRM source left without
+	// The secret was fetched by dependencies.Start: a CRM source left without
 	// its crm_sources entry fails the cold start here, named.
 	if err := h.CheckCRMSources(ctx); err != nil {
 		return nil, err

@@ -12,16 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/dynamotest"
-	"github.com/flexhook/flexhook/internal/emulator"
-	"github.com/flexhook/flexhook/internal/esm"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue"
-	"github.com/flexhook/flexhook/internal/samples"
-	"github.com/flexhook/flexhook/internal/secretstest"
-	"github.com/flexhook/flexhook/internal/sqstest"
+	"github.com/flexhook/flexhook/internal/queue/sqstest"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 )
 
 // The end-to-end tests run the real worker bootstrap under the AWS Lambda
@@ -120,9 +120,9 @@ func (s *stack) start() {
 
 // mapping is the event source mapping from the FIFO close queue to the
 // running function.
-func (s *stack) mapping() *esm.Mapping {
+func (s *stack) mapping() *sqstrigger.Mapping {
 	s.t.Helper()
-	m, err := esm.New(s.q, s.sqs.QueueURL(), esm.Emulator{Instance: s.fn}, esm.Options{QueueARN: sqstest.ARN(s.sqs.QueueURL())})
+	m, err := sqstrigger.New(s.q, s.sqs.QueueURL(), sqstrigger.Emulator{Instance: s.fn}, sqstrigger.Options{QueueARN: sqstest.ARN(s.sqs.QueueURL())})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -131,16 +131,16 @@ func (s *stack) mapping() *esm.Mapping {
 
 // channel adds an active channel whose task has just completed, and the
 // close job that task's event makes.
-func (s *stack) channel() (flextest.Channel, closer.Job) {
+func (s *stack) channel() (flextest.Channel, channelclose.Job) {
 	ch := s.twilio.AddChannel(flextest.Channel{})
 	task := s.twilio.AddChannelTask(ws, ch, flextest.TaskCompleted)
-	return ch, closer.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: ws, TaskSID: task.SID,
+	return ch, channelclose.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: ws, TaskSID: task.SID,
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.SID, Status: "closed", Routing: true, Guard: true}
 }
 
-func (s *stack) enqueue(key string, j closer.Job) delivery.Message {
+func (s *stack) enqueue(key string, j channelclose.Job) closejob.Message {
 	s.t.Helper()
-	m := delivery.NewMessage(key, j, time.Now())
+	m := closejob.NewMessage(key, j, time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := queue.NewSender(s.sqs.Client(), s.sqs.QueueURL()).Enqueue(ctx, m); err != nil {
@@ -150,11 +150,11 @@ func (s *stack) enqueue(key string, j closer.Job) delivery.Message {
 }
 
 // pollUntil polls through m until cond holds, at most rounds times.
-func (s *stack) pollUntil(m *esm.Mapping, rounds int, what string, cond func() bool) esm.Stats {
+func (s *stack) pollUntil(m *sqstrigger.Mapping, rounds int, what string, cond func() bool) sqstrigger.Stats {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var total esm.Stats
+	var total sqstrigger.Stats
 	for range rounds {
 		st, err := m.Poll(ctx)
 		if err != nil {
@@ -169,8 +169,8 @@ func (s *stack) pollUntil(m *esm.Mapping, rounds int, what string, cond func() b
 	return total
 }
 
-func add(a, b esm.Stats) esm.Stats {
-	return esm.Stats{Polls: a.Polls + b.Polls, Received: a.Received + b.Received, Invocations: a.Invocations + b.Invocations,
+func add(a, b sqstrigger.Stats) sqstrigger.Stats {
+	return sqstrigger.Stats{Polls: a.Polls + b.Polls, Received: a.Received + b.Received, Invocations: a.Invocations + b.Invocations,
 		FunctionErrors: a.FunctionErrors + b.FunctionErrors, Deleted: a.Deleted + b.Deleted, Failed: a.Failed + b.Failed}
 }
 
@@ -227,7 +227,7 @@ func (s *stack) outcomes(key string) []string {
 func TestWorkerClosesChannels(t *testing.T) {
 	s := startStack(t, sqstest.Options{VisibilityTimeout: 5 * time.Second}, 10*time.Second)
 	var chans []flextest.Channel
-	var msgs []delivery.Message
+	var msgs []closejob.Message
 	for i := range 3 {
 		ch, j := s.channel()
 		chans = append(chans, ch)
@@ -327,7 +327,7 @@ func TestWorkerPersistentFailureGoesToDLQ(t *testing.T) {
 	if err != nil || len(dlq) != 1 {
 		t.Fatalf("DLQ receive = %d, %v", len(dlq), err)
 	}
-	if got, err := delivery.DecodeMessage(dlq[0].Body); err != nil || got.Key != msg.Key {
+	if got, err := closejob.DecodeMessage(dlq[0].Body); err != nil || got.Key != msg.Key {
 		t.Errorf("DLQ message decodes to %+v, %v; want key %s", got, err, msg.Key)
 	}
 	for _, l := range s.jobLines() {
@@ -350,7 +350,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	s.twilio.Inject(flextest.Fault{Method: "POST", Path: "/v1/Interactions", Delay: time.Minute, Times: 1})
 	m := s.mapping()
 	type result struct {
-		st  esm.Stats
+		st  sqstrigger.Stats
 		err error
 	}
 	done := make(chan result, 1)

@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/flexhook/flexhook/internal/coldstart"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/worker"
 )
@@ -34,11 +34,11 @@ func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handle
 	if err != nil {
 		return nil, err
 	}
-	k, err := coldstart.Start(ctx, cfg.Common, "worker", os.Stdout, getenv)
+	k, err := dependencies.Start(ctx, cfg.Common, "worker", os.Stdout, getenv)
 	if err != nil {
 		return nil, err
 	}
-	p := k.Processor().WithRecheck(delivery.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
+	p := k.Processor().WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
 	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
 		Metrics:   k.Metrics,
 		RetryBase: cfg.RetryBase,

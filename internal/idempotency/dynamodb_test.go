@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/flexhook/flexhook/internal/dynamotest"
+	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 )
 
 // TestDynamoDB runs the shared suite against dynalite, twice: as dynalite

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/sqstest"
+	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
 
 // The adapter against a real SQS implementation (goaws), through the real
@@ -29,7 +29,7 @@ func TestAgainstGoaws(t *testing.T) {
 		if err != nil || len(msgs) != 1 {
 			t.Fatalf("Receive() = %d messages, %v; want 1", len(msgs), err)
 		}
-		got, err := delivery.DecodeMessage(msgs[0].Body)
+		got, err := closejob.DecodeMessage(msgs[0].Body)
 		if err != nil || got.Key != m.Key {
 			t.Errorf("received body decodes to %+v, %v", got, err)
 		}

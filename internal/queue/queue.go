@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/closejob"
 )
 
 // api is the part of the SQS client this package calls (*sqs.Client).
@@ -222,16 +222,16 @@ func NewSender(api api, queueURL string) *Sender { return &Sender{c: New(api), u
 func (s *Sender) QueueURL() string { return s.url }
 
 // Enqueue sends m as a close job. On a FIFO queue its message group is the
-// job's channel SID and its deduplication id delivery.DedupID(m.Key).
+// job's channel SID and its deduplication id closejob.DedupID(m.Key).
 // Every failure is an *Error whose RetryableError is true: the caller cannot
 // tell a lost request from a refused one, and the event must not be dropped,
 // so the webhook answers 503 and the sender tries again.
-func (s *Sender) Enqueue(ctx context.Context, m delivery.Message) error {
+func (s *Sender) Enqueue(ctx context.Context, m closejob.Message) error {
 	body, err := m.Encode()
 	if err != nil {
 		return newError("enqueue", s.url, err, true)
 	}
-	_, err = s.c.Send(ctx, s.url, Outgoing{Body: body, GroupID: m.Job.ChannelSID, DedupID: delivery.DedupID(m.Key)})
+	_, err = s.c.Send(ctx, s.url, Outgoing{Body: body, GroupID: m.Job.ChannelSID, DedupID: closejob.DedupID(m.Key)})
 	if err != nil {
 		var qe *Error
 		if errors.As(err, &qe) {

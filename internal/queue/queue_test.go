@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 )
 
 const (
@@ -22,10 +22,10 @@ const (
 	wt = "WT0123456789abcdef0123456789abcdef"
 )
 
-func message(key string) delivery.Message {
-	job := closer.Job{Source: "taskrouter", EventType: "task.completed", TaskSID: wt,
+func message(key string) closejob.Message {
+	job := channelclose.Job{Source: "taskrouter", EventType: "task.completed", TaskSID: wt,
 		InteractionSID: kd, ChannelSID: uo, Status: "closed", Routing: true}
-	return delivery.NewMessage(key, job, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	return closejob.NewMessage(key, job, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // fakeSQS records requests and answers with err when set.
@@ -83,7 +83,7 @@ func TestEnqueue(t *testing.T) {
 		url                string
 		wantGroup, wantDup string
 	}{
-		{"fifo queue gets group and dedup id", "https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo", uo, delivery.DedupID("tr:token:abc")},
+		{"fifo queue gets group and dedup id", "https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo", uo, closejob.DedupID("tr:token:abc")},
 		{"standard queue gets neither", "https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close", "", ""},
 	}
 	for _, tt := range tests {
@@ -106,7 +106,7 @@ func TestEnqueue(t *testing.T) {
 			if got := aws.ToString(in.MessageDeduplicationId); got != tt.wantDup {
 				t.Errorf("MessageDeduplicationId = %q, want %q", got, tt.wantDup)
 			}
-			got, err := delivery.DecodeMessage(aws.ToString(in.MessageBody))
+			got, err := closejob.DecodeMessage(aws.ToString(in.MessageBody))
 			if err != nil || got.Key != m.Key || got.Job != m.Job || !got.ReceivedAt.Equal(m.ReceivedAt) {
 				t.Errorf("body decodes to %+v, %v; want %+v", got, err, m)
 			}

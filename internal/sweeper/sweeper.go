@@ -24,8 +24,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -37,9 +37,9 @@ type api interface {
 	FetchChannel(ctx context.Context, ch flex.ChannelRef) (flex.Channel, error)
 }
 
-// runner runs a close job once (*delivery.Processor).
+// runner runs a close job once (*closejob.Processor).
 type runner interface {
-	Run(ctx context.Context, m delivery.Message) (delivery.Result, error)
+	Run(ctx context.Context, m closejob.Message) (closejob.Result, error)
 }
 
 // MaxLookback is how long TaskRouter keeps events: a longer look-back
@@ -197,7 +197,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 		rep.Open++
 		rep.Outcomes[a.Outcome]++
 		rep.Actions = append(rep.Actions, a)
-		if a.Outcome == string(closer.Closed) {
+		if a.Outcome == string(channelclose.Closed) {
 			closes++
 		}
 		if err := s.o.Sleep(ctx, s.o.Pace); err != nil {
@@ -232,7 +232,7 @@ func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, e fle
 	cur, err := s.api.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID})
 	switch {
 	case errors.Is(err, flex.ErrNotFound):
-		return a, string(closer.NotFound)
+		return a, string(channelclose.NotFound)
 	case err != nil:
 		a.Outcome, a.Error = "failed", err.Error()
 		return a, ""
@@ -249,13 +249,13 @@ func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, e fle
 		a.Outcome = "skipped_channel_state"
 		return a, ""
 	}
-	job := closer.Job{
+	job := channelclose.Job{
 		Source: "sweeper", WorkspaceSID: s.ws, TaskSID: e.TaskSID,
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID,
 		Status: s.o.Status, Routing: s.o.Routing, Guard: true,
 	}
 	key := "sweep:" + run + ":" + ch.ChannelSID
-	res, err := s.runner.Run(ctx, delivery.NewMessage(key, job, s.o.Now()))
+	res, err := s.runner.Run(ctx, closejob.NewMessage(key, job, s.o.Now()))
 	a.Request = job.Request()
 	if err != nil {
 		a.Outcome, a.Error = "failed", err.Error()

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
@@ -62,7 +62,7 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) sweeper(dryRun bool, o Options) *Sweeper {
-	p := delivery.NewProcessor(closer.New(w.api, closer.Options{DryRun: dryRun}), w.store, nil)
+	p := closejob.NewProcessor(channelclose.New(w.api, channelclose.Options{DryRun: dryRun}), w.store, nil)
 	o.Now = w.fake.Now
 	o.Sleep = func(context.Context, time.Duration) error { return nil }
 	if o.CloseEvents == nil {

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -49,7 +49,7 @@ func (h *Handler) crm(ctx context.Context, req *gateway.Request, rec *record) (g
 	}
 	var key string
 	if h.keyed() {
-		key = delivery.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"))
+		key = closejob.CRMKey(req.Header.Get(crm.HeaderID), req.Header.Get("Idempotency-Key"))
 	}
 	return h.closeCRM(ctx, in, key, rec)
 }
@@ -63,7 +63,7 @@ func (h *Handler) closeCRM(ctx context.Context, in crm.Request, key string, rec 
 	if status == "" {
 		status = h.cfg.CloseStatus
 	}
-	job := closer.Job{
+	job := channelclose.Job{
 		Source:         "crm",
 		InteractionSID: in.InteractionSID,
 		ChannelSID:     in.ChannelSID,
@@ -89,7 +89,7 @@ func (h *Handler) closeCRM(ctx context.Context, in crm.Request, key string, rec 
 	}
 	rec.outcome, rec.liveTask = string(res.Outcome), res.LiveTaskSID
 	code := http.StatusOK
-	if res.Outcome == closer.NotFound {
+	if res.Outcome == channelclose.NotFound {
 		code = http.StatusNotFound
 	}
 	return jsonResponse(code, crmResult{
@@ -119,7 +119,7 @@ var errFound = errors.New("found")
 // turns on the live-task guard, leaving that task out of it. TaskRouter
 // deletes a task five minutes after it ends; the channel of a deleted task
 // is read from its events (kept 30 days), which carry its attributes.
-func (h *Handler) jobForTask(ctx context.Context, job closer.Job, taskSID string) (closer.Job, error) {
+func (h *Handler) jobForTask(ctx context.Context, job channelclose.Job, taskSID string) (channelclose.Job, error) {
 	if h.cfg.WorkspaceSID == "" {
 		return job, errTaskLookupDisabled
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
@@ -91,12 +91,12 @@ func (h *Handler) crmSource(ctx context.Context, req *gateway.Request, rec *reco
 
 // sourceKey is the idempotency key of a source delivery: its sender's
 // delivery id, scoped to the source, else the Idempotency-Key header, else
-// a key of its own (delivery.CRMKey).
+// a key of its own (closejob.CRMKey).
 func sourceKey(source, id, idempotencyKey string) string {
 	if id != "" {
-		return delivery.CRMKey(source+"\x00"+id, "")
+		return closejob.CRMKey(source+"\x00"+id, "")
 	}
-	return delivery.CRMKey("", idempotencyKey)
+	return closejob.CRMKey("", idempotencyKey)
 }
 
 // salesforce handles an Outbound Message: every notification is closed

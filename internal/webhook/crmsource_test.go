@@ -11,11 +11,11 @@ import (
 
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/hostile"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/secrets"
+	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
 
 // testCRMSources declares one source per scheme, as CRM_SOURCES.

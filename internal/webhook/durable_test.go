@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -110,7 +110,7 @@ func TestInProgressDuplicate(t *testing.T) {
 	}
 	d, _ := f.handler.rules.Decide(ev)
 	job := taskRouterJob(f.cfg, ev, d)
-	m := delivery.NewMessage(delivery.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")), job, f.clock.Now())
+	m := closejob.NewMessage(closejob.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")), job, f.clock.Now())
 	if _, err := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestCRMInProgressDuplicate(t *testing.T) {
 	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
 	f.withOptions(Options{Store: store})
 	ch, _ := f.channel("assigned")
-	if _, err := store.Begin(context.Background(), delivery.CRMKey("msg_test", ""), "another-hash-is-not-checked-first", f.clock.Now().Add(time.Minute)); err != nil {
+	if _, err := store.Begin(context.Background(), closejob.CRMKey("msg_test", ""), "another-hash-is-not-checked-first", f.clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	r := f.invoke(f.signedCRM(closeBody(ch, "closed")))
@@ -148,7 +148,7 @@ func TestCRMInProgressDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Set("Content-Type", "application/json")
-	m := delivery.NewMessage(delivery.CRMKey("msg_other", ""), job, f.clock.Now())
+	m := closejob.NewMessage(closejob.CRMKey("msg_other", ""), job, f.clock.Now())
 	if _, err := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +160,8 @@ func TestCRMInProgressDuplicate(t *testing.T) {
 
 // closerJobForCRM is the job the CRM route makes for a close of ch by
 // channel SID with the fixture's defaults.
-func closerJobForCRM(f *fixture, ch flextest.Channel) closer.Job {
-	return closer.Job{Source: closer.SourceCRM, InteractionSID: ch.InteractionSID, ChannelSID: ch.SID,
+func closerJobForCRM(f *fixture, ch flextest.Channel) channelclose.Job {
+	return channelclose.Job{Source: channelclose.SourceCRM, InteractionSID: ch.InteractionSID, ChannelSID: ch.SID,
 		Status: f.cfg.CloseStatus, Routing: f.cfg.Routing(f.cfg.CloseStatus)}
 }
 
@@ -197,11 +197,11 @@ func TestDryRun(t *testing.T) {
 // recordingQueue is the SQS sender, in memory.
 type recordingQueue struct {
 	mu   sync.Mutex
-	msgs []delivery.Message
+	msgs []closejob.Message
 	err  error
 }
 
-func (q *recordingQueue) Enqueue(_ context.Context, m delivery.Message) error {
+func (q *recordingQueue) Enqueue(_ context.Context, m closejob.Message) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
@@ -226,7 +226,7 @@ func TestDurableModeEnqueues(t *testing.T) {
 		t.Fatalf("durable mode: %d messages, %d Twilio calls; want 1 message and no call", len(q.msgs), len(f.fake.Requests()))
 	}
 	m := q.msgs[0]
-	if m.Job.ChannelSID != ch.SID || m.Job.TaskSID != task.SID || !m.Job.Guard || m.Key != delivery.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")) {
+	if m.Job.ChannelSID != ch.SID || m.Job.TaskSID != task.SID || !m.Job.Guard || m.Key != closejob.TaskRouterKey(form.Get("EventType"), form.Get("TaskSid")) {
 		t.Errorf("enqueued %+v", m)
 	}
 	if f.lastLog()["outcome"] != "queued" {
@@ -269,7 +269,7 @@ func TestDurableDuplicateOfPermanentFailure(t *testing.T) {
 	}
 	m := q.msgs[0]
 	claim, _ := store.Begin(context.Background(), m.Key, m.PayloadHash, f.clock.Now().Add(time.Minute))
-	if err := store.Complete(context.Background(), m.Key, claim.Owner, delivery.OutcomeFailedPermanent, `{"failure":"twilio 400 (code 45359)"}`, f.clock.Now().Add(time.Hour)); err != nil {
+	if err := store.Complete(context.Background(), m.Key, claim.Owner, closejob.OutcomeFailedPermanent, `{"failure":"twilio 400 (code 45359)"}`, f.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.invoke(ev); r.Status != 502 || len(q.msgs) != 1 {

@@ -11,7 +11,7 @@ import (
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"

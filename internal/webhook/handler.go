@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/idempotency"
@@ -51,7 +51,7 @@ type twilioAPI interface {
 
 // enqueuer sends close jobs to the durable queue (*queue.Sender).
 type enqueuer interface {
-	Enqueue(ctx context.Context, m delivery.Message) error
+	Enqueue(ctx context.Context, m closejob.Message) error
 }
 
 // store is the idempotency store (*idempotency.DynamoDB, *idempotency.Memory).
@@ -82,7 +82,7 @@ type Handler struct {
 	cfg     config.Webhook
 	secrets secretSource
 	twilio  twilioAPI
-	process *delivery.Processor
+	process *closejob.Processor
 	queue   enqueuer
 	stored  bool // an idempotency store is configured
 	rules   taskrouter.Rules
@@ -112,7 +112,7 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.process = delivery.NewProcessor(closer.New(api, closer.Options{DryRun: cfg.DryRun}), o.Store, h.now)
+	h.process = closejob.NewProcessor(channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun}), o.Store, h.now)
 	return h
 }
 
@@ -286,10 +286,10 @@ func (h *Handler) keyed() bool { return h.stored || h.queue != nil }
 // answering duplicates from the idempotency store), else to the processor
 // inline. key is the event's idempotency key, "" when !h.keyed(). queued
 // reports a job left for the worker.
-func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec *record) (res delivery.Result, queued bool, err error) {
-	msg := delivery.Message{Job: job}
+func (h *Handler) dispatch(ctx context.Context, key string, job channelclose.Job, rec *record) (res closejob.Result, queued bool, err error) {
+	msg := closejob.Message{Job: job}
 	if h.keyed() {
-		msg = delivery.NewMessage(key, job, h.now())
+		msg = closejob.NewMessage(key, job, h.now())
 	}
 	if h.queue != nil {
 		if res, ok, err := h.process.Check(ctx, msg); err != nil || ok {
@@ -297,10 +297,10 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 			return res, false, replayedFailure(res, err)
 		}
 		if err := h.queue.Enqueue(ctx, msg); err != nil {
-			return delivery.Result{}, false, &enqueueError{err}
+			return closejob.Result{}, false, &enqueueError{err}
 		}
 		rec.outcome = outcomeQueued
-		return delivery.Result{}, true, nil
+		return closejob.Result{}, true, nil
 	}
 	start := h.now()
 	res, err = h.process.Run(ctx, msg)
@@ -309,7 +309,7 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 	rec.calls += res.Calls
 	rec.replayed = res.Replayed
 	rec.dryRunRequest = ""
-	if res.Outcome == closer.DryRun {
+	if res.Outcome == channelclose.DryRun {
 		rec.dryRunRequest = res.Request
 	}
 	return res, false, replayedFailure(res, err)
@@ -318,8 +318,8 @@ func (h *Handler) dispatch(ctx context.Context, key string, job closer.Job, rec 
 // replayedFailure turns a replayed failed_permanent outcome into the error
 // the first delivery got, so a duplicate is answered as the original was
 // (502), in either mode.
-func replayedFailure(res delivery.Result, err error) error {
-	if err == nil && res.Replayed && res.Outcome == delivery.OutcomeFailedPermanent {
+func replayedFailure(res closejob.Result, err error) error {
+	if err == nil && res.Replayed && res.Outcome == closejob.OutcomeFailedPermanent {
 		return &recordedFailure{res.Failure}
 	}
 	return err

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/hostile"
 	"github.com/flexhook/flexhook/internal/taskrouter"
+	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
 
 // hostileRow is one hostile request and the status it must get.

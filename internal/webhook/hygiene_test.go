@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/coldstart"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/flex"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
-	"github.com/flexhook/flexhook/internal/secretstest"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -48,7 +48,7 @@ var (
 	hyCRMSecret2 = "whsec_" + base64.StdEncoding.EncodeToString([]byte(hyCRMKey2))
 )
 
-// hygiene is the webhook as main builds it — coldstart.NewTwilio with the
+// hygiene is the webhook as main builds it — dependencies.NewTwilio with the
 // real AWS SDK against the Secrets Manager fake, the real Twilio client
 // against the Twilio fake, the JSON logger and the EMF emitter — with
 // every byte of output captured.
@@ -98,7 +98,7 @@ func newHygiene(t *testing.T, smFault *secretstest.Fault) *hygiene {
 	// three seconds; a short context ends it sooner, as only its log matters.
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	deps, err := coldstart.NewTwilio(ctx, coldstart.TwilioOptions{
+	deps, err := dependencies.NewTwilio(ctx, dependencies.TwilioOptions{
 		SecretID: hySecretID, APIBaseURL: tw.URL, Logger: log,
 		// Retries back off for milliseconds, not seconds.
 		Flex: flex.Options{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/flextest"
-	"github.com/flexhook/flexhook/internal/hostile"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
+	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
 
 // The resource limits, each at its edge: the body cap (MaxBody, after

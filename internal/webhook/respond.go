@@ -7,15 +7,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
-// Outcomes, as logged and counted. closer.Outcome values are used as they
+// Outcomes, as logged and counted. channelclose.Outcome values are used as they
 // are; these are the edge's own.
 const (
 	outcomeIgnored         = "ignored"
@@ -79,24 +79,24 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return r, outcomeRejectedAuth
 	case isCRMInvalid(err):
 		return crmInvalidResponse(err), outcomeInvalid
-	case errors.Is(err, delivery.ErrInProgress) && route == RouteTaskRouter:
+	case errors.Is(err, closejob.ErrInProgress) && route == RouteTaskRouter:
 		// TaskRouter never retries a 4xx, and the first copy may still
 		// fail: only a 5xx keeps the event alive (with #rp=5xx).
 		r := errorResponse(http.StatusServiceUnavailable, "the same event is being processed; retry later")
 		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
 		return r, outcomeDuplicate
-	case errors.Is(err, delivery.ErrInProgress):
+	case errors.Is(err, closejob.ErrInProgress):
 		r := errorResponse(http.StatusConflict, "the same event is being processed; retry later")
 		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
 		return r, outcomeDuplicate
-	case errors.Is(err, delivery.ErrPayloadMismatch):
+	case errors.Is(err, closejob.ErrPayloadMismatch):
 		return errorResponse(http.StatusUnprocessableEntity, "this idempotency key was used for a different close"), outcomeInvalid
 	case errors.As(err, new(*recordedFailure)):
 		return errorResponse(http.StatusBadGateway, "Twilio refused this close earlier; not retried"), outcomeFailedPermanent
 	case errors.As(err, &unknown):
-		return errorResponse(http.StatusNotFound, unknown.Error()), string(closer.NotFound)
+		return errorResponse(http.StatusNotFound, unknown.Error()), string(channelclose.NotFound)
 	case errors.Is(err, flex.ErrNotFound):
-		return errorResponse(http.StatusNotFound, "not found in Twilio"), string(closer.NotFound)
+		return errorResponse(http.StatusNotFound, "not found in Twilio"), string(channelclose.NotFound)
 	case errors.Is(err, flex.ErrInvalidSID):
 		return errorResponse(http.StatusUnprocessableEntity, err.Error()), outcomeInvalid
 	case errors.As(err, &formatErr):

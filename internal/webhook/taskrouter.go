@@ -7,9 +7,9 @@ import (
 	"mime"
 	"net/url"
 
-	"github.com/flexhook/flexhook/internal/closer"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
-	"github.com/flexhook/flexhook/internal/delivery"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -50,7 +50,7 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 	job := taskRouterJob(h.cfg, ev, d)
 	var key string
 	if h.keyed() {
-		key = delivery.TaskRouterKey(ev.Type, ev.TaskSID)
+		key = closejob.TaskRouterKey(ev.Type, ev.TaskSID)
 	}
 	res, queued, err := h.dispatch(ctx, key, job, rec)
 	if err != nil {
@@ -66,8 +66,8 @@ func (h *Handler) taskRouter(ctx context.Context, req *gateway.Request, rec *rec
 
 // taskRouterJob is the close job for an event the rules decided to close:
 // the configured status and routing, with the live-task guard on.
-func taskRouterJob(cfg config.Webhook, ev taskrouter.Event, d taskrouter.Decision) closer.Job {
-	return closer.Job{
+func taskRouterJob(cfg config.Webhook, ev taskrouter.Event, d taskrouter.Decision) channelclose.Job {
+	return channelclose.Job{
 		Source:         "taskrouter",
 		EventType:      ev.Type,
 		WorkspaceSID:   ev.WorkspaceSID,

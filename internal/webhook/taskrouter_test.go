@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )

@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -49,7 +49,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc := delivery.NewProcessor(closer.New(api, closer.Options{}), idempotency.NewMemory(idempotency.Options{}), nil)
+	proc := closejob.NewProcessor(channelclose.New(api, channelclose.Options{}), idempotency.NewMemory(idempotency.Options{}), nil)
 	x := newHarness(Options{Now: time.Now})
 	x.h = New(proc, x.vis, logging.New(x.logs, slog.LevelDebug), Options{})
 	return &stack{fake: fake, x: x}

@@ -13,24 +13,24 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
-	"github.com/flexhook/flexhook/internal/dynamotest"
-	"github.com/flexhook/flexhook/internal/esm"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
-	"github.com/flexhook/flexhook/internal/flextest"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/queue"
-	"github.com/flexhook/flexhook/internal/sqstest"
+	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
 
 // A recheck is a batch item failure delayed by RecheckIn, and it holds back
 // the rest of its FIFO group.
 func TestRecheckOutcome(t *testing.T) {
 	x := newHarness(Options{})
-	x.proc.answers["k1"] = func() (delivery.Result, error) {
-		return delivery.Result{Result: closer.Result{Outcome: closer.SkippedLiveTask, LiveTaskSID: "WT1"}, RecheckIn: time.Minute, Rechecks: 2}, nil
+	x.proc.answers["k1"] = func() (closejob.Result, error) {
+		return closejob.Result{Result: channelclose.Result{Outcome: channelclose.SkippedLiveTask, LiveTaskSID: "WT1"}, RecheckIn: time.Minute, Rechecks: 2}, nil
 	}
 	failed := x.handle(t,
 		sqsRecord("m1", body(t, "k1", job(1)), fifoARN, 1, "g1"),
@@ -88,12 +88,12 @@ func testTwoTasksEndTogether(t *testing.T, srv *sqstest.Server, url, dlq string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc := delivery.NewProcessor(closer.New(api, closer.Options{}), store, nil).
-		WithRecheck(delivery.Recheck{After: time.Second, Limit: 3})
+	proc := closejob.NewProcessor(channelclose.New(api, channelclose.Options{}), store, nil).
+		WithRecheck(closejob.Recheck{After: time.Second, Limit: 3})
 	logs := &syncBuffer{}
 	qc := queue.New(srv.Client())
 	h := New(proc, qc, logging.New(logs, slog.LevelDebug), Options{})
-	m, err := esm.New(qc, url, esm.Local{Handler: lambda.NewHandler(h.Handle)}, esm.Options{QueueARN: sqstest.ARN(url), Wait: -1})
+	m, err := sqstrigger.New(qc, url, sqstrigger.Local{Handler: lambda.NewHandler(h.Handle)}, sqstrigger.Options{QueueARN: sqstest.ARN(url), Wait: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,11 @@ func testTwoTasksEndTogether(t *testing.T, srv *sqstest.Server, url, dlq string,
 	sender := queue.NewSender(srv.Client(), url)
 	var keys []string
 	for _, task := range tasks {
-		j := closer.Job{Source: closer.SourceTaskRouter, EventType: "task.canceled", WorkspaceSID: ws, TaskSID: task.SID,
+		j := channelclose.Job{Source: channelclose.SourceTaskRouter, EventType: "task.canceled", WorkspaceSID: ws, TaskSID: task.SID,
 			InteractionSID: ch.InteractionSID, ChannelSID: ch.SID, Status: "closed", Routing: true, Guard: true}
-		key := delivery.TaskRouterKey(j.EventType, task.SID)
+		key := closejob.TaskRouterKey(j.EventType, task.SID)
 		keys = append(keys, key)
-		if err := sender.Enqueue(ctx, delivery.NewMessage(key, j, time.Now())); err != nil {
+		if err := sender.Enqueue(ctx, closejob.NewMessage(key, j, time.Now())); err != nil {
 			t.Fatal(err)
 		}
 	}

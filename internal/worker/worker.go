@@ -13,16 +13,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/retry"
 )
 
-// processor runs close jobs once per key (*delivery.Processor).
+// processor runs close jobs once per key (*closejob.Processor).
 type processor interface {
-	Run(ctx context.Context, m delivery.Message) (delivery.Result, error)
+	Run(ctx context.Context, m closejob.Message) (closejob.Result, error)
 }
 
 // visibility delays a received message's next delivery (*queue.Client).
@@ -36,7 +36,7 @@ type visibility interface {
 const (
 	// OutcomeFailedPermanent: the record cannot succeed (poison body, key
 	// reused for another job, permanent Twilio refusal); acknowledged.
-	OutcomeFailedPermanent = delivery.OutcomeFailedPermanent
+	OutcomeFailedPermanent = closejob.OutcomeFailedPermanent
 	// OutcomeFailedTransient: the record failed and will be retried.
 	OutcomeFailedTransient = "failed_transient"
 	// OutcomeInProgress: another invocation holds the record's key; it
@@ -50,7 +50,7 @@ const (
 	OutcomeDeferred = "deferred"
 	// OutcomeRecheck: the close was skipped because another task was live,
 	// and will be checked again after the recheck delay (RECHECK_AFTER,
-	// see delivery.Recheck) before the skip is final.
+	// see closejob.Recheck) before the skip is final.
 	OutcomeRecheck = "recheck"
 )
 
@@ -129,8 +129,8 @@ type record struct {
 	msgID        string
 	receiveCount int
 	group        string
-	msg          delivery.Message // zero when the body did not decode
-	res          delivery.Result
+	msg          closejob.Message // zero when the body did not decode
+	res          closejob.Result
 	outcome      string
 	failed       bool          // report as a batch item failure
 	delay        time.Duration // visibility to set when failed (0: leave)
@@ -192,7 +192,7 @@ func (h *Handler) handleSafely(ctx context.Context, r events.SQSMessage, blocked
 }
 
 func (h *Handler) handle(ctx context.Context, r events.SQSMessage, rec *record, blocked map[string]time.Duration) {
-	m, decodeErr := delivery.DecodeMessage(r.Body)
+	m, decodeErr := closejob.DecodeMessage(r.Body)
 	rec.group = r.Attributes[queue.AttrMessageGroupID]
 	if decodeErr == nil {
 		rec.msg = m
@@ -215,9 +215,9 @@ func (h *Handler) handle(ctx context.Context, r events.SQSMessage, rec *record, 
 	start := h.now()
 	res, err := h.proc.Run(ctx, m)
 	rec.flexTime, rec.res, rec.err = h.now().Sub(start), res, err
-	var perm *delivery.PermanentError
+	var perm *closejob.PermanentError
 	switch {
-	case err == nil && string(res.Outcome) == delivery.OutcomeFailedPermanent:
+	case err == nil && string(res.Outcome) == closejob.OutcomeFailedPermanent:
 		rec.outcome = OutcomeFailedPermanent
 		if res.Failure != "" {
 			rec.err = errors.New(res.Failure)
@@ -229,9 +229,9 @@ func (h *Handler) handle(ctx context.Context, r events.SQSMessage, rec *record, 
 		rec.outcome, rec.failed, rec.delay = OutcomeRecheck, true, res.RecheckIn
 	case err == nil:
 		rec.outcome = string(res.Outcome)
-	case errors.As(err, &perm), errors.Is(err, delivery.ErrPayloadMismatch):
+	case errors.As(err, &perm), errors.Is(err, closejob.ErrPayloadMismatch):
 		rec.outcome = OutcomeFailedPermanent
-	case errors.Is(err, delivery.ErrInProgress):
+	case errors.Is(err, closejob.ErrInProgress):
 		rec.outcome, rec.failed, rec.delay = OutcomeInProgress, true, h.o.InProgressDelay
 	default:
 		// Retryable, or unclassified: retrying is safe (the Processor
@@ -290,7 +290,7 @@ func (h *Handler) logRecord(ctx context.Context, rec *record, d time.Duration) {
 	if rec.res.Rechecks > 0 {
 		attrs = append(attrs, slog.Int("rechecks", rec.res.Rechecks))
 	}
-	if rec.res.Outcome == closer.DryRun {
+	if rec.res.Outcome == channelclose.DryRun {
 		add("dry_run_request", rec.res.Request) // DRY_RUN: the Flex update not sent
 	}
 	if !rec.msg.ReceivedAt.IsZero() {

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/flexhook/flexhook/internal/closer"
-	"github.com/flexhook/flexhook/internal/delivery"
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 )
@@ -37,14 +37,14 @@ func sid(prefix string, n int) string {
 	return prefix + s
 }
 
-func job(n int) closer.Job {
-	return closer.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: sid("WS", 1), TaskSID: sid("WT", n),
+func job(n int) channelclose.Job {
+	return channelclose.Job{Source: "taskrouter", EventType: "task.completed", WorkspaceSID: sid("WS", 1), TaskSID: sid("WT", n),
 		InteractionSID: sid("KD", n), ChannelSID: sid("UO", n), Status: "closed", Routing: true}
 }
 
-func body(t *testing.T, key string, j closer.Job) string {
+func body(t *testing.T, key string, j channelclose.Job) string {
 	t.Helper()
-	b, err := delivery.NewMessage(key, j, t0).Encode()
+	b, err := closejob.NewMessage(key, j, t0).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,18 +63,18 @@ func sqsRecord(id, body, arn string, receiveCount int, group string) events.SQSM
 // fakeProcessor answers each key with a scripted result.
 type fakeProcessor struct {
 	mu      sync.Mutex
-	answers map[string]func() (delivery.Result, error)
+	answers map[string]func() (closejob.Result, error)
 	runs    []string
 }
 
-func (f *fakeProcessor) Run(_ context.Context, m delivery.Message) (delivery.Result, error) {
+func (f *fakeProcessor) Run(_ context.Context, m closejob.Message) (closejob.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.runs = append(f.runs, m.Key)
 	if a, ok := f.answers[m.Key]; ok {
 		return a()
 	}
-	return delivery.Result{Result: closer.Result{Outcome: closer.Closed, ChannelStatus: "closed", Attempts: 1}}, nil
+	return closejob.Result{Result: channelclose.Result{Outcome: channelclose.Closed, ChannelStatus: "closed", Attempts: 1}}, nil
 }
 
 // fakeVisibility records visibility changes.
@@ -106,7 +106,7 @@ type harness struct {
 }
 
 func newHarness(o Options) *harness {
-	x := &harness{proc: &fakeProcessor{answers: map[string]func() (delivery.Result, error){}}, vis: &fakeVisibility{},
+	x := &harness{proc: &fakeProcessor{answers: map[string]func() (closejob.Result, error){}}, vis: &fakeVisibility{},
 		logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	if o.Now == nil {
 		o.Now = func() time.Time { return t0.Add(time.Minute) }
@@ -152,7 +152,7 @@ func (x *harness) jobLines(t *testing.T) map[string]map[string]any {
 func TestHandleOutcomes(t *testing.T) {
 	tests := []struct {
 		name        string
-		answer      func() (delivery.Result, error)
+		answer      func() (closejob.Result, error)
 		body        string // default: a valid job
 		count       int
 		wantOutcome string
@@ -161,36 +161,36 @@ func TestHandleOutcomes(t *testing.T) {
 		wantLevel   string
 	}{
 		{name: "closed", answer: nil, wantOutcome: "closed", wantLevel: "INFO"},
-		{name: "replayed duplicate", answer: func() (delivery.Result, error) {
-			return delivery.Result{Result: closer.Result{Outcome: closer.AlreadyClosed}, Replayed: true}, nil
+		{name: "replayed duplicate", answer: func() (closejob.Result, error) {
+			return closejob.Result{Result: channelclose.Result{Outcome: channelclose.AlreadyClosed}, Replayed: true}, nil
 		}, wantOutcome: "already_closed", wantLevel: "INFO"},
-		{name: "live task", answer: func() (delivery.Result, error) {
-			return delivery.Result{Result: closer.Result{Outcome: closer.SkippedLiveTask, LiveTaskSID: sid("WT", 99)}}, nil
+		{name: "live task", answer: func() (closejob.Result, error) {
+			return closejob.Result{Result: channelclose.Result{Outcome: channelclose.SkippedLiveTask, LiveTaskSID: sid("WT", 99)}}, nil
 		}, wantOutcome: "skipped_live_task", wantLevel: "INFO"},
-		{name: "replayed permanent failure", answer: func() (delivery.Result, error) {
-			return delivery.Result{Result: closer.Result{Outcome: delivery.OutcomeFailedPermanent}, Replayed: true, Failure: "twilio 400"}, nil
+		{name: "replayed permanent failure", answer: func() (closejob.Result, error) {
+			return closejob.Result{Result: channelclose.Result{Outcome: closejob.OutcomeFailedPermanent}, Replayed: true, Failure: "twilio 400"}, nil
 		}, wantOutcome: "failed_permanent", wantLevel: "ERROR"},
-		{name: "permanent failure is acknowledged", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, &delivery.PermanentError{Err: errors.New("twilio 400")}
+		{name: "permanent failure is acknowledged", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, &closejob.PermanentError{Err: errors.New("twilio 400")}
 		}, wantOutcome: "failed_permanent", wantLevel: "ERROR"},
-		{name: "payload mismatch is acknowledged", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, fmt.Errorf("claim: %w", delivery.ErrPayloadMismatch)
+		{name: "payload mismatch is acknowledged", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, fmt.Errorf("claim: %w", closejob.ErrPayloadMismatch)
 		}, wantOutcome: "failed_permanent", wantLevel: "ERROR"},
 		{name: "poison body is acknowledged", body: `{"v":1,"key":`, wantOutcome: "failed_permanent", wantLevel: "ERROR"},
 		{name: "wrong version is acknowledged", body: `{"v":9,"key":"k"}`, wantOutcome: "failed_permanent", wantLevel: "ERROR"},
-		{name: "in progress retries soon", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, fmt.Errorf("claim k: %w", delivery.ErrInProgress)
+		{name: "in progress retries soon", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, fmt.Errorf("claim k: %w", closejob.ErrInProgress)
 		}, count: 4, wantOutcome: "in_progress", wantFailed: true, wantDelay: 10 * time.Second, wantLevel: "WARN"},
-		{name: "retryable first receive", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, retryable{}
+		{name: "retryable first receive", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, retryable{}
 		}, count: 1, wantOutcome: "failed_transient", wantFailed: true, wantDelay: 10 * time.Second, wantLevel: "WARN"},
-		{name: "retryable third receive backs off", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, retryable{}
+		{name: "retryable third receive backs off", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, retryable{}
 		}, count: 3, wantOutcome: "failed_transient", wantFailed: true, wantDelay: 40 * time.Second, wantLevel: "WARN"},
-		{name: "unclassified error is retried", answer: func() (delivery.Result, error) {
-			return delivery.Result{}, errors.New("ResourceNotFoundException")
+		{name: "unclassified error is retried", answer: func() (closejob.Result, error) {
+			return closejob.Result{}, errors.New("ResourceNotFoundException")
 		}, count: 2, wantOutcome: "failed_transient", wantFailed: true, wantDelay: 20 * time.Second, wantLevel: "WARN"},
-		{name: "panic is retried", answer: func() (delivery.Result, error) {
+		{name: "panic is retried", answer: func() (closejob.Result, error) {
 			panic("bug")
 		}, count: 1, wantOutcome: "failed_transient", wantFailed: true, wantDelay: 10 * time.Second, wantLevel: "WARN"},
 	}
@@ -237,7 +237,7 @@ func TestHandleOutcomes(t *testing.T) {
 // returned unprocessed, in order; other groups go on.
 func TestFIFOGroupRule(t *testing.T) {
 	x := newHarness(Options{})
-	x.proc.answers["a1"] = func() (delivery.Result, error) { return delivery.Result{}, retryable{} }
+	x.proc.answers["a1"] = func() (closejob.Result, error) { return closejob.Result{}, retryable{} }
 	ja, jb := job(1), job(2)
 	failed := x.handle(t,
 		sqsRecord("a1", body(t, "a1", ja), fifoARN, 2, ja.ChannelSID),
@@ -277,7 +277,7 @@ func TestGroupFallback(t *testing.T) {
 		{standardARN, []string{"a1"}},
 	} {
 		x := newHarness(Options{})
-		x.proc.answers["a1"] = func() (delivery.Result, error) { return delivery.Result{}, retryable{} }
+		x.proc.answers["a1"] = func() (closejob.Result, error) { return closejob.Result{}, retryable{} }
 		failed := x.handle(t,
 			sqsRecord("a1", body(t, "a1", ja), tt.arn, 1, ""),
 			sqsRecord("a2", body(t, "a2", ja), tt.arn, 1, ""),
@@ -294,11 +294,11 @@ func TestDeadlineDefers(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	x := newHarness(Options{Now: clock, Reserve: 2 * time.Second})
-	x.proc.answers["k1"] = func() (delivery.Result, error) {
+	x.proc.answers["k1"] = func() (closejob.Result, error) {
 		mu.Lock()
 		now = now.Add(9 * time.Second) // the first close takes most of the budget
 		mu.Unlock()
-		return delivery.Result{Result: closer.Result{Outcome: closer.Closed}}, nil
+		return closejob.Result{Result: channelclose.Result{Outcome: channelclose.Closed}}, nil
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), t0.Add(10*time.Second))
 	defer cancel()
@@ -324,7 +324,7 @@ func TestDeadlineDefers(t *testing.T) {
 func TestVisibilityFailure(t *testing.T) {
 	x := newHarness(Options{})
 	x.vis.err = errors.New("sqs down")
-	x.proc.answers["k"] = func() (delivery.Result, error) { return delivery.Result{}, retryable{} }
+	x.proc.answers["k"] = func() (closejob.Result, error) { return closejob.Result{}, retryable{} }
 	failed := x.handle(t, sqsRecord("m1", body(t, "k", job(1)), fifoARN, 1, ""))
 	if !slices.Equal(failed, []string{"m1"}) {
 		t.Errorf("failures = %v, want m1", failed)
@@ -334,7 +334,7 @@ func TestVisibilityFailure(t *testing.T) {
 	}
 	// A record whose eventSourceARN is not a queue cannot be delayed.
 	x = newHarness(Options{})
-	x.proc.answers["k"] = func() (delivery.Result, error) { return delivery.Result{}, retryable{} }
+	x.proc.answers["k"] = func() (closejob.Result, error) { return closejob.Result{}, retryable{} }
 	x.handle(t, sqsRecord("m1", body(t, "k", job(1)), "bogus", 1, ""))
 	if got := x.jobLines(t)["m1"]["visibility_error"]; got == nil {
 		t.Errorf("no visibility_error for a bad eventSourceARN")
@@ -344,8 +344,8 @@ func TestVisibilityFailure(t *testing.T) {
 func TestLogLineFields(t *testing.T) {
 	x := newHarness(Options{})
 	j := job(7)
-	x.proc.answers["tr:k"] = func() (delivery.Result, error) {
-		return delivery.Result{Result: closer.Result{Outcome: closer.Closed, ChannelStatus: "closed", Attempts: 2}}, nil
+	x.proc.answers["tr:k"] = func() (closejob.Result, error) {
+		return closejob.Result{Result: channelclose.Result{Outcome: channelclose.Closed, ChannelStatus: "closed", Attempts: 2}}, nil
 	}
 	x.handle(t, sqsRecord("m1", body(t, "tr:k", j), fifoARN, 1, ""))
 	line := x.jobLines(t)["m1"]
@@ -374,11 +374,11 @@ func TestLogLineFields(t *testing.T) {
 func TestLogLineDryRun(t *testing.T) {
 	x := newHarness(Options{})
 	j := job(8)
-	x.proc.answers["tr:dry"] = func() (delivery.Result, error) {
-		return delivery.Result{Result: closer.Result{Outcome: closer.DryRun, ChannelStatus: "active", Request: j.Request()}}, nil
+	x.proc.answers["tr:dry"] = func() (closejob.Result, error) {
+		return closejob.Result{Result: channelclose.Result{Outcome: channelclose.DryRun, ChannelStatus: "active", Request: j.Request()}}, nil
 	}
-	x.proc.answers["tr:real"] = func() (delivery.Result, error) {
-		return delivery.Result{Result: closer.Result{Outcome: closer.Closed, ChannelStatus: "closed", Request: j.Request()}}, nil
+	x.proc.answers["tr:real"] = func() (closejob.Result, error) {
+		return closejob.Result{Result: channelclose.Result{Outcome: channelclose.Closed, ChannelStatus: "closed", Request: j.Request()}}, nil
 	}
 	x.handle(t, sqsRecord("m1", body(t, "tr:dry", j), standardARN, 1, ""), sqsRecord("m2", body(t, "tr:real", j), standardARN, 1, ""))
 	lines := x.jobLines(t)

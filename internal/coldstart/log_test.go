@@ -1,8 +1,0 @@
-package coldstart
-
-import (
-	"io"
-	"log/slog"
-)
-
-func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }

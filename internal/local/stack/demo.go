@@ -1,0 +1,532 @@
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/local/apigateway"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/webhook"
+)
+
+// ErrNoSimulator is returned by Demo in RealTwilio mode: the demo needs the
+// simulator's sample channels.
+var ErrNoSimulator = errors.New("localrun: the demo needs the Twilio simulator")
+
+// stepTimeout bounds one demo request: the gateway's integration timeout
+// plus the wait for its observation.
+const stepTimeout = apigateway.DefaultTimeout + 2*summaryWait
+
+// idempotencyTokenHeader is the header TaskRouter puts on each delivery of
+// an event callback.
+const idempotencyTokenHeader = "I-Twilio-Idempotency-Token"
+
+// jobWait bounds the wait for the worker to finish a queued job: its
+// timeout, plus the mapping's polling.
+const jobWait = WorkerTimeout + 5*time.Second
+
+// outcomeQueued is the webhook's outcome when it puts a job on the queue.
+const outcomeQueued = "queued"
+
+// closesOutcome reports an outcome the close path produces — in durable
+// mode the worker's, after the webhook queued the job.
+func closesOutcome(o string) bool {
+	switch channelclose.Outcome(o) {
+	case channelclose.Closed, channelclose.AlreadyClosed, channelclose.SkippedLiveTask, channelclose.NotFound, channelclose.DryRun:
+		return true
+	}
+	return false
+}
+
+// Expect is the outcome a demo step must have.
+type Expect struct {
+	// Status is the HTTP status the gateway answers.
+	Status int
+	// Outcome is the outcome in the function's summary log line.
+	Outcome string
+	// Channel is the channel's status after the step, when the step has a
+	// channel.
+	Channel string
+	// NoFlexCalls requires that the function made no Twilio call.
+	NoFlexCalls bool
+	// QueuedStatus is the HTTP status in durable mode when the webhook
+	// queues the close (CRM callbacks get 202); 0 means Status.
+	QueuedStatus int
+}
+
+// Step is one scripted request of the demo.
+type Step struct {
+	// Name says what the request is.
+	Name string
+	// Channel is the channel whose status is shown before and after; nil
+	// when the step concerns none.
+	Channel *samples.Channel
+	// Build makes the signed request for the gateway at baseURL, at now.
+	Build func(baseURL string, now time.Time) (Request, error)
+	// Want is what must happen.
+	Want Expect
+}
+
+// StepResult is what one step did.
+type StepResult struct {
+	Step Step
+	// Status is the HTTP status answered; 0 when no answer came.
+	Status int
+	// Before and After are the channel's status around the step.
+	Before, After string
+	// Observation is what the function and the simulator did, when
+	// Observed.
+	Observation Observation
+	Observed    bool
+	// Latency is the client's wall time from sending to the whole answer.
+	Latency time.Duration
+	// Job is what the worker finally did with the step's close job in
+	// durable mode; nil when the webhook queued nothing or no final job
+	// line came in time.
+	Job *JobObservation
+	// Done is the time from the webhook's answer to the worker's final job
+	// line, in durable mode.
+	Done time.Duration
+	// Problems lists every difference from Step.Want; empty when as
+	// expected.
+	Problems []string
+}
+
+// OK reports whether the step went as expected.
+func (r StepResult) OK() bool { return len(r.Problems) == 0 }
+
+// Report is the result of a demo run.
+type Report struct {
+	Results []StepResult
+}
+
+// Failed returns how many steps did not go as expected.
+func (r Report) Failed() int {
+	n := 0
+	for _, s := range r.Results {
+		if !s.OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether every step went as expected.
+func (r Report) OK() bool { return r.Failed() == 0 }
+
+// taskRouterStep signs a TaskRouter event about task, as TaskRouter would
+// at now, with token.
+func taskRouterStep(eventType string, task samples.Task, token string) func(string, time.Time) (Request, error) {
+	return func(base string, now time.Time) (Request, error) {
+		form := samples.TaskRouterForm(eventType, task)
+		form.Set("TimestampMs", strconv.FormatInt(now.UnixMilli(), 10))
+		req, err := TaskRouterRequest(base+webhook.RouteTaskRouter, token, form)
+		if err == nil {
+			// Each delivery of a TaskRouter event carries a token of its
+			// own, which names the event in the idempotency store: a demo
+			// played again is new events, not replays of the first.
+			req.Header.Set(idempotencyTokenHeader, rand.Text())
+		}
+		return req, err
+	}
+}
+
+// canceledCopy is t as a task.canceled event reports it.
+func canceledCopy(t samples.Task) samples.Task {
+	t.AssignmentStatus = flextest.TaskCanceled
+	return t
+}
+
+// DemoSteps returns the scripted demo: the sample events, signed afresh for
+// the local gateway, with the outcome each must have against the sample
+// channels in their initial state.
+func DemoSteps() []Step {
+	ch := samples.Channels()
+	canceled, transferred, completed, crmCh := ch[0], ch[1], ch[2], ch[3]
+	src := samples.SourceChannels()
+	return []Step{
+		{
+			Name: "task.canceled, Flex task", Channel: canceled,
+			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken),
+			Want:  Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			// A task of the channel ends while another one (a transfer,
+			// an invite) is still live: the live-task guard keeps it open.
+			Name: "task.canceled, other task still live", Channel: transferred,
+			Build: taskRouterStep("task.canceled", canceledCopy(transferred.Tasks[0]), samples.AuthToken),
+			Want:  Expect{Status: http.StatusNoContent, Outcome: "skipped_live_task", Channel: flextest.ChannelActive},
+		},
+		{
+			// task.completed is not a default close event: an agent's
+			// own end of the chat closes the channel in Flex, and Park
+			// completes tasks of conversations left open.
+			Name: "task.completed, last task (opt-in event)", Channel: completed,
+			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken),
+			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+		},
+		{
+			Name:  "task.canceled, voice task (not Flex)",
+			Build: taskRouterStep("task.canceled", samples.VoiceTask(), samples.AuthToken),
+			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", NoFlexCalls: true},
+		},
+		{
+			Name: "CRM conversation done (signed)", Channel: crmCh,
+			Build: func(base string, now time.Time) (Request, error) {
+				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
+				return CRMRequest(base+webhook.RouteCRM, body, CRMAuth{Secret: samples.CRMWebhookSecret, Time: now})
+			},
+			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			Name: "task.canceled, bad signature", Channel: transferred,
+			Build: taskRouterStep("task.canceled", transferred.Tasks[1], "wrongtoken0000000000000000000000"),
+			Want:  Expect{Status: http.StatusForbidden, Outcome: "rejected_auth", Channel: flextest.ChannelActive, NoFlexCalls: true},
+		},
+		// The CRM source presets (samples.CRMSourcesJSON), as each CRM sends.
+		{
+			Name: "Zendesk ticket solved (source)", Channel: src[0],
+			Build: sourceStep("zendesk"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			Name: "HubSpot ticket closed (source)", Channel: src[1],
+			Build: sourceStep("hubspot"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+		{
+			// The last notification's channel: the one the summary names.
+			Name: "Salesforce 2 Cases closed (source)", Channel: src[3],
+			Build: sourceStep("salesforce"),
+			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
+	}
+}
+
+// sourceStep builds the request of a CRM source preset.
+func sourceStep(name string) func(string, time.Time) (Request, error) {
+	return func(base string, now time.Time) (Request, error) {
+		u, h, body, err := samples.SourceRequest(name, base, now)
+		return Request{Method: http.MethodPost, URL: u, Header: h, Body: body}, err
+	}
+}
+
+// Demo seeds the simulator with the sample channels in their initial state,
+// sends each step through the local gateway, one at a time, and writes one
+// line per step to w, then a verdict. It returns ErrNoSimulator in
+// RealTwilio mode, ctx's error if ctx ends, or the first error writing to w;
+// steps that go wrong are reported in the Report, not as errors.
+func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, error) {
+	if s.twilio == nil {
+		return Report{}, ErrNoSimulator
+	}
+	samples.Seed(s.twilio)
+	p := &printer{w: w}
+	if s.durable != nil {
+		p.printf("Demo: %d signed events through %s; the webhook queues each close job, the worker runs it.\n", len(steps), s.url)
+		p.printf("%-7s %-38s %-24s %-34s %-26s %-17s %4s  %s\n", "", "EVENT", "WEBHOOK", "WORKER DECISION (job log)", "FLEX CALLS (worker)", "CHANNEL", "HTTP", "LATENCY")
+	} else {
+		p.printf("Demo: %d signed events through %s, handled by the real function.\n", len(steps), s.url)
+		p.printf("%-7s %-38s %-34s %-26s %-17s %4s  %s\n", "", "EVENT", "DECISION (function log)", "FLEX CALLS (simulator)", "CHANNEL", "HTTP", "LATENCY")
+	}
+	var rep Report
+	client := &http.Client{Timeout: stepTimeout}
+	for i, st := range steps {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		r := s.runStep(ctx, client, st)
+		rep.Results = append(rep.Results, r)
+		p.printf("%s\n", formatStep(i+1, r, s.durable != nil))
+	}
+	if rep.OK() {
+		p.printf("Demo: %d/%d events as expected.\n", len(steps), len(steps))
+	} else {
+		p.printf("Demo: %d of %d events NOT as expected:\n", rep.Failed(), len(steps))
+		for i, r := range rep.Results {
+			for _, pr := range r.Problems {
+				p.printf("  %d. %s: %s\n", i+1, r.Step.Name, pr)
+			}
+		}
+	}
+	return rep, p.err
+}
+
+// runStep sends one step and compares what happened with its expectation.
+func (s *System) runStep(ctx context.Context, client *http.Client, st Step) StepResult {
+	r := StepResult{Step: st}
+	if st.Channel != nil {
+		r.Before = s.channelStatus(st.Channel)
+	}
+	req, err := st.Build(s.url, s.now())
+	if err != nil {
+		r.Problems = append(r.Problems, "build request: "+err.Error())
+		return r
+	}
+	hreq, err := req.HTTP(ctx)
+	if err != nil {
+		r.Problems = append(r.Problems, "build request: "+err.Error())
+		return r
+	}
+	mark := 0
+	if s.durable != nil {
+		mark = s.durable.jobs.mark()
+	}
+	start := time.Now()
+	resp, err := client.Do(hreq)
+	if err != nil {
+		r.Problems = append(r.Problems, "send: "+err.Error())
+		return r
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r.Latency = time.Since(start)
+	r.Status = resp.StatusCode
+	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
+	r.Observation, r.Observed = s.Observation(wctx, resp.Header.Get(apigateway.RequestIDHeader))
+	cancel()
+	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
+		answered := time.Now()
+		jctx, cancel := context.WithTimeout(ctx, jobWait)
+		j, ok := s.durable.jobs.wait(jctx, mark, func(o JobObservation) bool {
+			return o.Job.ChannelSID == sum.ChannelSID && o.Job.Final()
+		})
+		cancel()
+		if ok {
+			r.Job, r.Done = &j, time.Since(answered)
+		}
+	}
+	if st.Channel != nil {
+		r.After = s.channelStatus(st.Channel)
+	}
+	r.Problems = check(st.Want, r, s.durable != nil)
+	return r
+}
+
+func (s *System) channelStatus(ch *samples.Channel) string {
+	c, ok := s.twilio.Channel(ch.InteractionSID, ch.ChannelSID)
+	if !ok {
+		return "missing"
+	}
+	return c.Status
+}
+
+// check lists the differences between want and what r shows. In durable
+// mode a close is queued by the webhook and decided by the worker.
+func check(want Expect, r StepResult, durable bool) []string {
+	var problems []string
+	queued := durable && closesOutcome(want.Outcome)
+	wantStatus, webhookOutcome := want.Status, want.Outcome
+	if queued {
+		webhookOutcome = outcomeQueued
+		if want.QueuedStatus != 0 {
+			wantStatus = want.QueuedStatus
+		}
+	}
+	if r.Status != wantStatus {
+		problems = append(problems, fmt.Sprintf("HTTP %d, want %d", r.Status, wantStatus))
+	}
+	outcome := ""
+	if r.Observation.Summary != nil {
+		outcome = r.Observation.Summary.Outcome
+	}
+	switch {
+	case !r.Observed || r.Observation.Summary == nil:
+		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", webhookOutcome))
+	case outcome != webhookOutcome:
+		msg := fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome)
+		if e := r.Observation.Summary.Error; e != "" {
+			msg += " (" + e + ")"
+		}
+		problems = append(problems, msg)
+	case queued && r.Job == nil:
+		problems = append(problems, fmt.Sprintf("no final job line from the worker within %s, want outcome %s", jobWait, want.Outcome))
+	case queued && r.Job.Job.Outcome != want.Outcome:
+		msg := fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome)
+		if e := r.Job.Job.Error; e != "" {
+			msg += " (" + e + ")"
+		}
+		problems = append(problems, msg)
+	}
+	if want.Channel != "" && r.After != want.Channel {
+		problems = append(problems, fmt.Sprintf("channel %s after the event, want %s", r.After, want.Channel))
+	}
+	calls := r.Observation.FlexCalls
+	if r.Job != nil {
+		calls = append(calls[:len(calls):len(calls)], r.Job.FlexCalls...)
+	}
+	if n := len(calls); want.NoFlexCalls && n > 0 {
+		problems = append(problems, fmt.Sprintf("%d Twilio calls (%s), want none", n, flexCalls(calls)))
+	}
+	return problems
+}
+
+// formatStep renders a step as one line of the demo table; in durable mode
+// with the webhook's and the worker's decisions.
+func formatStep(n int, r StepResult, durable bool) string {
+	mark := "ok  "
+	if !r.OK() {
+		mark = "FAIL"
+	}
+	channel := "-"
+	if r.Step.Channel != nil {
+		channel = r.Before + " → " + r.After
+	}
+	status := "-"
+	if r.Status != 0 {
+		status = strconv.Itoa(r.Status)
+	}
+	latency := "-"
+	if r.Status != 0 {
+		latency = formatLatency(r.Latency)
+		if r.Observation.ColdStart {
+			latency += " (cold start)"
+		}
+	}
+	flex := "-"
+	if r.Observed {
+		flex = flexCalls(r.Observation.FlexCalls)
+	}
+	if !durable {
+		return fmt.Sprintf("%s %2d %-38s %-34s %-26s %-17s %4s  %s", mark, n, r.Step.Name, decision(r.Observation), flex, channel, status, latency)
+	}
+	worker := "-"
+	if r.Job != nil {
+		worker, flex = jobDecision(r.Job.Job), flexCalls(r.Job.FlexCalls)
+		latency += fmt.Sprintf(", done %s later", formatLatency(r.Done))
+	}
+	return fmt.Sprintf("%s %2d %-38s %-24s %-34s %-26s %-17s %4s  %s", mark, n, r.Step.Name, decision(r.Observation), worker, flex, channel, status, latency)
+}
+
+// jobDecision says what the worker decided, from its job line.
+func jobDecision(j Job) string {
+	d := j.Outcome
+	switch {
+	case j.LiveTaskSID != "":
+		d += " (" + shortSID(j.LiveTaskSID) + " live)"
+	case j.Replayed:
+		d += " (replayed)"
+	case j.Retry && j.RetryInS > 0:
+		d += fmt.Sprintf(" (retry in %gs)", j.RetryInS)
+	}
+	return d
+}
+
+// formatLive renders a request served outside the demo as one line:
+//
+//	15:04:05 POST /taskrouter → 204 (2ms) task.completed WT…f1a1: closed, channel UO…f1a1; Twilio: GET tasks, POST channel
+func formatLive(o Observation) string {
+	x := o.Exchange
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s → %d (%s)", x.Start.Format("15:04:05"), x.Method, x.Path, x.Status, formatLatency(x.Duration))
+	if o.ColdStart {
+		b.WriteString(" cold start,")
+	}
+	switch s := o.Summary; {
+	case s != nil:
+		if s.EventType != "" {
+			b.WriteString(" " + s.EventType)
+			if s.TaskSID != "" {
+				b.WriteString(" " + shortSID(s.TaskSID))
+			}
+			b.WriteString(":")
+		}
+		b.WriteString(" " + decision(o))
+		if s.ChannelSID != "" {
+			b.WriteString(", channel " + shortSID(s.ChannelSID))
+		}
+		if s.Error != "" {
+			b.WriteString(", error: " + s.Error)
+		}
+	case x.Err != nil:
+		b.WriteString(" " + x.Err.Error())
+	}
+	if x.Invoked && o.FlexCalls != nil {
+		b.WriteString("; Twilio: " + flexCalls(o.FlexCalls))
+	}
+	return b.String()
+}
+
+// decision says what the function decided, from its summary line.
+func decision(o Observation) string {
+	s := o.Summary
+	switch {
+	case s == nil && o.Exchange.Err != nil:
+		return "no decision: " + shortError(o.Exchange.Err)
+	case s == nil:
+		return "-"
+	case s.LiveTaskSID != "":
+		return s.Outcome + " (" + shortSID(s.LiveTaskSID) + " live)"
+	case s.Reason != "":
+		return s.Outcome + " (" + s.Reason + ")"
+	}
+	return s.Outcome
+}
+
+// shortError is the gateway's class of failure, for a table cell.
+func shortError(err error) string {
+	for _, e := range []error{apigateway.ErrTimeout, apigateway.ErrFunction, apigateway.ErrUnavailable, apigateway.ErrBodyTooLarge, apigateway.ErrNoRoute} {
+		if errors.Is(err, e) {
+			return strings.TrimPrefix(e.Error(), "localgw: ")
+		}
+	}
+	return "gateway error"
+}
+
+// flexCalls names the Twilio requests made, such as "GET tasks, POST
+// channel", with the status of any that failed.
+func flexCalls(reqs []flextest.Request) string {
+	if len(reqs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(reqs))
+	for i, r := range reqs {
+		parts[i] = r.Method + " " + resourceName(r.Path)
+		if r.Status/100 != 2 {
+			parts[i] += " (" + strconv.Itoa(r.Status) + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resourceName names the Twilio resource a path addresses.
+func resourceName(p string) string {
+	seg := strings.Split(strings.Trim(p, "/"), "/")
+	switch {
+	case len(seg) == 5 && seg[1] == "Interactions" && seg[3] == "Channels":
+		return "channel"
+	case len(seg) == 4 && seg[1] == "Workspaces" && seg[3] == "Tasks":
+		return "tasks"
+	case len(seg) == 5 && seg[1] == "Workspaces" && seg[3] == "Tasks":
+		return "task"
+	}
+	u := url.URL{Path: p}
+	return u.EscapedPath()
+}
+
+// shortSID abbreviates a SID to its prefix and last four digits: WT…f103.
+func shortSID(s string) string {
+	if len(s) < 8 {
+		return s
+	}
+	return s[:2] + "…" + s[len(s)-4:]
+}
+
+// formatLatency rounds d for display: 3ms, 41ms, 1.2s.
+func formatLatency(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+}

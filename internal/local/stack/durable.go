@@ -1,0 +1,424 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/sqstrigger"
+	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/queue/sqstest"
+
+	"github.com/flexhook/flexhook/internal/local/process"
+)
+
+// WorkerPackage is the queue worker function durable mode builds and runs.
+const WorkerPackage = "./functions/worker"
+
+// Durable mode's local settings.
+const (
+	// WorkerTimeout is the worker function's timeout, as in template.yaml.
+	WorkerTimeout = 30 * time.Second
+	// WorkerRetryBase is the worker's WORKER_RETRY_BASE: the delay before a
+	// failed job is delivered again (10s in template.yaml; short here so the
+	// demo's outage drains quickly).
+	WorkerRetryBase = time.Second
+	// WorkerRecheckAfter is the worker's RECHECK_AFTER: the delay before a
+	// close skipped for a live task is checked again (60s in template.yaml;
+	// short here so the demo's skip is final within seconds).
+	WorkerRecheckAfter = time.Second
+	// QueueMaxReceiveCount is the close queue's maxReceiveCount: after that
+	// many failed deliveries a job moves to the dead-letter queue.
+	QueueMaxReceiveCount = 10
+	// QueueVisibilityTimeout is the close queue's visibility timeout: a job
+	// whose invocation crashed comes back after it. It exceeds the worker's
+	// timeout, so a running job is never delivered twice.
+	QueueVisibilityTimeout = WorkerTimeout + 5*time.Second
+	// BatchSize is the event source mapping's batch size, as in
+	// template.yaml.
+	BatchSize = 10
+	// TableName is the local idempotency table in dynalite.
+	TableName = "flexhook-idempotency"
+)
+
+// stopMappingWait bounds the wait for the event source mapping to stop.
+const stopMappingWait = 10 * time.Second
+
+// durable is what durable mode adds to a System: the queue, the optional
+// idempotency table, and the worker fed by the event source mapping.
+type durable struct {
+	sqs       *sqstest.Server
+	tableURL  string // dynalite's endpoint; "" without a table
+	tableNote string // why there is no table
+	twilioURL string // the worker's TWILIO_API_BASE_URL; "" for real Twilio
+
+	worker  *tracedFunction
+	logs    *logTap
+	mapping *sqstrigger.Mapping
+	jobs    *jobStore
+	live    func(JobObservation) // prints a job in live mode; nil before Start ends
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startDurable starts what durable mode adds — goaws, dynalite when it is
+// installed, the worker's tap of the simulator, the worker under its own
+// emulator and the event source mapping (not yet polling) — and returns the
+// variables the webhook needs to enqueue. workerBin is the worker binary.
+func (s *System) startDurable(ctx context.Context, o Options, workerBin string) ([]string, error) {
+	d := &durable{jobs: newJobStore(), done: make(chan struct{})}
+	var err error
+	d.sqs, err = sqstest.Start(ctx, sqstest.Options{
+		MaxReceiveCount:   QueueMaxReceiveCount,
+		VisibilityTimeout: QueueVisibilityTimeout,
+		Output:            o.Logs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the local SQS (goaws): %w", err)
+	}
+	s.closers = append(s.closers, d.sqs.Close)
+	if o.NoTable {
+		d.tableNote = "none (--no-table)"
+	} else if err := s.startTable(ctx, d); err != nil {
+		return nil, err
+	}
+	if s.twilio != nil {
+		var tap *twilioTap
+		if tap, d.twilioURL, err = s.serveTap(); err != nil {
+			return nil, err
+		}
+		d.worker = &tracedFunction{calls: tap, traces: newRecent[trace]()}
+	} else {
+		d.worker = &tracedFunction{traces: newRecent[trace]()}
+	}
+
+	d.logs = newLogTap(o.Logs)
+	fn, err := emulator.Start(ctx, emulator.Options{
+		Bootstrap: workerBin,
+		Env:       workerEnv(s.awsURL, d.twilioURL, d.env(), o.Env),
+		Timeout:   WorkerTimeout,
+		Stdout:    d.logs,
+		Stderr:    o.Logs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the Lambda emulator for the worker: %w", err)
+	}
+	s.closers = append(s.closers, fn.Close)
+	d.worker.fn = fn
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.Logs != nil {
+		logger = slog.New(slog.NewTextHandler(o.Logs, nil))
+	}
+	d.mapping, err = sqstrigger.New(queue.New(d.sqs.Client()), d.sqs.QueueURL(), d, sqstrigger.Options{
+		BatchSize:     BatchSize,
+		Wait:          time.Second,
+		InvokeTimeout: WorkerTimeout + 5*time.Second,
+		QueueARN:      sqstest.ARN(d.sqs.QueueURL()),
+		Logger:        logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.live = s.printJob
+	s.durable = d
+	s.closers = append(s.closers, d.stop)
+	return d.env(), nil
+}
+
+// startTable starts dynalite and creates the idempotency table, or notes
+// why there is none: dynalite is optional, so that durable mode works with
+// only Go installed.
+func (s *System) startTable(ctx context.Context, d *durable) error {
+	root, err := process.ModuleRoot() // where npm ci installs dynalite
+	if err != nil {
+		d.tableNote = "none (" + err.Error() + ")"
+		return nil
+	}
+	db, err := dynamotest.Launch(root)
+	switch {
+	case errors.Is(err, dynamotest.ErrNotInstalled):
+		d.tableNote = "none: dynalite is not installed (npm ci installs it)"
+		return nil
+	case err != nil:
+		d.tableNote = "none: dynalite did not start: " + err.Error()
+		return nil
+	}
+	s.closers = append(s.closers, db.Close)
+	if err := dynamotest.CreateTableContext(ctx, dynamotest.NewClient(db.Endpoint()), TableName); err != nil {
+		return fmt.Errorf("create the idempotency table in dynalite: %w", err)
+	}
+	d.tableURL = db.Endpoint()
+	return nil
+}
+
+// env is what both functions need to reach the queue and the table.
+func (d *durable) env() []string {
+	env := []string{
+		config.EnvCloseQueueURL + "=" + d.sqs.QueueURL(),
+		"AWS_ENDPOINT_URL_SQS=" + d.sqs.Endpoint(),
+	}
+	if d.tableURL != "" {
+		env = append(env, config.EnvIdempotencyTable+"="+TableName, "AWS_ENDPOINT_URL_DYNAMODB="+d.tableURL)
+	}
+	return env
+}
+
+// run starts the event source mapping: from now on the worker consumes the
+// queue.
+func (d *durable) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	go func() {
+		defer close(d.done)
+		d.mapping.Run(ctx)
+	}()
+}
+
+// stop stops the event source mapping and waits, bounded, until it has.
+func (d *durable) stop() error {
+	if d.cancel == nil {
+		return nil
+	}
+	d.cancel()
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(stopMappingWait):
+		return errors.New("the event source mapping did not stop")
+	}
+}
+
+// Invoke implements sqstrigger.Target: it runs the worker on one batch and
+// records what it did with each record.
+func (d *durable) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var batch struct {
+		Records []json.RawMessage `json:"Records"`
+	}
+	_ = json.Unmarshal(payload, &batch)
+	res, err := d.worker.Invoke(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	d.observe(res.RequestID, len(batch.Records))
+	if res.Failed() {
+		return nil, &sqstrigger.FunctionError{Type: res.ErrorType, Message: res.ErrorMessage}
+	}
+	return res.Payload, nil
+}
+
+// observe puts together the job lines of invocation id, which handled n
+// records, with the Twilio calls each made.
+func (d *durable) observe(id string, n int) {
+	tr, _ := d.worker.traces.get(id)
+	ctx, cancel := context.WithTimeout(context.Background(), summaryWait)
+	lines, _ := d.logs.jobs.waitUntil(ctx, id, func(js []Job) bool { return len(js) >= n })
+	cancel()
+	for i, j := range lines {
+		o := JobObservation{Job: j, FlexCalls: callsFor(tr.calls, j.ChannelSID), ColdStart: tr.cold && i == 0}
+		d.jobs.add(o)
+		if d.live != nil {
+			d.live(o)
+		}
+	}
+}
+
+// callsFor keeps the requests about channel: its own path, or a task list
+// filtered on it.
+func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
+	if channel == "" || reqs == nil {
+		return reqs
+	}
+	out := []flextest.Request{}
+	for _, r := range reqs {
+		match := strings.Contains(r.Path, channel)
+		for _, vs := range r.Query {
+			for _, v := range vs {
+				match = match || strings.Contains(v, channel)
+			}
+		}
+		if match {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Job is the worker's log line for one queue record (message "job").
+type Job struct {
+	RequestID      string  `json:"requestId"`
+	Outcome        string  `json:"outcome"`
+	MessageID      string  `json:"message_id"`
+	ReceiveCount   int     `json:"receive_count"`
+	Replayed       bool    `json:"replayed"`
+	Attempts       int     `json:"attempts"`
+	DurationMS     float64 `json:"duration_ms"`
+	Key            string  `json:"key"`
+	Source         string  `json:"source"`
+	EventType      string  `json:"event_type"`
+	TaskSID        string  `json:"task_sid"`
+	InteractionSID string  `json:"interaction_sid"`
+	ChannelSID     string  `json:"channel_sid"`
+	LiveTaskSID    string  `json:"live_task_sid"`
+	ChannelStatus  string  `json:"channel_status"`
+	QueueAgeS      float64 `json:"queue_age_s"`
+	Retry          bool    `json:"retry"`
+	RetryInS       float64 `json:"retry_in_s"`
+	Error          string  `json:"error"`
+}
+
+// Final reports whether the job is done with: its message was deleted.
+// The other outcomes (failed_transient, in_progress, blocked, deferred)
+// are retried.
+func (j Job) Final() bool { return !j.Retry }
+
+// JobObservation is what the worker did with one queued close job: its log
+// line and the Twilio calls it made for the job's channel.
+type JobObservation struct {
+	Job       Job
+	FlexCalls []flextest.Request // nil in RealTwilio mode
+	// ColdStart marks the first record of the worker's first invocation.
+	ColdStart bool
+}
+
+// jobStore keeps the recent job observations in order, for waiters.
+type jobStore struct {
+	mu      sync.Mutex
+	items   []JobObservation
+	first   int           // sequence number of items[0]
+	changed chan struct{} // closed and replaced on every add
+}
+
+func newJobStore() *jobStore { return &jobStore{changed: make(chan struct{})} }
+
+func (s *jobStore) add(o JobObservation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.items) >= keep*4 {
+		s.items, s.first = s.items[1:], s.first+1
+	}
+	s.items = append(s.items, o)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// mark returns the sequence number the next job will have.
+func (s *jobStore) mark() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first + len(s.items)
+}
+
+// wait returns the first job numbered from or later that match accepts,
+// waiting for it until ctx ends.
+func (s *jobStore) wait(ctx context.Context, from int, match func(JobObservation) bool) (JobObservation, bool) {
+	for {
+		s.mu.Lock()
+		for i := max(from-s.first, 0); i < len(s.items); i++ {
+			if match(s.items[i]) {
+				o := s.items[i]
+				s.mu.Unlock()
+				return o, true
+			}
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return JobObservation{}, false
+		}
+	}
+}
+
+// since returns the jobs numbered from on.
+func (s *jobStore) since(from int) []JobObservation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]JobObservation(nil), s.items[min(max(from-s.first, 0), len(s.items)):]...)
+}
+
+// workerEnv is the worker's environment: what template.yaml would set,
+// pointed at the local stand-ins, then the caller's overrides.
+func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string {
+	env := []string{
+		config.EnvSecretID + "=" + SecretID,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + secretsURL,
+		"AWS_REGION=us-east-1",
+		"AWS_LAMBDA_FUNCTION_NAME=flexhook-worker",
+		config.EnvWorkerRetryBase + "=" + WorkerRetryBase.String(),
+		config.EnvRecheckAfter + "=" + WorkerRecheckAfter.String(),
+	}
+	if twilioURL != "" {
+		env = append(env, config.EnvTwilioAPIBaseURL+"="+twilioURL)
+	}
+	env = append(env, queueEnv...)
+	return append(env, extra...)
+}
+
+// checkWorkerEnv validates env as the worker will at cold start.
+func checkWorkerEnv(env []string) error {
+	vars, err := envMap(env)
+	if err != nil {
+		return err
+	}
+	if _, err := config.LoadWorker(func(k string) string { return vars[k] }); err != nil {
+		return fmt.Errorf("localrun: worker environment: %w", err)
+	}
+	return nil
+}
+
+// printJob prints one worker job in live mode:
+//
+//	15:04:05 worker: task.completed WT…f1a1: closed, channel UO…f1a1, queued 0.8s; Twilio: GET tasks, POST channel
+func (s *System) printJob(o JobObservation) {
+	out := s.live.Load()
+	if out == nil {
+		return
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	fmt.Fprintln(out.w, formatJob(time.Now(), o))
+}
+
+// formatJob renders a worker job as one live line.
+func formatJob(at time.Time, o JobObservation) string {
+	j := o.Job
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s worker:", at.Format("15:04:05"))
+	if o.ColdStart {
+		b.WriteString(" cold start,")
+	}
+	if j.EventType != "" {
+		b.WriteString(" " + j.EventType)
+		if j.TaskSID != "" {
+			b.WriteString(" " + shortSID(j.TaskSID))
+		}
+		b.WriteString(":")
+	} else if j.Source != "" {
+		b.WriteString(" " + j.Source + ":")
+	}
+	b.WriteString(" " + jobDecision(j))
+	if j.ChannelSID != "" {
+		b.WriteString(", channel " + shortSID(j.ChannelSID))
+	}
+	fmt.Fprintf(&b, ", queued %.1fs", j.QueueAgeS)
+	if j.Error != "" {
+		b.WriteString(", error: " + j.Error)
+	}
+	if o.FlexCalls != nil {
+		b.WriteString("; Twilio: " + flexCalls(o.FlexCalls))
+	}
+	return b.String()
+}

@@ -1,0 +1,404 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/local/emulator"
+)
+
+// Options configures Run. Zero counts skip their phase.
+type Options struct {
+	// Root is the module root, where builds and `go test` run.
+	Root string
+	// Bootstrap is a host-architecture bootstrap to run under the emulator;
+	// empty builds one into a temporary directory.
+	Bootstrap string
+	// RIE is the aws-lambda-rie path; empty asks emulator.RIEPath.
+	RIE string
+	// GoBenchtime is -benchtime for the Go benchmarks; empty skips them.
+	GoBenchtime string
+	// GoPackages are the packages whose benchmarks run (default
+	// BenchPackages).
+	GoPackages []string
+	// ColdStarts is how many containers are started, one event each.
+	ColdStarts int
+	// WarmInvokes is how many events one warm container answers.
+	WarmInvokes int
+	// RSSEvents is how many events a container answers before its peak
+	// RSS is read.
+	RSSEvents int
+	// BinaryArch is the GOARCH whose stripped bootstrap is sized (default
+	// arm64, the deployed architecture); "-" skips it.
+	BinaryArch string
+	// Progress receives a line per phase; nil discards them.
+	Progress io.Writer
+	// Now is the clock for the run's date (default time.Now).
+	Now func() time.Time
+}
+
+// Run measures flexhook as configured and returns the results with each
+// target judged.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BinaryArch == "" {
+		o.BinaryArch = "arm64"
+	}
+	r := &Results{Machine: machine(ctx, o.Now())}
+
+	if o.GoBenchtime != "" {
+		pkgs := o.GoPackages
+		if len(pkgs) == 0 {
+			pkgs = BenchPackages
+		}
+		fmt.Fprintf(o.Progress, "go benchmarks (%s each) in %s\n", o.GoBenchtime, strings.Join(pkgs, " "))
+		b, err := RunGoBenchmarks(ctx, o.Root, o.GoBenchtime, pkgs...)
+		if err != nil {
+			return nil, err
+		}
+		r.Benchmarks = b
+	}
+
+	r.Resources = &Resources{BinaryArch: o.BinaryArch}
+	if o.BinaryArch != "-" {
+		fmt.Fprintf(o.Progress, "build the %s bootstrap\n", o.BinaryArch)
+		size, err := binarySize(ctx, o.Root, o.BinaryArch)
+		if err != nil {
+			return nil, err
+		}
+		r.Resources.BinaryBytes = size
+	}
+
+	if o.ColdStarts > 0 || o.WarmInvokes > 0 || o.RSSEvents > 0 {
+		if err := runEmulated(ctx, o, r); err != nil {
+			return nil, err
+		}
+	}
+	r.Tracing = tracingCost(r.Benchmarks)
+	r.Targets = judge(r)
+	return r, nil
+}
+
+// runEmulated runs the phases that need the emulator.
+func runEmulated(ctx context.Context, o Options, r *Results) error {
+	bin := o.Bootstrap
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "flexhook-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(o.Progress, "build the host bootstrap for the emulator")
+		if bin, err = emulator.Build(ctx, "./functions/webhook", dir); err != nil {
+			return err
+		}
+	}
+	if o.RIE == "" {
+		var err error
+		if o.RIE, err = emulator.RIEPath(ctx); err != nil {
+			return err
+		}
+	}
+	st, err := newStack()
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	h := &harness{o: o, st: st, bin: bin}
+
+	if o.ColdStarts > 0 {
+		fmt.Fprintf(o.Progress, "cold starts: %d\n", o.ColdStarts)
+		if r.Cold, err = h.coldStarts(ctx, o.ColdStarts); err != nil {
+			return err
+		}
+	}
+	if o.WarmInvokes > 0 {
+		fmt.Fprintf(o.Progress, "warm events: %d\n", o.WarmInvokes)
+		if r.Warm, err = h.warm(ctx, o.WarmInvokes); err != nil {
+			return err
+		}
+	}
+	if o.RSSEvents > 0 {
+		fmt.Fprintf(o.Progress, "events before reading peak RSS: %d\n", o.RSSEvents)
+		r.Resources.RSSEvents = o.RSSEvents
+		if r.Resources.PeakRSSKiB, r.Resources.RSSKiB, err = h.rss(ctx, o.RSSEvents); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// harness runs containers of one bootstrap against one stack.
+type harness struct {
+	o   Options
+	st  *stack
+	bin string
+	n   int // events sent, to cycle through the stack's events
+}
+
+// reportWait bounds the wait for an invocation's log lines once its
+// response has arrived.
+const reportWait = 10 * time.Second
+
+// container is one emulator instance with its parsed output.
+type container struct {
+	in   *emulator.Instance
+	logs *logs
+}
+
+func (h *harness) start(ctx context.Context, extraEnv ...string) (*container, error) {
+	l := newLogs()
+	in, err := emulator.Start(ctx, emulator.Options{
+		Bootstrap: h.bin, RIE: h.o.RIE, Env: append(h.st.env(), extraEnv...),
+		Timeout: 12 * time.Second, Stdout: l, LogLevel: "error",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &container{in: in, logs: l}, nil
+}
+
+// sample is one event's figures.
+type sample struct {
+	client time.Duration
+	inv    invocation
+}
+
+// invoke sends the next event and waits for its log lines.
+func (h *harness) invoke(ctx context.Context, c *container) (sample, error) {
+	ev := h.st.events[h.n%len(h.st.events)]
+	h.n++
+	res, err := c.in.Invoke(ctx, ev)
+	if err != nil {
+		return sample{}, err
+	}
+	if res.Failed() {
+		return sample{}, fmt.Errorf("bench: invocation failed: %s: %s", res.ErrorType, res.ErrorMessage)
+	}
+	resp, err := gateway.ParseResponse(res.Payload)
+	if err != nil {
+		return sample{}, fmt.Errorf("bench: response %s: %w", res.Payload, err)
+	}
+	if resp.Status != 204 {
+		return sample{}, fmt.Errorf("bench: the function answered %d %s, want 204", resp.Status, resp.Body)
+	}
+	inv, ok := c.logs.wait(res.RequestID, reportWait)
+	if !ok {
+		return sample{}, fmt.Errorf("bench: no REPORT and EMF lines for invocation %s within %v", res.RequestID, reportWait)
+	}
+	if out, _ := inv.emf["Outcome"].(string); out != "closed" {
+		return sample{}, fmt.Errorf("bench: outcome %q, want closed", out)
+	}
+	return sample{client: res.Duration, inv: inv}, nil
+}
+
+func (h *harness) coldStarts(ctx context.Context, n int) (*ColdStart, error) {
+	var wall, initD, first []float64
+	conns := map[string]int{}
+	for range n {
+		h.st.take()
+		t0 := time.Now()
+		c, err := h.start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s, err := h.invoke(ctx, c)
+		w := time.Since(t0)
+		cerr := c.in.Close()
+		if err != nil {
+			return nil, err
+		}
+		if cerr != nil {
+			return nil, cerr
+		}
+		tw, sm := h.st.take()
+		conns[apiTaskRouter+"+"+apiFlex] = max(conns[apiTaskRouter+"+"+apiFlex], tw.conns)
+		conns[apiSecrets] = max(conns[apiSecrets], sm.conns)
+		if s.inv.init == 0 {
+			return nil, errors.New("bench: the first REPORT line has no Init Duration")
+		}
+		wall = append(wall, millis(w))
+		// aws-lambda-rie starts the bootstrap inside the first invocation
+		// (its Init Duration only covers registering it), so that
+		// invocation's Duration holds the whole init; the handler's own
+		// Latency is taken out.
+		initD = append(initD, s.inv.duration-s.inv.latency)
+		first = append(first, s.inv.duration)
+	}
+	return &ColdStart{Starts: n, Wall: distOf(wall), Init: distOf(initD), FirstInvoke: distOf(first), ConnsPerContainer: conns}, nil
+}
+
+// warm answers one event to get past the cold start, then measures n.
+func (h *harness) warm(ctx context.Context, n int) (*Warm, error) {
+	c, err := h.start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.in.Close()
+	if _, err := h.invoke(ctx, c); err != nil {
+		return nil, err
+	}
+	h.st.take()
+	var client, report, handler, flex, own []float64
+	for range n {
+		s, err := h.invoke(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		client = append(client, millis(s.client))
+		report = append(report, s.inv.duration)
+		handler = append(handler, s.inv.latency)
+		flex = append(flex, s.inv.flex)
+		own = append(own, s.inv.latency-s.inv.flex)
+	}
+	tw, sm := h.st.take()
+	return &Warm{
+		Invokes: n, Client: distOf(client), Report: distOf(report), Handler: distOf(handler),
+		Flex: distOf(flex), Own: distOf(own),
+		FakeTimeMs: millis(tw.handled+sm.handled) / float64(n),
+		CallsPerEvent: map[string]float64{
+			apiFlex:       float64(tw.calls[apiFlex]) / float64(n),
+			apiTaskRouter: float64(tw.calls[apiTaskRouter]) / float64(n),
+			apiSecrets:    float64(sm.calls[apiSecrets]) / float64(n),
+		},
+		Conns: map[string]int{apiTaskRouter + "+" + apiFlex: tw.conns, apiSecrets: sm.conns},
+	}, nil
+}
+
+// rss answers n events in one container and reads the function process's
+// peak and current resident set size.
+func (h *harness) rss(ctx context.Context, n int) (peak, cur int64, err error) {
+	c, err := h.start(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.in.Close()
+	for range n {
+		if _, err := h.invoke(ctx, c); err != nil {
+			return 0, 0, err
+		}
+	}
+	pid, err := findProcess(h.bin)
+	if err != nil {
+		return 0, 0, err
+	}
+	return procMemory(pid)
+}
+
+// findProcess returns the pid of the one running process whose executable
+// is bin.
+func findProcess(bin string) (int, error) {
+	want, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("bench: find the function process: %w", err)
+	}
+	found := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == want {
+			if found != 0 {
+				return 0, fmt.Errorf("bench: more than one process runs %s", bin)
+			}
+			found = pid
+		}
+	}
+	if found == 0 {
+		return 0, fmt.Errorf("bench: no process runs %s", bin)
+	}
+	return found, nil
+}
+
+// procMemory reads VmHWM and VmRSS, in KiB, from /proc/pid/status.
+func procMemory(pid int) (peak, cur int64, err error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatus(b)
+}
+
+func parseStatus(b []byte) (peak, cur int64, err error) {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmHWM" && k != "VmRSS") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bench: %s: %q", k, v)
+		}
+		if k == "VmHWM" {
+			peak = n
+		} else {
+			cur = n
+		}
+	}
+	if peak == 0 || cur == 0 {
+		return 0, 0, errors.New("bench: no VmHWM or VmRSS in /proc status")
+	}
+	return peak, cur, nil
+}
+
+// binarySize builds the function for goarch exactly as the Makefile's
+// LAMBDA_BUILD does and returns the binary's size.
+func binarySize(ctx context.Context, root, goarch string) (int64, error) {
+	dir, err := os.MkdirTemp("", "flexhook-size-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, "./functions/webhook")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("bench: build for %s: %w\n%s", goarch, err, b)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// machine describes this machine.
+func machine(ctx context.Context, now time.Time) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Date: now.UTC().Format("2006-01-02")}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output(); err == nil {
+		m.GoVersion = strings.TrimSpace(string(out))
+	}
+	return m
+}

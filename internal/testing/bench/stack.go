@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/flex/flextest"
+	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/secrets/secretstest"
+	"github.com/flexhook/flexhook/internal/taskrouter"
+)
+
+// secretName is the Secrets Manager secret the function reads.
+const secretName = "flexhook/bench"
+
+// server is a fake served on loopback that counts the connections it
+// accepts and the time its handler spends.
+type server struct {
+	url  string
+	srv  *http.Server
+	done chan error
+
+	mu      sync.Mutex
+	conns   int
+	handled time.Duration
+	calls   map[string]int
+}
+
+// serve starts h on a free loopback port. kind names the API a request
+// is for, for the call counts.
+func serve(h http.Handler, kind func(*http.Request) string) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	s := &server{url: "http://" + ln.Addr().String(), done: make(chan error, 1), calls: map[string]int{}}
+	s.srv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			h.ServeHTTP(w, r)
+			d := time.Since(start)
+			s.mu.Lock()
+			s.handled += d
+			s.calls[kind(r)]++
+			s.mu.Unlock()
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.mu.Lock()
+				s.conns++
+				s.mu.Unlock()
+			}
+		},
+	}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// counters are what a server saw since the last reset.
+type counters struct {
+	conns   int
+	calls   map[string]int // by API
+	handled time.Duration  // in the fake's handler
+}
+
+// take returns the counters and resets them.
+func (s *server) take() counters {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := counters{conns: s.conns, calls: s.calls, handled: s.handled}
+	s.conns, s.calls, s.handled = 0, map[string]int{}, 0
+	return c
+}
+
+func (s *server) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// stack is the function's upstreams: the Twilio fake and the Secrets
+// Manager fake, seeded with channels whose tasks have completed.
+type stack struct {
+	twilio     *flextest.Server
+	secrets    *secretstest.Server
+	twilioSrv  *server
+	secretsSrv *server
+	events     [][]byte // signed task.completed events, one per channel
+}
+
+// channelPool is how many channels the events cycle through. Closing a
+// closed channel again is answered 200 (the fake's RepeatCloseOK), so every
+// event takes the same path — list live tasks, then close — while the
+// fake's task list stays short and its answers fast.
+const channelPool = 32
+
+func newStack() (*stack, error) {
+	st := &stack{
+		twilio: flextest.New(flextest.Options{AccountSID: samples.AccountSID,
+			Credentials: map[string]string{samples.AccountSID: samples.AuthToken}, LogLimit: 1}),
+		secrets: secretstest.New(),
+	}
+	st.secrets.Put(secretName, samples.SecretJSON())
+	st.twilio.AddWorkspace(samples.WorkspaceSID)
+	for range channelPool {
+		ch := st.twilio.AddChannel(flextest.Channel{Type: "web", Status: flextest.ChannelActive})
+		task := st.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCompleted)
+		ev, err := taskCompleted(task)
+		if err != nil {
+			return nil, err
+		}
+		st.events = append(st.events, ev)
+	}
+	var err error
+	if st.twilioSrv, err = serve(st.twilio, twilioAPI); err != nil {
+		return nil, err
+	}
+	if st.secretsSrv, err = serve(st.secrets, secretsAPI); err != nil {
+		st.twilioSrv.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// taskCompleted is the signed HTTP API event TaskRouter sends when task
+// completes.
+func taskCompleted(task flextest.Task) ([]byte, error) {
+	form := samples.TaskRouterForm("task.completed", samples.Task{
+		SID: task.SID, AssignmentStatus: task.AssignmentStatus, Attributes: task.Attributes,
+	})
+	u := "https://" + samples.Host + "/taskrouter"
+	h := http.Header{
+		"Content-Type":               {"application/x-www-form-urlencoded; charset=utf-8"},
+		taskrouter.SignatureHeader:   {taskrouter.Sign(samples.AuthToken, u, form)},
+		"User-Agent":                 {"TwilioProxy/1.1"},
+		"I-Twilio-Idempotency-Token": {"bench-" + task.SID},
+	}
+	return gateway.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gateway.EventOptions{})
+}
+
+// env is the function's environment for this stack.
+func (st *stack) env() []string {
+	return []string{
+		"TWILIO_SECRET_ID=" + secretName,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + st.secretsSrv.url,
+		"TWILIO_API_BASE_URL=" + st.twilioSrv.url,
+		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
+		"AWS_REGION=us-east-1",
+		"LOG_LEVEL=info",
+	}
+}
+
+// APIs the fakes serve, as counted.
+const (
+	apiFlex       = "flex"
+	apiTaskRouter = "taskrouter"
+	apiSecrets    = "secretsmanager"
+)
+
+// twilioAPI tells Flex requests from TaskRouter ones: with
+// TWILIO_API_BASE_URL both reach the one fake, by their paths.
+func twilioAPI(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/v1/Workspaces") {
+		return apiTaskRouter
+	}
+	return apiFlex
+}
+
+func secretsAPI(*http.Request) string { return apiSecrets }
+
+// take returns what both fakes saw since the last take, and resets it.
+func (st *stack) take() (twilio, secrets counters) {
+	return st.twilioSrv.take(), st.secretsSrv.take()
+}
+
+func (st *stack) close() error {
+	return errors.Join(st.twilioSrv.close(), st.secretsSrv.close())
+}
