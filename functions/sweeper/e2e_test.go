@@ -58,8 +58,6 @@ func TestSweepUnderEmulator(t *testing.T) {
 		"TWILIO_API_BASE_URL=" + twSrv.URL,
 		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
 		"SWEEP_LOOKBACK=2h",
-		// The orphans ended completed: task.completed is an opt-in close event.
-		"TASKROUTER_CLOSE_EVENTS=task.canceled,task.completed",
 	}})
 	if err != nil {
 		t.Fatal(err)

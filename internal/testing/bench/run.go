@@ -183,8 +183,12 @@ type sample struct {
 
 // invoke sends the next event and waits for its log lines.
 func (h *harness) invoke(ctx context.Context, c *container) (sample, error) {
-	ev := h.st.events[h.n%len(h.st.events)]
+	i := h.n % len(h.st.events)
 	h.n++
+	if err := h.st.reopen(i); err != nil {
+		return sample{}, err
+	}
+	ev := h.st.events[i]
 	res, err := c.in.Invoke(ctx, ev)
 	if err != nil {
 		return sample{}, err

@@ -98,13 +98,14 @@ type stack struct {
 	secrets    *secretstest.Server
 	twilioSrv  *server
 	secretsSrv *server
-	events     [][]byte // signed task.completed events, one per channel
+	events     [][]byte // signed task.canceled events, one per channel
+	channels   []flextest.Channel
 }
 
-// channelPool is how many channels the events cycle through. Closing a
-// closed channel again is answered 200 (the fake's RepeatCloseOK), so every
-// event takes the same path — list live tasks, then close — while the
-// fake's task list stays short and its answers fast.
+// channelPool is how many channels the events cycle through. Each channel
+// is made active again before its next event (reopen), so every event takes
+// the whole close path — fetch the channel, list live tasks, update — while
+// the fake's task list stays short and its answers fast.
 const channelPool = 32
 
 func newStack() (*stack, error) {
@@ -117,12 +118,13 @@ func newStack() (*stack, error) {
 	st.twilio.AddWorkspace(samples.WorkspaceSID)
 	for range channelPool {
 		ch := st.twilio.AddChannel(flextest.Channel{Type: "web", Status: flextest.ChannelActive})
-		task := st.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCompleted)
-		ev, err := taskCompleted(task)
+		task := st.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCanceled)
+		ev, err := taskCanceled(task)
 		if err != nil {
 			return nil, err
 		}
 		st.events = append(st.events, ev)
+		st.channels = append(st.channels, ch)
 	}
 	var err error
 	if st.twilioSrv, err = serve(st.twilio, twilioAPI); err != nil {
@@ -135,10 +137,10 @@ func newStack() (*stack, error) {
 	return st, nil
 }
 
-// taskCompleted is the signed HTTP API event TaskRouter sends when task
-// completes.
-func taskCompleted(task flextest.Task) ([]byte, error) {
-	form := samples.TaskRouterForm("task.completed", samples.Task{
+// taskCanceled is the signed HTTP API event TaskRouter sends when task is
+// canceled (a default close event).
+func taskCanceled(task flextest.Task) ([]byte, error) {
+	form := samples.TaskRouterForm("task.canceled", samples.Task{
 		SID: task.SID, AssignmentStatus: task.AssignmentStatus, Attributes: task.Attributes,
 	})
 	u := "https://" + samples.Host + "/taskrouter"
@@ -149,6 +151,12 @@ func taskCompleted(task flextest.Task) ([]byte, error) {
 		"I-Twilio-Idempotency-Token": {"bench-" + task.SID},
 	}
 	return gateway.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gateway.EventOptions{})
+}
+
+// reopen makes channel i active again, so that its next event closes it.
+func (st *stack) reopen(i int) error {
+	ch := st.channels[i]
+	return st.twilio.ReactivateChannel(ch.InteractionSID, ch.SID)
 }
 
 // env is the function's environment for this stack.

@@ -10,6 +10,10 @@ const (
 	LimitConnsPerHost  = 1.0  // connections per upstream host per container
 	LimitRSSMB         = 30.0 // peak RSS, MiB
 	LimitBinaryMB      = 12.0 // stripped bootstrap, MB
+	// LimitCallsPerClose is the Twilio calls one TaskRouter close makes:
+	// fetch the channel (look before closing), list its live tasks (the
+	// guard), update it.
+	LimitCallsPerClose = 3.0
 )
 
 // judge returns the targets this run has figures for, each judged.
@@ -27,6 +31,8 @@ func judge(r *Results) []Target {
 	if w := r.Warm; w != nil {
 		add("warm own overhead (median)", w.Own.Median, LimitOwnOverheadMs, "ms",
 			"EMF Latency minus FlexLatency per event: the handler's time outside the Twilio calls")
+		add("Twilio calls per close (Flex + TaskRouter)", w.CallsPerEvent[apiFlex]+w.CallsPerEvent[apiTaskRouter], LimitCallsPerClose, "",
+			"requests the Twilio fake received per warm event, each event a whole close of an active channel: channel fetch, live-task list, update")
 		add("Secrets Manager calls per warm event", w.CallsPerEvent[apiSecrets], LimitWarmSecrets, "",
 			"requests the Secrets Manager fake received during the warm events")
 		add("connections per upstream host, warm events", float64(max(w.Conns[apiTaskRouter+"+"+apiFlex], w.Conns[apiSecrets])), LimitConnsPerHost, "",
