@@ -17,14 +17,14 @@ import (
 
 // Endings of the sweeper's simulated day. None reached the webhook.
 const (
-	endChat    = iota // the agent ends the chat: Flex closes the channel
-	leave             // Leave: inactive, waiting for the customer
-	park              // parked: active with no task
-	leaveLate         // Leave, then a leftover invite declined: inactive, with a close event
-	declined          // orphan: a parked channel's unpark invite declined
-	timedOut          // orphan: the customer wrote to a parked channel, workflow timeout
-	deleted           // orphan: the live task deleted through the API
-	failed            // interaction creation failed
+	endChat   = iota // the agent ends the chat: Flex closes the channel
+	leave            // Leave: inactive, waiting for the customer
+	park             // parked: active with no task
+	leaveLate        // Leave, then a leftover invite declined: inactive, with a close event
+	declined         // orphan: a parked channel's unpark invite declined
+	timedOut         // orphan: the customer wrote to a parked channel, workflow timeout
+	deleted          // orphan: the live task deleted through the API
+	failed           // interaction creation failed
 )
 
 // daySchedule is the order endings repeat in: mostly conversations to
