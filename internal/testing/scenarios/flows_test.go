@@ -380,6 +380,11 @@ func (h *harness) run(t *testing.T, sc flowScenario) {
 	if got := callsAbout(h.tw, ch.SID); !slices.Equal(got, calls) {
 		t.Errorf("Twilio calls = %q, want %q", got, calls)
 	}
+	for _, r := range h.tw.Requests() {
+		if !about(r, ch.SID) {
+			t.Errorf("Twilio call about another channel: %s %s?%s", r.Method, r.Path, r.Query.Encode())
+		}
+	}
 	if got := h.tw.CloseCount(ch.SID); got != sc.closes {
 		t.Errorf("%d closes, want %d", got, sc.closes)
 	}
