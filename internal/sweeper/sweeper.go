@@ -10,10 +10,10 @@
 // the webhook's own decision (taskrouter.Rules.Decide) and hands each
 // channel once to the close path, whose look (one fetch) leaves alone those
 // that are not active (an inactive channel is a Flex Leave waiting for the
-// customer) and closes the rest. Events
-// from the last moments are left to the webhook. Closes are paced to stay
-// well under Twilio's concurrency limits, on top of the Twilio client's own
-// 429 handling, and a sweep stops starting new work before its deadline.
+// customer) and closes the rest. Events from the last moments are left to
+// the webhook. Closes are paced to stay well under Twilio's concurrency
+// limits, on top of the Twilio client's own 429 handling, and a sweep stops
+// starting new work before its deadline.
 //
 // https://www.twilio.com/docs/taskrouter/api/event
 package sweeper
