@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -147,6 +148,10 @@ type flowScenario struct {
 	want              string
 	calls, queueCalls []string
 	closes            int
+	// outcomes must each be among the decisions logged about the
+	// channel: "event_type outcome" (with " reason" when ignored), from
+	// the webhook's request lines and the worker's job lines.
+	outcomes []string
 }
 
 var flowScenarios = []flowScenario{
@@ -173,8 +178,9 @@ var flowScenarios = []flowScenario{
 			h.step(t, h.fl.DeclineInvite(invite.SID))
 			return ch
 		},
-		want:  flextest.ChannelInactive,
-		calls: []string{getChannel},
+		want:     flextest.ChannelInactive,
+		calls:    []string{getChannel},
+		outcomes: []string{"task.completed ignored event_not_configured", "task.canceled already_closed"},
 	},
 	{
 		name: "park",
@@ -274,7 +280,8 @@ var flowScenarios = []flowScenario{
 			}
 			return ch
 		},
-		want: flextest.ChannelActive,
+		want:     flextest.ChannelActive,
+		outcomes: []string{"task.system-deleted ignored task_already_ended"},
 	},
 	{
 		// Interaction creation failed: its task.canceled finds nothing
@@ -285,7 +292,7 @@ var flowScenarios = []flowScenario{
 			h.step(t, h.fl.FailChannel(ch.InteractionSID, ch.SID))
 			return ch
 		},
-		want: flextest.ChannelFailed, calls: []string{getChannel},
+		want: flextest.ChannelFailed, calls: []string{getChannel}, outcomes: []string{"task.canceled not_closable"},
 	},
 	{
 		// Two invites of one channel time out one after the other. Sync:
@@ -340,8 +347,9 @@ var flowScenarios = []flowScenario{
 		want: flextest.ChannelClosed,
 		// First job: skipped; its recheck: closed; the second job
 		// (behind it in the channel's FIFO group): already closed.
-		calls:  []string{getChannel, getTasks, getChannel, getTasks, postChannel, getChannel},
-		closes: 1,
+		calls:    []string{getChannel, getTasks, getChannel, getTasks, postChannel, getChannel},
+		closes:   1,
+		outcomes: []string{"task.canceled recheck", "task.canceled closed", "task.canceled already_closed"},
 	},
 }
 
@@ -368,8 +376,13 @@ func (h *harness) run(t *testing.T, sc flowScenario) {
 	h.tw.SetNow(time.Now())
 	h.settle(t)
 	h.tw.Reset()
-	from := len(h.tw.Callbacks())
+	from, logFrom := len(h.tw.Callbacks()), len(h.logs.String())
 	ch := sc.play(t, h)
+	for _, want := range sc.outcomes {
+		h.await(t, "decision "+want, func() bool {
+			return slices.Contains(decisions(h.logs.String()[logFrom:], ch.SID, tasksOf(h.tw, ch.SID)), want)
+		})
+	}
 	if got := status(h.tw, ch); got != sc.want {
 		t.Errorf("channel %s, want %s", got, sc.want)
 	}
@@ -491,4 +504,43 @@ func callName(r flextest.Request) string {
 		return fmt.Sprintf("%s %s (%d)", r.Method, name, r.Status)
 	}
 	return r.Method + " " + name
+}
+
+// tasksOf returns the tasks of channel uo the Events resource knows.
+func tasksOf(tw *flextest.Server, uo string) map[string]bool {
+	tasks := map[string]bool{}
+	for _, e := range tw.Events(ws) {
+		if strings.Contains(e.TaskAttributes, uo) {
+			tasks[e.TaskSID] = true
+		}
+	}
+	return tasks
+}
+
+// decisions returns the decisions logged in out about channel uo or one of
+// its tasks (an ignored event's line names only its task): "event_type
+// outcome", with " reason" when there is one, from the webhook's request
+// lines (except queued) and the worker's job lines.
+func decisions(out, uo string, tasks map[string]bool) []string {
+	var ds []string
+	for _, l := range strings.Split(out, "\n") {
+		var d struct {
+			Message    string `json:"message"`
+			EventType  string `json:"event_type"`
+			ChannelSID string `json:"channel_sid"`
+			TaskSID    string `json:"task_sid"`
+			Outcome    string `json:"outcome"`
+			Reason     string `json:"reason"`
+		}
+		if json.Unmarshal([]byte(l), &d) != nil || (d.ChannelSID != uo && !tasks[d.TaskSID]) || d.Outcome == "queued" ||
+			(d.Message != "request" && d.Message != "job") {
+			continue
+		}
+		s := d.EventType + " " + d.Outcome
+		if d.Reason != "" {
+			s += " " + d.Reason
+		}
+		ds = append(ds, s)
+	}
+	return ds
 }
