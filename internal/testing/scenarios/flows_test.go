@@ -164,7 +164,8 @@ var flowScenarios = []flowScenario{
 			h.step(t, h.fl.AgentEndsChat(task.SID))
 			return ch
 		},
-		want: flextest.ChannelClosed,
+		want:     flextest.ChannelClosed,
+		outcomes: []string{"task.wrapup ignored event_not_configured", "task.completed ignored event_not_configured"},
 	},
 	{
 		// Leave: the channel waits for the customer. A leftover invite
@@ -189,7 +190,8 @@ var flowScenarios = []flowScenario{
 			h.step(t, h.fl.Park(task.SID))
 			return ch
 		},
-		want: flextest.ChannelActive,
+		want:     flextest.ChannelActive,
+		outcomes: []string{"task.completed ignored event_not_configured"},
 	},
 	{
 		// The customer reactivates a left channel; its new task is
@@ -220,6 +222,7 @@ var flowScenarios = []flowScenario{
 			return ch
 		},
 		want: flextest.ChannelClosed, calls: closeCalls, closes: 1,
+		outcomes: []string{"task.completed ignored event_not_configured", "task.canceled closed"},
 	},
 	{
 		// A parked conversation's unpark invite is declined: orphaned.
@@ -247,6 +250,7 @@ var flowScenarios = []flowScenario{
 			return ch
 		},
 		want: flextest.ChannelClosed, calls: append(slices.Clone(closeCalls), getChannel), closes: 1,
+		outcomes: []string{"workflow.timeout closed", "task.canceled already_closed"},
 	},
 	{
 		name: "live task deleted",
@@ -255,7 +259,7 @@ var flowScenarios = []flowScenario{
 			h.step(t, h.fl.DeleteTask(task.SID))
 			return ch
 		},
-		want: flextest.ChannelClosed, calls: closeCalls, closes: 1,
+		want: flextest.ChannelClosed, calls: closeCalls, closes: 1, outcomes: []string{"task.deleted closed"},
 	},
 	{
 		// Five minutes after a parked conversation's task completed,
