@@ -26,9 +26,9 @@ func TestRunOnce(t *testing.T) {
 		mode string
 		want []string
 	}{
-		{mode: "durable", want: []string{"durable mode", "SQS (goaws)", "WORKER DECISION (job log)", "9/9 events as expected",
+		{mode: "durable", want: []string{"durable mode", "SQS (goaws)", "WORKER DECISION (job log)", "13/13 events as expected",
 			"Twilio answers 503", "3/3 channels closed, each exactly once", "dead-letter queue empty"}},
-		{mode: "sync", want: []string{"DECISION (function log)", "9/9 events as expected"}},
+		{mode: "sync", want: []string{"DECISION (function log)", "13/13 events as expected"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {

@@ -57,7 +57,7 @@ func TestSweepUnderEmulator(t *testing.T) {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
 		"TWILIO_API_BASE_URL=" + twSrv.URL,
 		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
-		"SWEEP_LOOKBACK=2h",
+		"SWEEP_LOOKBACK=2h", // the default close events: task.deleted and task.canceled are walked
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,18 +7,20 @@
 // deletes a task five minutes after it is canceled or completed, so a task
 // list finds nothing older, while events are kept 30 days. For each
 // configured close event within the look-back window (every page), it makes
-// the webhook's own decision (taskrouter.Rules.Decide), looks at each
-// channel once, leaves alone those that are not active (an inactive channel
-// is a Flex Leave waiting for the customer), and closes the rest. Events
-// from the last moments are left to the webhook. Closes are paced to stay
-// well under Twilio's concurrency limits, on top of the Twilio client's own
-// 429 handling, and a sweep stops starting new work before its deadline.
+// the webhook's own decision (taskrouter.Rules.Decide) and hands each
+// channel once to the close path, whose look (one fetch) leaves alone those
+// that are not active (an inactive channel is a Flex Leave waiting for the
+// customer) and closes the rest. Events from the last moments are left to
+// the webhook. Closes are paced to stay well under Twilio's concurrency
+// limits, on top of the Twilio client's own 429 handling, and a sweep stops
+// starting new work before its deadline.
 //
 // https://www.twilio.com/docs/taskrouter/api/event
 package sweeper
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,7 +36,6 @@ import (
 // api is the Twilio adapter (*flex.Client).
 type api interface {
 	Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error
-	FetchChannel(ctx context.Context, ch flex.ChannelRef) (flex.Channel, error)
 }
 
 // runner runs a close job once (*closejob.Processor).
@@ -161,8 +162,10 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	seen := map[string]bool{}
 	closes := 0
 	// Each run has its own keys: a channel skipped for a live task now
-	// must be looked at again by the next run.
-	run := strconv.FormatInt(now.UnixNano(), 36)
+	// must be looked at again by the next run, and a channel closed by an
+	// earlier run is looked at afresh (already_closed), never replayed. The
+	// random part keeps runs apart under a clock that does not move.
+	run := strconv.FormatInt(now.UnixNano(), 36) + "-" + rand.Text()[:8]
 	window := flex.EventFilter{Start: now.Add(-s.o.Lookback), End: now.Add(-s.o.MinAge)}
 	visit := func(e flex.Event) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
@@ -224,44 +227,45 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// sweepChannel closes ch if it is still active, under the run's key. left
-// names why the channel was left alone (its status, or not_found); the
-// Action is meaningful only when left is empty.
+// sweepChannel closes ch if it is still active, under the run's key. The
+// close path's look is the only fetch of the channel: it updates only an
+// active channel for the sweeper (channelclose.ChannelRuleFor), so an
+// inactive channel (Leave) is never touched. left names why the channel was
+// left alone (its status, or not_found); the Action is meaningful only when
+// left is empty.
 func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, e flex.Event, run string) (a Action, left string) {
 	a = Action{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID, TaskSID: e.TaskSID, EventType: e.Type}
-	cur, err := s.api.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID})
-	switch {
-	case errors.Is(err, flex.ErrNotFound):
-		return a, string(channelclose.NotFound)
-	case err != nil:
-		a.Outcome, a.Error = "failed", err.Error()
-		return a, ""
-	}
-	a.ChannelStatus = cur.Status
-	switch cur.Status {
-	case flex.StatusActive:
-	case flex.StatusClosed, flex.StatusInactive, "failed":
-		// Inactive is a Flex Leave waiting for the customer: never
-		// touched. Closed and failed leave nothing to close.
-		return a, cur.Status
-	default:
-		// setup, pause, transfer: Flex is in the middle of something.
-		a.Outcome = "skipped_channel_state"
-		return a, ""
-	}
 	job := channelclose.Job{
-		Source: "sweeper", WorkspaceSID: s.ws, TaskSID: e.TaskSID,
+		Source: channelclose.SourceSweeper, WorkspaceSID: s.ws, TaskSID: e.TaskSID,
 		InteractionSID: ch.InteractionSID, ChannelSID: ch.ChannelSID,
 		Status: s.o.Status, Routing: s.o.Routing, Guard: true,
 	}
 	key := "sweep:" + run + ":" + ch.ChannelSID
 	res, err := s.runner.Run(ctx, closejob.NewMessage(key, job, s.o.Now()))
-	a.Request = job.Request()
 	if err != nil {
-		a.Outcome, a.Error = "failed", err.Error()
+		a.Outcome, a.Error, a.Request = "failed", err.Error(), job.Request()
 		return a, ""
 	}
+	// The look found the channel active and the update went out.
+	updated := res.Calls >= 2 || res.Outcome == channelclose.Closed
+	switch {
+	case updated:
+		a.ChannelStatus = flex.StatusActive
+	case res.Outcome == channelclose.NotFound:
+		return a, string(channelclose.NotFound)
+	case res.Outcome == channelclose.AlreadyClosed || res.Outcome == channelclose.NotClosable:
+		// Closed, inactive (a Flex Leave waiting for the customer) or
+		// failed: nothing was sent.
+		return a, res.ChannelStatus
+	default:
+		// Active (skipped for a live task, dry run) or another status
+		// (setup, pause, transfer: Flex is in the middle of something).
+		a.ChannelStatus = res.ChannelStatus
+	}
 	a.Outcome = string(res.Outcome)
+	if res.Outcome != channelclose.SkippedChannelState {
+		a.Request = job.Request()
+	}
 	return a, ""
 }
 

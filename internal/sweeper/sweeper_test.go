@@ -190,6 +190,10 @@ func TestSweepDay(t *testing.T) {
 	if n := w.fake.Count("POST", "/v1/Interactions"); n != 3*per {
 		t.Errorf("%d channel updates, want %d", n, 3*per)
 	}
+	// The close path's look is the only fetch of each channel.
+	if n := w.fake.Count("GET", "/v1/Interactions"); n != rep.Channels {
+		t.Errorf("%d channel fetches for %d channels, want one each", n, rep.Channels)
+	}
 	pages := 0
 	for _, r := range w.fake.Requests() {
 		if strings.HasSuffix(r.Path, "/Events") {

@@ -74,6 +74,13 @@ type Step struct {
 	Channel *samples.Channel
 	// Build makes the signed request for the gateway at baseURL, at now.
 	Build func(baseURL string, now time.Time) (Request, error)
+	// Flow, instead of Build, plays a Flex flow on the simulator, whose
+	// signed event callbacks reach the gateway as TaskRouter's would reach
+	// the Workspace's EventCallbackUrl. The step is judged on the last
+	// callback of type Event the flow sent; the Twilio calls of all its
+	// callbacks count.
+	Flow  func(tw *flextest.Server) error
+	Event string
 	// Want is what must happen.
 	Want Expect
 }
@@ -155,7 +162,7 @@ func DemoSteps() []Step {
 	ch := samples.Channels()
 	canceled, transferred, completed, crmCh := ch[0], ch[1], ch[2], ch[3]
 	src := samples.SourceChannels()
-	return []Step{
+	return append([]Step{
 		{
 			Name: "task.canceled, Flex task", Channel: canceled,
 			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken),
@@ -211,6 +218,80 @@ func DemoSteps() []Step {
 			Build: sourceStep("salesforce"),
 			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
+	}, flowSteps()...)
+}
+
+// Demo conversations played with the simulator's Flex flows.
+const (
+	demoLeave = 11 + iota
+	demoPark
+	demoTransfer
+)
+
+// demoChannel is the channel of demo conversation n, at fixed SIDs so that
+// the demo's table can show it.
+func demoChannel(n int) *samples.Channel {
+	return &samples.Channel{InteractionSID: playSID("KD", n), ChannelSID: playSID("UO", n)}
+}
+
+// startFlow begins demo conversation n: a channel with a task assigned to
+// an agent (task.created).
+func startFlow(tw *flextest.Server, n int) (flextest.Flows, flextest.Task) {
+	fl := tw.Flows(samples.WorkspaceSID)
+	ch := demoChannel(n)
+	_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+	return fl, task
+}
+
+// flowSteps are the demo's Flex flows: conversations agents leave open on
+// purpose (Leave, Park) stay open, and a transferred conversation stays
+// open while its new task is live, then closes when that one ends.
+func flowSteps() []Step {
+	var transferred flextest.Task // the transfer's new task, live after step 1
+	return []Step{
+		{
+			// Flex's Leave: the task completes, the channel waits for
+			// the customer, inactive. task.completed is not a close event.
+			Name: "Leave: task.completed (flow)", Channel: demoChannel(demoLeave), Event: "task.completed",
+			Flow: func(tw *flextest.Server) error {
+				fl, task := startFlow(tw, demoLeave)
+				return fl.Leave(task.SID)
+			},
+			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelInactive, NoFlexCalls: true},
+		},
+		{
+			// Park an Interaction: the agent's participant is closed, the
+			// task completes, the channel stays active for the customer.
+			Name: "Park: task.completed (flow)", Channel: demoChannel(demoPark), Event: "task.completed",
+			Flow: func(tw *flextest.Server) error {
+				fl, task := startFlow(tw, demoPark)
+				return fl.Park(task.SID)
+			},
+			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+		},
+		{
+			// A transfer: the new task is live, the first one completes.
+			Name: "Transfer: first task completed (flow)", Channel: demoChannel(demoTransfer), Event: "task.completed",
+			Flow: func(tw *flextest.Server) error {
+				fl, task := startFlow(tw, demoTransfer)
+				var err error
+				transferred, err = fl.Transfer(task.SID)
+				return err
+			},
+			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+		},
+		{
+			// The transferred conversation's last task is canceled:
+			// nothing is live any more, the channel closes.
+			Name: "Transfer: last task canceled (flow)", Channel: demoChannel(demoTransfer), Event: "task.canceled",
+			Flow: func(tw *flextest.Server) error {
+				if transferred.SID == "" {
+					return errors.New("the transfer step did not run")
+				}
+				return tw.SetTaskStatus(samples.WorkspaceSID, transferred.SID, flextest.TaskCanceled)
+			},
+			Want: Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
+		},
 	}
 }
 
@@ -222,8 +303,9 @@ func sourceStep(name string) func(string, time.Time) (Request, error) {
 	}
 }
 
-// Demo seeds the simulator with the sample channels in their initial state,
-// sends each step through the local gateway, one at a time, and writes one
+// Demo seeds the simulator with the sample channels in their initial state
+// (and the flows' channels, active), sends each step through the local
+// gateway, one at a time (a flow step: its event callbacks), and writes one
 // line per step to w, then a verdict. It returns ErrNoSimulator in
 // RealTwilio mode, ctx's error if ctx ends, or the first error writing to w;
 // steps that go wrong are reported in the Report, not as errors.
@@ -232,6 +314,11 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 		return Report{}, ErrNoSimulator
 	}
 	samples.Seed(s.twilio)
+	for _, n := range []int{demoLeave, demoPark, demoTransfer} {
+		// The flows' conversations start on these channels, active.
+		ch := demoChannel(n)
+		s.twilio.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+	}
 	p := &printer{w: w}
 	if s.durable != nil {
 		p.printf("Demo: %d signed events through %s; the webhook queues each close job, the worker runs it.\n", len(steps), s.url)
@@ -265,6 +352,9 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 
 // runStep sends one step and compares what happened with its expectation.
 func (s *System) runStep(ctx context.Context, client *http.Client, st Step) StepResult {
+	if st.Flow != nil {
+		return s.runFlow(ctx, st)
+	}
 	r := StepResult{Step: st}
 	if st.Channel != nil {
 		r.Before = s.channelStatus(st.Channel)
@@ -296,6 +386,15 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
 	r.Observation, r.Observed = s.Observation(wctx, resp.Header.Get(apigateway.RequestIDHeader))
 	cancel()
+	s.finishStep(ctx, &r, mark)
+	return r
+}
+
+// finishStep waits, in durable mode, for the worker's final job on the
+// channel the step queued a close for, then notes the channel's status and
+// what differs from the step's expectation. mark is the job mark taken
+// before the step.
+func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
 	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
 		answered := time.Now()
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
@@ -307,10 +406,58 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 			r.Job, r.Done = &j, time.Since(answered)
 		}
 	}
-	if st.Channel != nil {
-		r.After = s.channelStatus(st.Channel)
+	if r.Step.Channel != nil {
+		r.After = s.channelStatus(r.Step.Channel)
 	}
-	r.Problems = check(st.Want, r, s.durable != nil)
+	r.Problems = check(r.Step.Want, *r, s.durable != nil)
+}
+
+// runFlow plays a flow step: the simulator sends the flow's event
+// callbacks to the gateway, one at a time; the step's observation is that
+// of the last callback of type st.Event, with the Twilio calls of all.
+func (s *System) runFlow(ctx context.Context, st Step) StepResult {
+	r := StepResult{Step: st}
+	if st.Channel != nil {
+		r.Before = s.channelStatus(st.Channel)
+	}
+	s.twilio.SetEventCallbackURL(s.url + webhook.RouteTaskRouter)
+	defer s.twilio.SetEventCallbackURL("")
+	mark, seen, from := 0, s.seen.mark(), len(s.twilio.Callbacks())
+	if s.durable != nil {
+		mark = s.durable.jobs.mark()
+	}
+	start := time.Now()
+	if err := st.Flow(s.twilio); err != nil {
+		r.Problems = append(r.Problems, "flow: "+err.Error())
+		return r
+	}
+	r.Latency = time.Since(start)
+	sent := s.twilio.Callbacks()[from:]
+	var step *flextest.Callback
+	for i := range sent {
+		if sent[i].Event.Type == st.Event {
+			step = &sent[i]
+		}
+	}
+	if step == nil {
+		r.Problems = append(r.Problems, "the flow sent no "+st.Event+" callback")
+		return r
+	}
+	r.Status = step.Status
+	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
+	obs, _ := s.seen.waitSince(wctx, seen, len(sent))
+	cancel()
+	var calls []flextest.Request
+	for _, o := range obs {
+		calls = append(calls, o.FlexCalls...)
+		if sum := o.Summary; sum != nil && sum.EventType == step.Event.Type && sum.TaskSID == step.Event.TaskSID {
+			r.Observation, r.Observed = o, true
+		}
+	}
+	if r.Observed {
+		r.Observation.FlexCalls = calls
+	}
+	s.finishStep(ctx, &r, mark)
 	return r
 }
 

@@ -35,7 +35,9 @@
 // while Twilio answers 503 and drain when it recovers.
 //
 // Demo plays DemoSteps through the gateway: TaskRouter events and a CRM
-// callback, signed afresh for the gateway's URL. What each step did is
+// callback, signed afresh for the gateway's URL, and Flex flows (Leave,
+// Park, a transfer) played on the simulator, whose signed event callbacks
+// reach the gateway as TaskRouter's would. What each step did is
 // observed, never assumed: the HTTP status from the gateway, the decision
 // from the function's own summary log line (matched by Lambda request id) —
 // in durable mode the webhook's "queued" and then the worker's job log line

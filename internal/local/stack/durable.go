@@ -422,3 +422,35 @@ func formatJob(at time.Time, o JobObservation) string {
 	}
 	return b.String()
 }
+
+// drainPoll is how often Drained looks at the close queue.
+const drainPoll = 50 * time.Millisecond
+
+// Drained waits until the close queue holds no message — none waiting, in
+// flight, or held back for a retry or a recheck — so that every close job
+// queued so far is done with, or until ctx ends. In sync mode the webhook
+// closes inline and Drained returns at once.
+func (s *System) Drained(ctx context.Context) error {
+	if s.durable == nil {
+		return nil
+	}
+	for {
+		n, err := s.durable.sqs.Counts(ctx, s.durable.sqs.QueueURL())
+		if err != nil {
+			return err
+		}
+		if n.Total == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(drainPoll):
+		}
+	}
+}
+
+// HasTable reports whether durable mode runs with the idempotency table
+// (dynalite). Without it a queued close is not deduplicated and a skipped
+// close is never rechecked.
+func (s *System) HasTable() bool { return s.durable != nil && s.durable.tableURL != "" }

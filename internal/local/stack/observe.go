@@ -44,6 +44,7 @@ type recent[V any] struct {
 	mu      sync.Mutex
 	items   map[string]V
 	order   []string
+	added   int           // ids ever put
 	changed chan struct{} // closed and replaced on every put
 }
 
@@ -55,6 +56,7 @@ func (r *recent[V]) put(id string, v V) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.items[id]; !ok {
+		r.added++
 		r.order = append(r.order, id)
 		if len(r.order) > keep {
 			delete(r.items, r.order[0])
@@ -71,6 +73,37 @@ func (r *recent[V]) get(id string) (V, bool) {
 	defer r.mu.Unlock()
 	v, ok := r.items[id]
 	return v, ok
+}
+
+// mark returns how many ids were ever put: pass it to waitSince.
+func (r *recent[V]) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.added
+}
+
+// waitSince returns the values of the ids put after mark, in the order
+// they were first put, once there are n of them, or those so far and false
+// when ctx ends.
+func (r *recent[V]) waitSince(ctx context.Context, mark, n int) ([]V, bool) {
+	for {
+		r.mu.Lock()
+		ids := r.order[max(0, len(r.order)-(r.added-mark)):]
+		out := make([]V, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, r.items[id])
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		if len(out) >= n {
+			return out, true
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return out, false
+		}
+	}
 }
 
 // wait returns the value for id once it is there, or false when ctx ends.

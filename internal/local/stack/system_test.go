@@ -104,7 +104,7 @@ func TestSystem(t *testing.T) {
 	if !rep.OK() || len(rep.Results) != len(DemoSteps()) {
 		t.Fatalf("demo not as expected:\n%s\nfunction output:\n%s", out.String(), logs)
 	}
-	if !strings.Contains(out.String(), "9/9 events as expected") || strings.Contains(out.String(), "FAIL") {
+	if !strings.Contains(out.String(), "13/13 events as expected") || strings.Contains(out.String(), "FAIL") {
 		t.Errorf("demo output:\n%s", out.String())
 	}
 	if !rep.Results[0].Observation.ColdStart || rep.Results[1].Observation.ColdStart {
@@ -114,6 +114,22 @@ func TestSystem(t *testing.T) {
 		if !r.Observed || r.Observation.Summary == nil {
 			t.Errorf("step %d (%s) has no observed summary", i+1, r.Step.Name)
 		}
+	}
+	// The Flex flows: Leave and Park left open and never updated; the
+	// transfer left open while its new task was live, then closed once.
+	flows := rep.Results[len(rep.Results)-4:]
+	for i, want := range []string{"inactive", "active", "active", "closed"} {
+		if r := flows[i]; r.Step.Flow == nil || r.After != want {
+			t.Errorf("flow step %s: channel %s, want %s", r.Step.Name, r.After, want)
+		}
+	}
+	for n, closes := range map[int]int{demoLeave: 0, demoPark: 0, demoTransfer: 1} {
+		if got := sys.Twilio().CloseCount(demoChannel(n).ChannelSID); got != closes {
+			t.Errorf("demo conversation %d closed %d times, want %d", n, got, closes)
+		}
+	}
+	if !strings.Contains(out.String(), "Leave: task.completed (flow)") || !strings.Contains(out.String(), "active → inactive") {
+		t.Errorf("demo output lacks the Leave flow:\n%s", out.String())
 	}
 
 	// Twilio refuses every close: the function answers 502 and the demo
@@ -134,7 +150,9 @@ func TestSystem(t *testing.T) {
 	if !strings.Contains(out.String(), "HTTP 502, want 204") || !strings.Contains(out.String(), "NOT as expected") {
 		t.Errorf("demo output does not explain the failure:\n%s", out.String())
 	}
-	if !rep.Results[1].OK() || !rep.Results[3].OK() || !rep.Results[5].OK() {
+	n := len(rep.Results)
+	if !rep.Results[1].OK() || !rep.Results[3].OK() || !rep.Results[5].OK() ||
+		!rep.Results[n-4].OK() || !rep.Results[n-3].OK() || !rep.Results[n-2].OK() || rep.Results[n-1].OK() {
 		t.Errorf("steps that make no close failed too:\n%s", out.String())
 	}
 	sys.Twilio().ClearFaults()
