@@ -42,7 +42,10 @@ With --once it exits after the demo: 0 when every event had its expected
 outcome, 1 otherwise. With --twilio=real the functions call the real Twilio
 API with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (optionally TWILIO_API_KEY
 and TWILIO_API_SECRET for the REST calls) from the environment; there is no
-demo, and --public-url should be the tunnel URL Twilio calls.`
+demo, and --public-url should be the tunnel URL Twilio calls.
+
+It writes local-env.json (--local-env), the functions' environment pointed
+at the running stand-ins, for sam local invoke --env-vars.`
 
 // runCommand implements `flexhook run`.
 func runCommand(ctx context.Context, std *stdio, args []string) int {
@@ -57,6 +60,8 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	twilio := fs.String("twilio", "sim", "Twilio API to use: `sim` (embedded simulator) or real (credentials from the environment)")
 	publicURL := fs.String("public-url", "", "PUBLIC_BASE_URL of the function: the public `URL` (such as a tunnel) that Twilio signs")
 	logs := fs.Bool("logs", false, "also print the function's log lines and the emulator's log to stderr")
+	localEnv := fs.String("local-env", stack.LocalEnvFile, "write the functions' environment for `sam local invoke --env-vars` to this `file` (empty: do not)")
+	localEnvHost := fs.String("local-env-host", "", "`host` that replaces 127.0.0.1 in local-env.json's URLs, e.g. host.docker.internal for Docker Desktop")
 	bootstrap := fs.String("bootstrap", "", "use this prebuilt webhook `binary` (from emulator.Build) instead of building functions/webhook")
 	var env listFlag
 	fs.Var(&env, "env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
@@ -102,6 +107,12 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	defer sys.Close()
 	if err := sys.Banner(std.stdout); err != nil {
 		return fs.fail(std, err, exitFailure)
+	}
+	if *localEnv != "" {
+		if err := sys.WriteSAMEnv(*localEnv, *localEnvHost); err != nil {
+			return fs.fail(std, err, exitFailure)
+		}
+		fmt.Fprintf(std.stdout, "sam local invoke: %s points the functions at these stand-ins (--env-vars %s --docker-network host; docs/run.md)\n\n", *localEnv, *localEnv)
 	}
 
 	if sys.Mode() == stack.Simulator && !*noDemo {

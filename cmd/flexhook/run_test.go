@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,10 +38,12 @@ func TestRunOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			code, stdout, stderr := cli(t, "", nil, "run", "--once", "--mode", tt.mode, "--addr", "127.0.0.1:0")
+			localEnv := filepath.Join(t.TempDir(), "local-env.json")
+			code, stdout, stderr := cli(t, "", nil, "run", "--once", "--mode", tt.mode, "--addr", "127.0.0.1:0", "--local-env", localEnv)
 			if code != exitOK {
 				t.Fatalf("flexhook run --once --mode %s exited %d\nstdout:\n%s\nstderr:\n%s", tt.mode, code, stdout, stderr)
 			}
+			checkLocalEnv(t, localEnv, stdout, tt.mode == "durable", "127.0.0.1")
 			for _, want := range append([]string{"Local API Gateway", "Twilio API simulator", "Secrets Manager", "curl -sS -i"}, tt.want...) {
 				if !strings.Contains(stdout, want) {
 					t.Errorf("output lacks %q:\n%s", want, stdout)
@@ -95,9 +103,10 @@ func TestRunServesUntilStopped(t *testing.T) {
 	pr, pw := io.Pipe()
 	var errOut bytes.Buffer
 	std := &stdio{stdin: strings.NewReader(""), stdout: pw, stderr: &errOut, getenv: func(string) string { return "" }}
+	localEnv := filepath.Join(t.TempDir(), "local-env.json")
 	done := make(chan int, 1)
 	go func() {
-		code := dispatch(ctx, std, []string{"run", "--mode=sync", "--no-demo", "--addr", "127.0.0.1:0"})
+		code := dispatch(ctx, std, []string{"run", "--mode=sync", "--no-demo", "--addr", "127.0.0.1:0", "--local-env", localEnv, "--local-env-host", "host.docker.internal"})
 		pw.Close()
 		done <- code
 	}()
@@ -113,6 +122,7 @@ func TestRunServesUntilStopped(t *testing.T) {
 	if base == "" {
 		t.Fatalf("no serving line; stderr: %s", errOut.String())
 	}
+	checkLocalEnv(t, localEnv, "", false, "host.docker.internal")
 	req, err := stack.CRMExample(base)
 	if err != nil {
 		t.Fatal(err)
@@ -143,5 +153,47 @@ func TestRunServesUntilStopped(t *testing.T) {
 	if c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://")); err == nil {
 		c.Close()
 		t.Errorf("gateway %s still listening after run returned", base)
+	}
+}
+
+// checkLocalEnv checks the file `flexhook run --local-env` wrote: a SAM
+// env-vars file for the template's functions (the worker only in durable
+// mode) whose loopback URLs name host and, when banner is given, are the
+// endpoints the banner printed. internal/local/stack checks the file's
+// variables against template.yaml and the running stand-ins.
+func checkLocalEnv(t *testing.T, path, banner string, durable bool, host string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("flexhook run wrote no %s: %v", path, err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+	want := []string{stack.WebhookLogicalID, stack.SweeperLogicalID}
+	if durable {
+		want = append(want, stack.WorkerLogicalID)
+	}
+	if len(env) != len(want) {
+		t.Errorf("%s has functions %v, want %v", path, slices.Collect(maps.Keys(env)), want)
+	}
+	for _, id := range want {
+		fn := env[id]
+		for _, k := range []string{"TWILIO_API_BASE_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
+			u, err := url.Parse(fn[k])
+			if err != nil || u.Hostname() != host || u.Port() == "" {
+				t.Errorf("%s: %s.%s = %q, want http://%s:PORT", path, id, k, fn[k], host)
+			}
+			if banner != "" && !strings.Contains(banner, fn[k]) {
+				t.Errorf("%s: %s.%s = %q is not an endpoint the banner printed", path, id, k, fn[k])
+			}
+		}
+	}
+	if q := env[stack.WebhookLogicalID]["CLOSE_QUEUE_URL"]; durable && (q == "" || banner != "" && !strings.Contains(banner, q+" ")) {
+		t.Errorf("%s: CLOSE_QUEUE_URL = %q, want the queue the banner printed", path, q)
+	}
+	if banner != "" && !strings.Contains(banner, "--env-vars "+path) {
+		t.Errorf("the banner does not show how to use %s", path)
 	}
 }

@@ -39,7 +39,7 @@ type Report struct {
 	Decision  string `json:"decision"` // close, ignore, reject
 	Rule      string `json:"rule"`     // why
 	// Row is the decision-table row that decided a TaskRouter event (see
-	// DecisionTable and the README's "When a channel is closed").
+	// DecisionTable and the README's "What each event does").
 	Row     string   `json:"row,omitempty"`
 	Steps   []string `json:"steps,omitempty"`
 	Request string   `json:"request,omitempty"` // the Flex update that would be sent

@@ -104,9 +104,10 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	}
 
 	d.logs = newLogTap(o.Logs)
+	s.workerEnv = workerEnv(s.awsURL, d.twilioURL, d.env(), o.Env)
 	fn, err := emulator.Start(ctx, emulator.Options{
 		Bootstrap: workerBin,
-		Env:       workerEnv(s.awsURL, d.twilioURL, d.env(), o.Env),
+		Env:       s.workerEnv,
 		Timeout:   WorkerTimeout,
 		Stdout:    d.logs,
 		Stderr:    o.Logs,

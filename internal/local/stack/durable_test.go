@@ -92,6 +92,7 @@ func TestDurableSystem(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, banner.String())
 		}
 	}
+	checkSAMEnv(t, sys)
 
 	var out bytes.Buffer
 	rep, err := sys.Demo(ctx, &out, DemoSteps())

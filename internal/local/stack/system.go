@@ -103,6 +103,10 @@ type System struct {
 
 	durable *durable // nil in sync mode
 
+	webhookEnv []string // the webhook's environment, as the emulator runs it
+	workerEnv  []string // the worker's; nil in sync mode
+	overrides  []string // Options.Env
+
 	live atomic.Pointer[liveOutput]
 
 	stopGateway func() error   // stops the gateway; nil until it listens
@@ -211,6 +215,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		env = append(env, queueEnv...)
 	}
 	env = append(env, o.Env...)
+	s.webhookEnv, s.overrides = env, o.Env
 
 	s.logs = newLogTap(o.Logs)
 	fn, err := emulator.Start(ctx, emulator.Options{

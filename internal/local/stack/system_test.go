@@ -95,6 +95,7 @@ func TestSystem(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, banner.String())
 		}
 	}
+	checkSAMEnv(t, sys)
 
 	var out bytes.Buffer
 	rep, err := sys.Demo(ctx, &out, DemoSteps())
