@@ -17,6 +17,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -217,7 +218,7 @@ func (f *fixture) signedCRM(body string) []byte {
 }
 
 func (f *fixture) event(method, u string, h http.Header, body []byte) []byte {
-	ev, err := gateway.NewHTTPEvent(method, u, h, body, gateway.EventOptions{Time: f.clock.Now(), RequestID: "req-test"})
+	ev, err := gatewaytest.NewHTTPEvent(method, u, h, body, gatewaytest.EventOptions{Time: f.clock.Now(), RequestID: "req-test"})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func (f *fixture) invokeCtx(ctx context.Context, payload []byte) gateway.Respons
 	if err != nil {
 		f.t.Fatalf("Invoke returned an error: %v", err)
 	}
-	r, err := gateway.ParseResponse(out)
+	r, err := gatewaytest.ParseResponse(out)
 	if err != nil {
 		f.t.Fatalf("Invoke returned %s: %v", out, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/webhook"
@@ -109,7 +109,7 @@ func TestSamplesBehave(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, _ := h.Invoke(context.Background(), payload)
-			resp, err := gateway.ParseResponse(out)
+			resp, err := gatewaytest.ParseResponse(out)
 			if err != nil || resp.Status != s.WantStatus {
 				t.Fatalf("%s answered %d %s (%v), want %d\nlogs: %s", s.Name, resp.Status, resp.Body, err, s.WantStatus, logs.String())
 			}

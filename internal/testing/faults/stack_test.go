@@ -20,6 +20,7 @@ import (
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
@@ -289,7 +290,7 @@ func (s *stack) signedEvent(form url.Values, token string) []byte {
 	if token != "" {
 		h.Set("I-Twilio-Idempotency-Token", token)
 	}
-	b, err := gateway.NewHTTPEvent(http.MethodPost, u, h, []byte(form.Encode()), gateway.EventOptions{})
+	b, err := gatewaytest.NewHTTPEvent(http.MethodPost, u, h, []byte(form.Encode()), gatewaytest.EventOptions{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func (s *stack) crmEvent(ch flextest.Channel, id string, at time.Time) []byte {
 		s.t.Fatal(err)
 	}
 	h.Set("Content-Type", "application/json")
-	b, err := gateway.NewHTTPEvent(http.MethodPost, publicURL+"/crm", h, body, gateway.EventOptions{})
+	b, err := gatewaytest.NewHTTPEvent(http.MethodPost, publicURL+"/crm", h, body, gatewaytest.EventOptions{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func (s *stack) send(payload []byte) gateway.Response {
 	if res.Failed() {
 		s.t.Fatalf("the webhook failed: %s %s", res.ErrorType, res.ErrorMessage)
 	}
-	resp, err := gateway.ParseResponse(res.Payload)
+	resp, err := gatewaytest.ParseResponse(res.Payload)
 	if err != nil {
 		s.t.Fatalf("the webhook's answer %q: %v", res.Payload, err)
 	}
