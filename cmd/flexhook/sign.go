@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"

@@ -34,7 +34,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*sweeper.Lambd
 	if err != nil {
 		return nil, err
 	}
-	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
+	s := sweeper.New(k.Twilio.API, k.Close, cfg.WorkspaceSID, sweeper.Options{
 		Lookback:    cfg.Lookback,
 		CloseEvents: cfg.CloseEvents,
 		Status:      cfg.CloseStatus,

@@ -40,13 +40,10 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 		return nil, err
 	}
 	o := webhook.Options{Metrics: k.Metrics}
-	if k.Store != nil { // never a typed nil in the interface
-		o.Store = k.Store
-	}
 	if cfg.CloseQueueURL != "" {
 		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
 	}
-	h := webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
+	h := webhook.New(cfg, k.Close, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
 	// The secret was fetched by dependencies.Start: a CRM source left without
 	// its crm_sources entry fails the cold start here, named.
 	if err := h.CheckCRMSources(ctx); err != nil {

@@ -38,7 +38,7 @@ func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handle
 	if err != nil {
 		return nil, err
 	}
-	p := k.Processor().WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
+	p := k.Close.WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
 	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
 		Metrics:   k.Metrics,
 		RetryBase: cfg.RetryBase,

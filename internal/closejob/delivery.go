@@ -228,6 +228,9 @@ func NewProcessor(c closeRunner, s store, now func() time.Time) *Processor {
 	return &Processor{closer: c, store: s, now: now}
 }
 
+// Stored reports whether p has an idempotency store.
+func (p *Processor) Stored() bool { return p.store != nil }
+
 // WithRecheck returns a copy of p that rechecks skipped closes (queue mode).
 func (p *Processor) WithRecheck(r Recheck) *Processor {
 	q := *p

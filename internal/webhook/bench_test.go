@@ -68,8 +68,8 @@ func benchHandler(b *testing.B, api twilioAPI, now time.Time) *Handler {
 		b.Fatal(err)
 	}
 	clock := func() time.Time { return now }
-	return New(cfg, &fakeSecrets{cur: secretWith(authToken)}, api, logging.New(io.Discard, cfg.LogLevel),
-		Options{Now: clock, Metrics: metrics.New(io.Discard, "webhook", clock)})
+	return newHandler(cfg, &fakeSecrets{cur: secretWith(authToken)}, api, logging.New(io.Discard, cfg.LogLevel),
+		Options{Now: clock, Metrics: metrics.New(io.Discard, "webhook", clock)}, nil)
 }
 
 // benchTaskEvent returns a signed HTTP API event of eventType for a

@@ -87,7 +87,7 @@ func zendeskBody(ch flextest.Channel, status string) string {
 
 func TestCRMSourceZendeskClosesOnce(t *testing.T) {
 	f := sourceFixture(t)
-	f.withOptions(Options{Store: idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})})
+	f.withOptions(Options{}, idempotency.NewMemory(idempotency.Options{Now: f.clock.Now}))
 	ch, _ := f.channel("assigned")
 	ev := f.sourceEvent("zendesk", crm.SchemeZendesk, zendeskSecret, "application/json", zendeskBody(ch, "solved"), f.clock.Now())
 	for i := 0; i < 2; i++ {
@@ -190,9 +190,9 @@ func TestCRMSourceSalesforcePartialFailure(t *testing.T) {
 			store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
 			q := &recordingQueue{}
 			if durable {
-				f.withOptions(Options{Store: store, Queue: q})
+				f.withOptions(Options{Queue: q}, store)
 			} else {
-				f.withOptions(Options{Store: store})
+				f.withOptions(Options{}, store)
 			}
 			ch1, _ := f.channel("assigned")
 			ch2, _ := f.channel("assigned")

@@ -85,9 +85,9 @@ func newEdgeClock(tb testing.TB, env map[string]string, realTime bool) *edge {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.handler = New(cfg, e.secrets, api, logging.New(e.logs, cfg.LogLevel), Options{
+	e.handler = newHandler(cfg, e.secrets, api, logging.New(e.logs, cfg.LogLevel), Options{
 		Now: now, Metrics: metrics.New(e.metrics, "webhook", now),
-	})
+	}, nil)
 	return e
 }
 

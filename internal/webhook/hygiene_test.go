@@ -107,7 +107,7 @@ func newHygiene(t *testing.T, smFault *secretstest.Fault) *hygiene {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.handler = New(cfg, deps.Secrets, deps.API, log, Options{Metrics: metrics.New(h.out, "webhook", nil)})
+	h.handler = newHandler(cfg, deps.Secrets, deps.API, log, Options{Metrics: metrics.New(h.out, "webhook", nil)}, nil)
 	return h
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
@@ -100,7 +102,8 @@ func TestSamplesBehave(t *testing.T) {
 			// Zendesk and HubSpot signatures cover a time: replay on the
 			// clock they were signed at.
 			now := func() time.Time { return SignedAt().Add(time.Minute) }
-			h := webhook.New(cfg, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{Now: now})
+			process := closejob.NewProcessor(channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun}), nil, now)
+			h := webhook.New(cfg, process, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{Now: now})
 			if err := h.CheckCRMSources(context.Background()); err != nil {
 				t.Fatalf("the local secret lacks a source secret: %v", err)
 			}
