@@ -10,6 +10,7 @@ import (
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -137,7 +138,7 @@ func TestRunRetryableReleases(t *testing.T) {
 	c := &scripted{errs: []error{transient{}, nil}, results: []channelclose.Result{{}, {Outcome: channelclose.Closed}}}
 	p := NewProcessor(c, store, nil)
 	m := NewMessage("k1", job(), time.Now())
-	if _, err := p.Run(ctx, m); !retryable(err) {
+	if _, err := p.Run(ctx, m); !retry.Retryable(err) {
 		t.Fatalf("Run with a transient failure = %v, want retryable", err)
 	}
 	if _, ok, err := p.Check(ctx, m); ok || err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -53,7 +54,6 @@ func respondError(route string, err error) (gateway.Response, string) {
 		formatErr *secrets.FormatError
 		flexErr   *flex.Error
 		unknown   *unknownTaskError
-		retryable interface{ RetryableError() bool }
 	)
 	switch {
 	case errors.Is(err, gateway.ErrBodyTooLarge):
@@ -101,7 +101,7 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return errorResponse(http.StatusUnprocessableEntity, err.Error()), outcomeInvalid
 	case errors.As(err, &formatErr):
 		return errorResponse(http.StatusInternalServerError, "the credentials secret is misconfigured"), outcomeFailedPermanent
-	case errors.As(err, &retryable) && retryable.RetryableError():
+	case retry.Retryable(err):
 		after := defaultRetryAfter
 		if errors.As(err, &flexErr) && flexErr.RetryAfter > after {
 			after = flexErr.RetryAfter
