@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/flexhook/flexhook/internal/jsondepth"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -92,7 +93,7 @@ func Parse(body []byte) (Request, error) {
 	if !utf8.Valid(body) {
 		return Request{}, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
 	}
-	if depth := nesting(body); depth > MaxDepth {
+	if jsondepth.Exceeds(body, MaxDepth) {
 		return Request{}, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
 	}
 	if !json.Valid(body) {
@@ -265,40 +266,6 @@ func unquote(raw []byte) (string, error) {
 	var s string
 	err := json.Unmarshal(raw, &s)
 	return s, err
-}
-
-// nesting returns the deepest nesting of arrays and objects in b, without
-// recursion, ignoring brackets inside strings. It stops counting once the
-// depth passes MaxDepth.
-func nesting(b []byte) int {
-	depth, deepest := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > deepest {
-				deepest = depth
-				if deepest > MaxDepth {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
 }
 
 // scanner walks a JSON document already checked by json.Valid. Every
