@@ -124,7 +124,7 @@ func DedupID(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// store is the idempotency store (*idempotency.DynamoDB or *idempotency.Memory).
+// store is the idempotency store (*idempotency.DynamoDB or *idempotencytest.Memory).
 type store interface {
 	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
 	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error

@@ -18,7 +18,7 @@ func TestExceeds(t *testing.T) {
 		{`{"a":[{"b":1}]}`, 3, false},
 		{`{"a":[{"b":1}]}`, 2, true},
 		{`["[[[[", "\"[[["]`, 1, false}, // brackets in strings, escaped quote
-		{`[][][]`, 1, false},              // siblings do not nest
+		{`[][][]`, 1, false},            // siblings do not nest
 		{strings.Repeat("[", 33) + strings.Repeat("]", 33), 32, true},
 		{strings.Repeat("[", 32) + strings.Repeat("]", 32), 32, false},
 	} {

@@ -83,4 +83,3 @@ func str(raw json.RawMessage) (s string, set bool) {
 	}
 	return s, true
 }
-

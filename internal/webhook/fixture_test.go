@@ -21,7 +21,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
-	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -179,7 +179,7 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 // newHandler builds a Handler as functions/webhook does, its close path
 // (dependencies.Container.Close) built here over api, with store (nil:
 // none) and the handler's clock.
-func newHandler(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, o Options, store *idempotency.Memory) *Handler {
+func newHandler(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, o Options, store *idempotencytest.Memory) *Handler {
 	closer := channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun})
 	p := closejob.NewProcessor(closer, nil, o.Now)
 	if store != nil { // never a typed nil in the interface
