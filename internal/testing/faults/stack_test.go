@@ -25,8 +25,8 @@ import (
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
-	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -91,7 +91,7 @@ type stack struct {
 	twilio   *flextest.Server
 	secrets  *secretstest.Server
 	sqs      *sqstest.Server
-	q        *queue.Client
+	q        *sqsreceive.Client
 	throttle *Throttle
 	store    *idempotency.DynamoDB // the table, read directly (not through the Throttle)
 	env      []string
@@ -141,7 +141,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	smSrv := httptest.NewServer(s.secrets)
 	t.Cleanup(smSrv.Close)
 	s.sqs = sqstest.New(t, sqstest.Options{MaxReceiveCount: o.MaxReceiveCount, VisibilityTimeout: o.Visibility})
-	s.q = queue.New(s.sqs.Client())
+	s.q = sqsreceive.New(s.sqs.Client())
 
 	ddb := dynamotest.Start(t)
 	table := dynamotest.TableName(t)
