@@ -218,9 +218,6 @@ func Name(queueURL string) string {
 // ErrBadARN: a string that is not an SQS queue ARN.
 var ErrBadARN = errors.New("not an SQS queue ARN")
 
-// ErrBadURL: a string that is not an SQS queue URL.
-var ErrBadURL = errors.New("not an SQS queue URL")
-
 // URLFromARN returns the queue URL of an SQS queue ARN
 // (arn:partition:sqs:region:account:name), as SQS builds it, e.g.
 // https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo. The
@@ -237,25 +234,4 @@ func URLFromARN(arn string) (string, error) {
 		domain = "amazonaws.com.cn"
 	}
 	return "https://sqs." + parts[3] + "." + domain + "/" + parts[4] + "/" + parts[5], nil
-}
-
-// ARNFromURL returns the ARN of the queue at queueURL
-// (scheme://host/account/name) in region.
-func ARNFromURL(queueURL, region string) (string, error) {
-	u, err := url.Parse(queueURL)
-	if err != nil || u.Host == "" || region == "" {
-		return "", fmt.Errorf("%w: %q", ErrBadURL, queueURL)
-	}
-	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(seg) != 2 || seg[0] == "" || seg[1] == "" {
-		return "", fmt.Errorf("%w: %q", ErrBadURL, queueURL)
-	}
-	partition := "aws"
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		partition = "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		partition = "aws-us-gov"
-	}
-	return "arn:" + partition + ":sqs:" + region + ":" + seg[0] + ":" + seg[1], nil
 }

@@ -92,7 +92,7 @@ func New(client sqsClient, queueURL string, target Target, o Options) (*Mapping,
 		o.Region = DefaultRegion
 	}
 	if o.QueueARN == "" {
-		arn, err := queue.ARNFromURL(queueURL, o.Region)
+		arn, err := arnFromURL(queueURL, o.Region)
 		if err != nil {
 			return nil, fmt.Errorf("esm: %w", err)
 		}
