@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/cmd/flexhook/preview"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/local/stack"
 )
@@ -156,5 +156,5 @@ func taskRouterEventWithTime(at time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return req.Event(gateway.EventOptions{Time: at})
+	return req.Event(gatewaytest.EventOptions{Time: at})
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/gateway"
+
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -188,7 +190,7 @@ func invokeEmulator(ctx context.Context, client *http.Client, base string, paylo
 	if fe := functionError(resp, body); fe != "" {
 		return response{status: resp.StatusCode, header: resp.Header, body: body, functionError: fe, raw: true}, nil
 	}
-	r, err := gateway.ParseResponse(body)
+	r, err := gatewaytest.ParseResponse(body)
 	if err != nil {
 		return response{status: resp.StatusCode, header: resp.Header, body: body, raw: true}, nil
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/flexhook/flexhook/internal/gateway"
+
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -51,9 +53,9 @@ func writeEvent(t *testing.T, ev []byte) string {
 // exit code follows the answer's status.
 func TestInvokeGateway(t *testing.T) {
 	form := "EventType=task.canceled&TaskSid=WT0000000000000000000000000000f101"
-	ev, err := gateway.NewHTTPEvent("POST", "https://abc.execute-api.us-east-1.amazonaws.com/taskrouter?x=1",
+	ev, err := gatewaytest.NewHTTPEvent("POST", "https://abc.execute-api.us-east-1.amazonaws.com/taskrouter?x=1",
 		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, "X-Twilio-Signature": {"sig="}, "I-Twilio-Idempotency-Token": {"tok"}},
-		[]byte(form), gateway.EventOptions{})
+		[]byte(form), gatewaytest.EventOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flexhook/flexhook/cmd/flexhook/redrive"
 	"github.com/flexhook/flexhook/internal/dependencies"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 )
 
@@ -85,7 +86,7 @@ func redriveCommand(ctx context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, fmt.Errorf("AWS configuration: %w", err), exitUsage)
 	}
-	r := redrive.New(queue.New(sqs.NewFromConfig(awsCfg)), *dlq, *closeQueue, redrive.Options{Max: *maxN, Hold: *hold})
+	r := redrive.New(sqsreceive.New(sqs.NewFromConfig(awsCfg)), *dlq, *closeQueue, redrive.Options{Max: *maxN, Hold: *hold})
 	run, verb := r.List, "Dry run (nothing moves)"
 	if *move {
 		run, verb = r.Move, "Moving"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
@@ -90,8 +91,8 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	}
 	// Each job fails its only delivery: received and never deleted, it
 	// moves to the dead-letter queue when its visibility ends.
-	c := queue.New(srv.Client())
-	if got, err := c.Receive(ctx, srv.QueueURL(), queue.ReceiveOptions{Max: 10}); err != nil || len(got) != 3 {
+	c := sqsreceive.New(srv.Client())
+	if got, err := c.Receive(ctx, srv.QueueURL(), sqsreceive.ReceiveOptions{Max: 10}); err != nil || len(got) != 3 {
 		t.Fatalf("receive = %d, %v; want the 3 jobs", len(got), err)
 	}
 	for limit := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -130,7 +131,7 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "1 moved, 0 failed") || !strings.Contains(lineWith(stdout, msgs[1].Key), "moved as ") {
 		t.Fatalf("--move exited %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	got, err := c.Receive(ctx, srv.QueueURL(), queue.ReceiveOptions{Max: 10, Wait: time.Second})
+	got, err := c.Receive(ctx, srv.QueueURL(), sqsreceive.ReceiveOptions{Max: 10, Wait: time.Second})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("close queue after --move: %d messages, %v; want 1", len(got), err)
 	}

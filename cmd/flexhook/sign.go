@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -176,7 +176,7 @@ func render(in signInput, req stack.Request) (string, error) {
 	if in.format == "curl" {
 		return req.Curl() + "\n", nil
 	}
-	ev, err := req.Event(gateway.EventOptions{Time: in.now, RequestID: "flexhook-sign-" + strconv.FormatInt(in.now.UnixMilli(), 36)})
+	ev, err := req.Event(gatewaytest.EventOptions{Time: in.now, RequestID: "flexhook-sign-" + strconv.FormatInt(in.now.UnixMilli(), 36)})
 	if err != nil {
 		return "", usageError("%v", err)
 	}

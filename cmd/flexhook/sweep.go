@@ -76,7 +76,7 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, usageError("AWS configuration: %v", err), exitUsage)
 	}
-	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
+	s := sweeper.New(k.Twilio.API, k.Close, cfg.WorkspaceSID, sweeper.Options{
 		Lookback:    cfg.Lookback,
 		CloseEvents: cfg.CloseEvents,
 		MinAge:      *minAge,

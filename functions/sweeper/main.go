@@ -5,40 +5,27 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
-func main() {
-	h, err := newHandler(context.Background(), os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook sweeper: cold start failed:", err)
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func main() { dependencies.Main("sweeper", os.Getenv, newHandler) }
 
 // newHandler builds the sweeper from the environment, once per container.
-func newHandler(ctx context.Context, getenv func(string) string) (*sweeper.Lambda, error) {
-	cfg, err := config.LoadSweeper(getenv)
+func newHandler(ctx context.Context, getenv func(string) string) (func(context.Context, json.RawMessage) (sweeper.Report, error), error) {
+	cfg, k, err := dependencies.Load(ctx, "sweeper", getenv, config.LoadSweeper)
 	if err != nil {
 		return nil, err
 	}
-	k, err := dependencies.Start(ctx, cfg.Common, "sweeper", os.Stdout, getenv)
-	if err != nil {
-		return nil, err
-	}
-	s := sweeper.New(k.Twilio.API, k.Processor(), cfg.WorkspaceSID, sweeper.Options{
+	s := sweeper.New(k.Twilio.API, k.Close, cfg.WorkspaceSID, sweeper.Options{
 		Lookback:    cfg.Lookback,
 		CloseEvents: cfg.CloseEvents,
 		Status:      cfg.CloseStatus,
 		Routing:     cfg.Routing(cfg.CloseStatus),
 	})
-	return sweeper.NewLambda(s, k.Log, k.Metrics), nil
+	return sweeper.NewLambda(s, k.Log, k.Metrics).Handle, nil
 }

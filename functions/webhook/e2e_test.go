@@ -12,6 +12,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
@@ -59,7 +60,7 @@ func (s *stack) invoke(payload []byte) gateway.Response {
 	if res.Failed() {
 		s.t.Fatalf("invocation failed: %s %s: %s\nlogs:\n%s", res.ErrorType, res.ErrorMessage, res.Payload, s.logs)
 	}
-	r, err := gateway.ParseResponse(res.Payload)
+	r, err := gatewaytest.ParseResponse(res.Payload)
 	if err != nil {
 		s.t.Fatalf("response %s: %v", res.Payload, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
@@ -85,10 +85,10 @@ func sampleTask(t *testing.T) (*samples.Channel, samples.Task) {
 
 func signedSample(t *testing.T, form url.Values) []byte {
 	t.Helper()
-	ev, err := gateway.NewHTTPEvent(http.MethodPost, sampleURL, http.Header{
+	ev, err := gatewaytest.NewHTTPEvent(http.MethodPost, sampleURL, http.Header{
 		"Content-Type":             {"application/x-www-form-urlencoded"},
 		taskrouter.SignatureHeader: {taskrouter.Sign(samples.AuthToken, sampleURL, form)},
-	}, []byte(form.Encode()), gateway.EventOptions{})
+	}, []byte(form.Encode()), gatewaytest.EventOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestHostileUnderEmulator(t *testing.T) {
 		return b
 	}
 	event := func(method, u string, h http.Header, body []byte) []byte {
-		ev, err := gateway.NewHTTPEvent(method, u, h, body, gateway.EventOptions{})
+		ev, err := gatewaytest.NewHTTPEvent(method, u, h, body, gatewaytest.EventOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestSlowTwilioUnderEmulator(t *testing.T) {
 
 func mustEvent(t *testing.T, method, u string) []byte {
 	t.Helper()
-	ev, err := gateway.NewHTTPEvent(method, u, nil, nil, gateway.EventOptions{})
+	ev, err := gatewaytest.NewHTTPEvent(method, u, nil, nil, gatewaytest.EventOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,10 +7,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/flexhook/flexhook/internal/config"
@@ -19,34 +17,19 @@ import (
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
-func main() {
-	h, err := newHandler(context.Background(), os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook webhook: cold start failed:", err)
-		os.Exit(1)
-	}
-	// *webhook.Handler implements lambda.Handler: payloads arrive as raw bytes.
-	lambda.Start(h)
-}
+func main() { dependencies.Main("webhook", os.Getenv, newHandler) }
 
 // newHandler builds the handler from the environment, once per container.
 func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handler, error) {
-	cfg, err := config.LoadWebhook(getenv)
-	if err != nil {
-		return nil, err
-	}
-	k, err := dependencies.Start(ctx, cfg.Common, "webhook", os.Stdout, getenv)
+	cfg, k, err := dependencies.Load(ctx, "webhook", getenv, config.LoadWebhook)
 	if err != nil {
 		return nil, err
 	}
 	o := webhook.Options{Metrics: k.Metrics}
-	if k.Store != nil { // never a typed nil in the interface
-		o.Store = k.Store
-	}
 	if cfg.CloseQueueURL != "" {
 		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
 	}
-	h := webhook.New(cfg, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
+	h := webhook.New(cfg, k.Close, k.Twilio.Secrets, k.Twilio.API, k.Log, o)
 	// The secret was fetched by dependencies.Start: a CRM source left without
 	// its crm_sources entry fails the cold start here, named.
 	if err := h.CheckCRMSources(ctx); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
@@ -47,7 +48,7 @@ type stack struct {
 	t       *testing.T
 	twilio  *flextest.Server
 	sqs     *sqstest.Server
-	q       *queue.Client
+	q       *sqsreceive.Client
 	env     []string
 	timeout time.Duration
 	fn      *emulator.Instance
@@ -84,7 +85,7 @@ func startStack(t *testing.T, so sqstest.Options, timeout time.Duration, extraEn
 	smSrv := httptest.NewServer(sm)
 	t.Cleanup(smSrv.Close)
 	s.sqs = sqstest.New(t, so)
-	s.q = queue.New(s.sqs.Client())
+	s.q = sqsreceive.New(s.sqs.Client())
 	ddb := dynamotest.Start(t)
 	table := dynamotest.TableName(t)
 	dynamotest.CreateTable(t, dynamotest.NewClient(ddb), table)
@@ -323,7 +324,7 @@ func TestWorkerPersistentFailureGoesToDLQ(t *testing.T) {
 	if n := s.counts(s.sqs.QueueURL()); n.Total != 0 {
 		t.Errorf("close queue holds %d messages, want 0", n.Total)
 	}
-	dlq, err := s.q.Receive(context.Background(), s.sqs.DLQURL(), queue.ReceiveOptions{Max: 10})
+	dlq, err := s.q.Receive(context.Background(), s.sqs.DLQURL(), sqsreceive.ReceiveOptions{Max: 10})
 	if err != nil || len(dlq) != 1 {
 		t.Fatalf("DLQ receive = %d, %v", len(dlq), err)
 	}

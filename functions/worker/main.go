@@ -6,10 +6,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/flexhook/flexhook/internal/closejob"
@@ -19,28 +18,17 @@ import (
 	"github.com/flexhook/flexhook/internal/worker"
 )
 
-func main() {
-	h, err := newHandler(context.Background(), os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook worker: cold start failed:", err)
-		os.Exit(1)
-	}
-	lambda.Start(h.Handle)
-}
+func main() { dependencies.Main("worker", os.Getenv, newHandler) }
 
 // newHandler builds the handler from the environment, once per container.
-func newHandler(ctx context.Context, getenv func(string) string) (*worker.Handler, error) {
-	cfg, err := config.LoadWorker(getenv)
+func newHandler(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	cfg, k, err := dependencies.Load(ctx, "worker", getenv, config.LoadWorker)
 	if err != nil {
 		return nil, err
 	}
-	k, err := dependencies.Start(ctx, cfg.Common, "worker", os.Stdout, getenv)
-	if err != nil {
-		return nil, err
-	}
-	p := k.Processor().WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
+	p := k.Close.WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
 	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
 		Metrics:   k.Metrics,
 		RetryBase: cfg.RetryBase,
-	}), nil
+	}).Handle, nil
 }

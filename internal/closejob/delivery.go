@@ -22,6 +22,7 @@ import (
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -123,7 +124,7 @@ func DedupID(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// store is the idempotency store (*idempotency.DynamoDB or *idempotency.Memory).
+// store is the idempotency store (*idempotency.DynamoDB or *idempotencytest.Memory).
 type store interface {
 	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
 	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
@@ -228,6 +229,9 @@ func NewProcessor(c closeRunner, s store, now func() time.Time) *Processor {
 	return &Processor{closer: c, store: s, now: now}
 }
 
+// Stored reports whether p has an idempotency store.
+func (p *Processor) Stored() bool { return p.store != nil }
+
 // WithRecheck returns a copy of p that rechecks skipped closes (queue mode).
 func (p *Processor) WithRecheck(r Recheck) *Processor {
 	q := *p
@@ -262,7 +266,7 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 	if p.store == nil {
 		res, err := p.closer.Close(ctx, m.Job)
-		if err != nil && !retryable(err) && !ConfigError(err) {
+		if err != nil && !retry.Retryable(err) && !ConfigError(err) {
 			return Result{Result: res}, &PermanentError{Err: err}
 		}
 		return Result{Result: res}, err
@@ -286,7 +290,7 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, nil
 	}
-	if err != nil && (retryable(err) || ConfigError(err)) {
+	if err != nil && (retry.Retryable(err) || ConfigError(err)) {
 		// Let the next delivery try again: a transient failure may pass,
 		// and a deployment fault (rejected credentials, a broken secret)
 		// is not the event's outcome — once it is fixed, the event must
@@ -375,16 +379,10 @@ func replay(rec idempotency.Record) Result {
 // worker retries it (and, if it lasts, the job reaches the dead-letter
 // queue, from which it is redriven once the deployment is fixed).
 func ConfigError(err error) bool {
-	var fe *flex.Error
-	if errors.Is(err, flex.ErrUnauthorized) || (errors.As(err, &fe) && fe.Status == 403) {
+	if errors.Is(err, flex.ErrUnauthorized) || errors.Is(err, flex.ErrForbidden) {
 		return true
 	}
 	var format *secrets.FormatError
 	var fetch *secrets.FetchError
 	return errors.As(err, &format) || (errors.As(err, &fetch) && !fetch.RetryableError())
-}
-
-func retryable(err error) bool {
-	var r interface{ RetryableError() bool }
-	return errors.As(err, &r) && r.RetryableError()
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -100,7 +102,7 @@ func TestKeys(t *testing.T) {
 
 func TestRunOnce(t *testing.T) {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{})
 	c := &scripted{results: []channelclose.Result{{Outcome: channelclose.Closed, ChannelStatus: "closed", Attempts: 1}}}
 	p := NewProcessor(c, store, nil)
 	m := NewMessage("tr:task.canceled:"+wt, job(), time.Now())
@@ -133,11 +135,11 @@ func TestRunOnce(t *testing.T) {
 
 func TestRunRetryableReleases(t *testing.T) {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{})
 	c := &scripted{errs: []error{transient{}, nil}, results: []channelclose.Result{{}, {Outcome: channelclose.Closed}}}
 	p := NewProcessor(c, store, nil)
 	m := NewMessage("k1", job(), time.Now())
-	if _, err := p.Run(ctx, m); !retryable(err) {
+	if _, err := p.Run(ctx, m); !retry.Retryable(err) {
 		t.Fatalf("Run with a transient failure = %v, want retryable", err)
 	}
 	if _, ok, err := p.Check(ctx, m); ok || err != nil {
@@ -150,7 +152,7 @@ func TestRunRetryableReleases(t *testing.T) {
 
 func TestRunPermanentIsRecorded(t *testing.T) {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{})
 	c := &scripted{errs: []error{errors.New("twilio 400 (code 45359)")}}
 	p := NewProcessor(c, store, nil)
 	m := NewMessage("k2", job(), time.Now())
@@ -170,7 +172,7 @@ func TestRunPermanentIsRecorded(t *testing.T) {
 func TestInProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{})
 	m := NewMessage("k3", job(), time.Now())
 	if _, err := store.Begin(ctx, m.Key, m.PayloadHash, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -186,7 +188,7 @@ func TestInProgress(t *testing.T) {
 
 func TestDryRunDoesNotConsumeTheKey(t *testing.T) {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{})
 	c := &scripted{results: []channelclose.Result{{Outcome: channelclose.DryRun}, {Outcome: channelclose.Closed}}}
 	p := NewProcessor(c, store, nil)
 	m := NewMessage("k4", job(), time.Now())
@@ -228,7 +230,7 @@ func TestConfigErrorsAreNotRecorded(t *testing.T) {
 			if !ConfigError(err) {
 				t.Fatalf("ConfigError(%v) = false", err)
 			}
-			store := idempotency.NewMemory(idempotency.Options{})
+			store := idempotencytest.NewMemory(idempotency.Options{})
 			c := &scripted{errs: []error{err, nil}, results: []channelclose.Result{{}, {Outcome: channelclose.Closed}}}
 			p := NewProcessor(c, store, nil)
 			m := NewMessage("k-"+name, job(), time.Now())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 )
 
 // A skipped close is rechecked up to the limit, the count handed on through
@@ -18,7 +19,7 @@ func TestRecheck(t *testing.T) {
 	clock := func() time.Time { return now }
 	skip := channelclose.Result{Outcome: channelclose.SkippedLiveTask, LiveTaskSID: "WT1"}
 	t.Run("limit reached", func(t *testing.T) {
-		store := idempotency.NewMemory(idempotency.Options{Now: clock})
+		store := idempotencytest.NewMemory(idempotency.Options{Now: clock})
 		c := &scripted{results: []channelclose.Result{skip, skip, skip, skip}}
 		p := NewProcessor(c, store, clock).WithRecheck(Recheck{After: time.Minute, Limit: 3})
 		m := NewMessage("tr:task.canceled:"+wt, job(), now)
@@ -46,7 +47,7 @@ func TestRecheck(t *testing.T) {
 		}
 	})
 	t.Run("recheck closes", func(t *testing.T) {
-		store := idempotency.NewMemory(idempotency.Options{Now: clock})
+		store := idempotencytest.NewMemory(idempotency.Options{Now: clock})
 		c := &scripted{results: []channelclose.Result{skip, {Outcome: channelclose.Closed, ChannelStatus: "closed"}}}
 		p := NewProcessor(c, store, clock).WithRecheck(Recheck{After: time.Minute, Limit: 3})
 		m := NewMessage("tr:task.canceled:"+wt, job(), now)
@@ -65,9 +66,9 @@ func TestRecheck(t *testing.T) {
 	})
 	t.Run("off without the option or a store", func(t *testing.T) {
 		for name, p := range map[string]*Processor{
-			"no option": NewProcessor(&scripted{results: []channelclose.Result{skip}}, idempotency.NewMemory(idempotency.Options{Now: clock}), clock),
+			"no option": NewProcessor(&scripted{results: []channelclose.Result{skip}}, idempotencytest.NewMemory(idempotency.Options{Now: clock}), clock),
 			"no store":  NewProcessor(&scripted{results: []channelclose.Result{skip}}, nil, clock).WithRecheck(Recheck{After: time.Minute, Limit: 3}),
-			"limit 0":   NewProcessor(&scripted{results: []channelclose.Result{skip}}, idempotency.NewMemory(idempotency.Options{Now: clock}), clock).WithRecheck(Recheck{After: time.Minute}),
+			"limit 0":   NewProcessor(&scripted{results: []channelclose.Result{skip}}, idempotencytest.NewMemory(idempotency.Options{Now: clock}), clock).WithRecheck(Recheck{After: time.Minute}),
 		} {
 			res, err := p.Run(ctx, NewMessage("tr:task.canceled:"+wt, job(), now))
 			if err != nil || res.Outcome != channelclose.SkippedLiveTask || res.RecheckIn != 0 {

@@ -106,6 +106,10 @@ type Common struct {
 	LogLevel slog.Level
 }
 
+// Shared returns the part of a function's configuration every function
+// shares; Webhook, Worker and Sweeper have it through Common.
+func (c Common) Shared() Common { return c }
+
 // Webhook is the configuration of the webhook function.
 type Webhook struct {
 	Common

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
+	"github.com/flexhook/flexhook/internal/jsondepth"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -92,7 +94,7 @@ func Parse(body []byte) (Request, error) {
 	if !utf8.Valid(body) {
 		return Request{}, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
 	}
-	if depth := nesting(body); depth > MaxDepth {
+	if jsondepth.Exceeds(body, MaxDepth) {
 		return Request{}, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
 	}
 	if !json.Valid(body) {
@@ -100,39 +102,30 @@ func Parse(body []byte) (Request, error) {
 		err := json.Unmarshal(body, &skip) // only to describe the syntax error
 		return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
 	}
-	s := scanner{b: body}
-	s.skipSpace()
-	if !s.consume('{') {
+	// The top-level fields are walked with the decoder's tokens rather than
+	// decoded into a map, which would keep the last of two "channel_sid"
+	// fields silently: a repeated field is refused.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return Request{}, fmt.Errorf("%w: not an object", ErrMalformedJSON)
 	}
-
 	names := [4]string{fieldInteraction, fieldChannel, fieldTask, fieldStatus}
 	var (
 		values  [4]string // indexed like names
 		present [4]bool   // a non-empty string was given
 		seen    [4]bool   // the field appeared at all
 	)
-	for {
-		s.skipSpace()
-		if s.consume('}') {
-			break
+	for dec.More() {
+		key, err := dec.Token() // a string: the document is valid JSON
+		if err != nil {
+			return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
 		}
-		s.consume(',')
-		s.skipSpace()
-		key, ok := s.str()
-		if !ok {
-			return Request{}, fmt.Errorf("%w: expected a field name", ErrMalformedJSON)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
 		}
-		s.skipSpace()
-		if !s.consume(':') {
-			return Request{}, fmt.Errorf("%w: expected ':'", ErrMalformedJSON)
-		}
-		s.skipSpace()
-		i := fieldIndex(key)
+		i := slices.Index(names[:], key.(string))
 		if i < 0 {
-			if !s.skipValue() {
-				return Request{}, fmt.Errorf("%w: bad value", ErrMalformedJSON)
-			}
 			continue
 		}
 		name := names[i]
@@ -140,24 +133,16 @@ func Parse(body []byte) (Request, error) {
 			return Request{}, &ValidationError{Field: name, Reason: "appears more than once"}
 		}
 		seen[i] = true
-		if s.literal("null") {
+		if string(raw) == "null" {
 			continue
 		}
-		raw, ok := s.str()
-		if !ok {
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
 			return Request{}, &ValidationError{Field: name, Reason: "must be a string"}
 		}
-		v, err := unquote(raw)
-		if err != nil {
-			return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
+		if v != "" {
+			values[i], present[i] = v, true
 		}
-		if v == "" {
-			continue
-		}
-		values[i], present[i] = v, true
-	}
-	if s.skipSpace(); s.i != len(s.b) { // unreachable after json.Valid; kept as the invariant
-		return Request{}, fmt.Errorf("%w: trailing data", ErrMalformedJSON)
 	}
 
 	r := Request{
@@ -200,32 +185,6 @@ func Parse(body []byte) (Request, error) {
 	return r, nil
 }
 
-// fieldIndex returns the position of the JSON string raw (quotes included)
-// among Parse's known fields, or -1.
-func fieldIndex(raw []byte) int {
-	key := raw
-	if bytes.IndexByte(raw, '\\') >= 0 {
-		s, err := unquote(raw)
-		if err != nil {
-			return -1
-		}
-		key = []byte(s)
-	} else if len(raw) >= 2 {
-		key = raw[1 : len(raw)-1]
-	}
-	switch string(key) {
-	case fieldInteraction:
-		return 0
-	case fieldChannel:
-		return 1
-	case fieldTask:
-		return 2
-	case fieldStatus:
-		return 3
-	}
-	return -1
-}
-
 // badSID builds the ValidationError for a value that is not a SID of the
 // expected type.
 func badSID(field, what, prefix, got string) *ValidationError {
@@ -255,146 +214,4 @@ func excerpt(s string) string {
 		return fmt.Sprintf("\"%s...\" (%d bytes)", b[:n], len(s))
 	}
 	return fmt.Sprintf("\"%s\"", b[:n])
-}
-
-// unquote decodes the JSON string raw, quotes included.
-func unquote(raw []byte) (string, error) {
-	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), nil
-	}
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return s, err
-}
-
-// nesting returns the deepest nesting of arrays and objects in b, without
-// recursion, ignoring brackets inside strings. It stops counting once the
-// depth passes MaxDepth.
-func nesting(b []byte) int {
-	depth, deepest := 0, 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > deepest {
-				deepest = depth
-				if deepest > MaxDepth {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
-}
-
-// scanner walks a JSON document already checked by json.Valid. Every
-// method still bounds-checks, so a logic error yields a failure, not a
-// panic.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) skipSpace() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\r', '\n':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// consume advances past c if it is the next byte.
-func (s *scanner) consume(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-// literal advances past word (null, true, false) if it comes next.
-func (s *scanner) literal(word string) bool {
-	if bytes.HasPrefix(s.b[s.i:], []byte(word)) {
-		s.i += len(word)
-		return true
-	}
-	return false
-}
-
-// str returns the JSON string starting at the cursor, quotes included,
-// and advances past it.
-func (s *scanner) str() ([]byte, bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return nil, false
-	}
-	start := s.i
-	for j := s.i + 1; j < len(s.b); j++ {
-		switch s.b[j] {
-		case '\\':
-			j++
-		case '"':
-			s.i = j + 1
-			return s.b[start:s.i], true
-		}
-	}
-	return nil, false
-}
-
-// skipValue advances past the value at the cursor.
-func (s *scanner) skipValue() bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	switch s.b[s.i] {
-	case '"':
-		_, ok := s.str()
-		return ok
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				if _, ok := s.str(); !ok {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return true
-				}
-			}
-			s.i++
-		}
-		return false
-	}
-	start := s.i
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return s.i > start
-		}
-		s.i++
-	}
-	return s.i > start
 }

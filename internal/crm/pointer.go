@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/flexhook/flexhook/internal/jsondepth"
 )
 
 // ErrBadPointer is returned by ParsePointer for text that is not an RFC 6901
@@ -118,7 +120,7 @@ func DecodeDocument(body []byte) (any, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
 	}
-	if nesting(body) > MaxDepth {
+	if jsondepth.Exceeds(body, MaxDepth) {
 		return nil, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

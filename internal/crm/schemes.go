@@ -79,14 +79,7 @@ func ZendeskSignature(secret, timestamp string, body []byte) string {
 // error wrapping ErrNotSigned, ErrMalformedHeader, ErrTimestamp or
 // ErrBadSignature. The timestamp is checked before any HMAC is computed.
 func VerifyZendesk(h http.Header, body []byte, secrets []string, now time.Time, tol time.Duration) error {
-	sig, hasSig, err := single(h, HeaderZendeskSignature)
-	if err != nil {
-		return err
-	}
-	if !hasSig {
-		return ErrNotSigned
-	}
-	ts, ok, err := single(h, HeaderZendeskTimestamp)
+	sig, ts, ok, err := signedAt(h, HeaderZendeskSignature, HeaderZendeskTimestamp)
 	if err != nil {
 		return err
 	}
@@ -97,20 +90,8 @@ func VerifyZendesk(h http.Header, body []byte, secrets []string, now time.Time, 
 	if err != nil {
 		return fmt.Errorf("%w: %s is not an ISO 8601 time", ErrMalformedHeader, HeaderZendeskTimestamp)
 	}
-	if tol == 0 {
-		tol = DefaultTolerance
-	}
-	if !within(t, now, tol) {
-		return fmt.Errorf("%w: %s is %v away from now", ErrTimestamp, HeaderZendeskTimestamp, now.Sub(t).Round(time.Second))
-	}
-	keys := keyBytes(secrets)
-	if len(keys) == 0 {
-		return fmt.Errorf("%w: no signing secret is configured", ErrBadSignature)
-	}
-	if !matchAny(sig, keys, func(k []byte) []byte { return hmacB64(k, []byte(ts), body) }) {
-		return ErrBadSignature
-	}
-	return nil
+	return checkSigned(HeaderZendeskTimestamp, t, now, tol, "signing secret", secrets, sig,
+		func(k []byte) []byte { return hmacB64(k, []byte(ts), body) })
 }
 
 // HubSpotURI returns the URI HubSpot signs for the public URL it called:
@@ -155,14 +136,7 @@ func HubSpotSignature(secret, method, uri string, body []byte, timestamp string)
 // called. Errors wrap ErrNotSigned, ErrMalformedHeader, ErrTimestamp or
 // ErrBadSignature.
 func VerifyHubSpotV3(method, publicURL string, h http.Header, body []byte, secrets []string, now time.Time, tol time.Duration) error {
-	sig, hasSig, err := single(h, HeaderHubSpotSignature)
-	if err != nil {
-		return err
-	}
-	if !hasSig {
-		return ErrNotSigned
-	}
-	ts, ok, err := single(h, HeaderHubSpotTimestamp)
+	sig, ts, ok, err := signedAt(h, HeaderHubSpotSignature, HeaderHubSpotTimestamp)
 	if err != nil {
 		return err
 	}
@@ -170,20 +144,42 @@ func VerifyHubSpotV3(method, publicURL string, h http.Header, body []byte, secre
 	if !ok || !valid {
 		return fmt.Errorf("%w: %s missing or not unix milliseconds", ErrMalformedHeader, HeaderHubSpotTimestamp)
 	}
+	uri := HubSpotURI(publicURL)
+	return checkSigned(HeaderHubSpotTimestamp, time.UnixMilli(ms), now, tol, "client secret", secrets, sig,
+		func(k []byte) []byte { return hmacB64(k, []byte(method), []byte(uri), body, []byte(ts)) })
+}
+
+// signedAt reads a timestamped scheme's signature and timestamp headers,
+// each given at most once: ErrNotSigned without the signature,
+// ErrMalformedHeader for a repeated header.
+func signedAt(h http.Header, sigHeader, tsHeader string) (sig, ts string, hasTS bool, err error) {
+	sig, hasSig, err := single(h, sigHeader)
+	switch {
+	case err != nil:
+		return "", "", false, err
+	case !hasSig:
+		return "", "", false, ErrNotSigned
+	}
+	ts, hasTS, err = single(h, tsHeader)
+	return sig, ts, hasTS, err
+}
+
+// checkSigned finishes a timestamped scheme once its headers are read: t
+// (from tsHeader) must be within tol of now (zero: DefaultTolerance), and
+// sig must be mac under one of secrets (what the scheme calls a secretName).
+// The timestamp is checked before any HMAC is computed.
+func checkSigned(tsHeader string, t, now time.Time, tol time.Duration, secretName string, secrets []string, sig string, mac func(key []byte) []byte) error {
 	if tol == 0 {
 		tol = DefaultTolerance
 	}
-	if t := time.UnixMilli(ms); !within(t, now, tol) {
-		return fmt.Errorf("%w: %s is %v away from now", ErrTimestamp, HeaderHubSpotTimestamp, now.Sub(t).Round(time.Second))
+	if !within(t, now, tol) {
+		return fmt.Errorf("%w: %s is %v away from now", ErrTimestamp, tsHeader, now.Sub(t).Round(time.Second))
 	}
 	keys := keyBytes(secrets)
 	if len(keys) == 0 {
-		return fmt.Errorf("%w: no client secret is configured", ErrBadSignature)
+		return fmt.Errorf("%w: no %s is configured", ErrBadSignature, secretName)
 	}
-	uri := HubSpotURI(publicURL)
-	if !matchAny(sig, keys, func(k []byte) []byte {
-		return hmacB64(k, []byte(method), []byte(uri), body, []byte(ts))
-	}) {
+	if !matchAny(sig, keys, mac) {
 		return ErrBadSignature
 	}
 	return nil

@@ -8,7 +8,6 @@ package dependencies
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -101,7 +100,7 @@ func (t *Twilio) warm(ctx context.Context, log *slog.Logger) {
 		if err == nil {
 			return
 		}
-		retryable := isRetryable(err) && ctx.Err() == nil
+		retryable := retry.Retryable(err) && ctx.Err() == nil
 		if log != nil {
 			log.WarnContext(ctx, "cold start: secret not loaded; requests will retry", "error", err.Error(), "retrying", retryable)
 		}
@@ -112,11 +111,6 @@ func (t *Twilio) warm(ctx context.Context, log *slog.Logger) {
 			return
 		}
 	}
-}
-
-func isRetryable(err error) bool {
-	var r interface{ RetryableError() bool }
-	return errors.As(err, &r) && r.RetryableError()
 }
 
 // credentials adapts the secret cache to the Twilio client.

@@ -21,14 +21,17 @@ import (
 // Container is what every flexhook function builds once per Lambda
 // container from the settings they share (config.Common): the logger, the
 // AWS configuration, the Twilio credentials and client, the idempotency
-// store, and the metrics emitter.
+// store, the close path, and the metrics emitter.
 type Container struct {
 	Log     *slog.Logger
 	AWS     aws.Config
 	Twilio  *Twilio
 	Store   *idempotency.DynamoDB // nil without IDEMPOTENCY_TABLE
 	Metrics *metrics.Emitter
-	dryRun  bool
+	// Close is the once-only close path all three functions share: the
+	// channel closer (in dry-run mode when DRY_RUN is set) behind the
+	// idempotency store, if any.
+	Close *closejob.Processor
 }
 
 // Start builds the Container of function (webhook, worker, sweeper),
@@ -60,19 +63,13 @@ func Start(ctx context.Context, c config.Common, function string, out io.Writer,
 	if name == "" {
 		name = function
 	}
-	k := &Container{Log: log, AWS: awsCfg, Twilio: tw, Metrics: metrics.New(out, name, nil), dryRun: c.DryRun}
-	if c.IdempotencyTable != "" {
+	k := &Container{Log: log, AWS: awsCfg, Twilio: tw, Metrics: metrics.New(out, name, nil)}
+	closer := channelclose.New(tw.API, channelclose.Options{DryRun: c.DryRun})
+	if c.IdempotencyTable == "" {
+		k.Close = closejob.NewProcessor(closer, nil, nil) // never a typed nil store
+	} else {
 		k.Store = idempotency.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), c.IdempotencyTable, idempotency.Options{})
+		k.Close = closejob.NewProcessor(closer, k.Store, nil)
 	}
 	return k, nil
-}
-
-// Processor returns the once-only close path: the closer (in dry-run mode
-// when DRY_RUN is set) behind the idempotency store, if any.
-func (k *Container) Processor() *closejob.Processor {
-	c := channelclose.New(k.Twilio.API, channelclose.Options{DryRun: k.dryRun})
-	if k.Store == nil {
-		return closejob.NewProcessor(c, nil, nil)
-	}
-	return closejob.NewProcessor(c, k.Store, nil)
 }

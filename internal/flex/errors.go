@@ -14,6 +14,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnauthorized: Twilio refused the credentials, even after a refresh.
 	ErrUnauthorized = errors.New("twilio rejected the credentials")
+	// ErrForbidden: Twilio accepted the credentials but refused the call
+	// (403): the API key lacks the permission.
+	ErrForbidden = errors.New("twilio refused the credentials' permission")
 	// ErrInvalidSID: a SID did not have the expected form; no call was made.
 	ErrInvalidSID = errors.New("invalid SID")
 	// ErrNotClosed: Twilio refused the close and the channel is still open.
@@ -55,13 +58,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports ErrNotFound for 404s and ErrUnauthorized for 401s.
+// Is reports ErrNotFound for 404s, ErrUnauthorized for 401s and
+// ErrForbidden for 403s.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.Status == 404
 	case ErrUnauthorized:
 		return e.Status == 401
+	case ErrForbidden:
+		return e.Status == 403
 	}
 	return false
 }

@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -80,17 +82,17 @@ func FuzzPublicURL(f *testing.F) {
 		switch shape % fuzzShapes {
 		case fuzzHTTPDefault:
 			signed = withQuery(scheme + "://" + hostPort + path)
-			payload, err = NewHTTPEvent("POST", signed, nil, []byte("a=1"), EventOptions{})
+			payload, err = gatewaytest.NewHTTPEvent("POST", signed, nil, []byte("a=1"), gatewaytest.EventOptions{})
 		case fuzzHTTPStage:
 			signed = withQuery(scheme + "://" + hostPort + "/" + stage + path)
-			payload, err = NewHTTPEvent("POST", signed, nil, []byte("a=1"), EventOptions{Stage: stage})
+			payload, err = gatewaytest.NewHTTPEvent("POST", signed, nil, []byte("a=1"), gatewaytest.EventOptions{Stage: stage})
 		case fuzzFunctionURL:
 			host = strings.ReplaceAll(host, ".", "") + ".lambda-url.us-east-1.on.aws"
 			signed = withQuery("https://" + host + path)
-			payload, err = NewHTTPEvent("POST", signed, nil, []byte("a=1"), EventOptions{})
+			payload, err = gatewaytest.NewHTTPEvent("POST", signed, nil, []byte("a=1"), gatewaytest.EventOptions{})
 		case fuzzRESTStage:
 			signed = withQuery("https://" + host + "/" + stage + path)
-			payload, err = NewRESTEvent("POST", signed, nil, []byte("a=1"), EventOptions{Stage: stage})
+			payload, err = gatewaytest.NewRESTEvent("POST", signed, nil, []byte("a=1"), gatewaytest.EventOptions{Stage: stage})
 		case fuzzRESTCustom:
 			signed = withQuery("https://" + host + "/" + basePath + path)
 			payload, err = restCustomDomainEvent(host, basePath, stage, path, q)
@@ -103,12 +105,12 @@ func FuzzPublicURL(f *testing.F) {
 			configured += "#" + fragment
 		}
 
-		r, err := Decode(payload, Options{})
+		r, err := gateway.Decode(payload, gateway.Options{})
 		if err != nil {
-			t.Fatalf("Decode(event for %q) = %v", configured, err)
+			t.Fatalf("gateway.Decode(event for %q) = %v", configured, err)
 		}
 		if r.Path != path || r.RawQuery != rawQuery || (port == 0 && r.PublicURL != signed) {
-			t.Fatalf("Decode(event for %q) = PublicURL %q, Path %q, RawQuery %q; want %q, %q, %q",
+			t.Fatalf("gateway.Decode(event for %q) = PublicURL %q, Path %q, RawQuery %q; want %q, %q, %q",
 				configured, r.PublicURL, r.Path, r.RawQuery, signed, path, rawQuery)
 		}
 		if strings.Contains(r.PublicURL, "#") {
@@ -136,7 +138,7 @@ func FuzzPublicURL(f *testing.F) {
 			return
 		}
 		base := "https://" + keep(strings.ToLower(baseURL), "abcdefghijklmnopqrstuvwxyz0123456789.-/", "hooks.example.com")
-		rb, err := Decode(payload, Options{BaseURL: base})
+		rb, err := gateway.Decode(payload, gateway.Options{BaseURL: base})
 		if err != nil {
 			t.Fatalf("Decode with BaseURL %q = %v", base, err)
 		}

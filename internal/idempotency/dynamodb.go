@@ -81,14 +81,14 @@ func NewDynamoDB(client itemClient, table string, opts Options) *DynamoDB {
 func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (Claim, error) {
 	const op = "begin"
 	if err := ctx.Err(); err != nil {
-		return Claim{}, contextError(op, key, err)
+		return Claim{}, ContextError(op, key, err)
 	}
-	if err := checkBegin(key, payloadHash, lockUntil, d.now()); err != nil {
-		return Claim{}, opError(op, key, err)
+	if err := CheckBegin(key, payloadHash, lockUntil, d.now()); err != nil {
+		return Claim{}, OpError(op, key, err)
 	}
 	for range beginAttempts {
 		now := d.now()
-		rec := newClaim(key, payloadHash, lockUntil, now, d.retention)
+		rec := NewClaim(key, payloadHash, lockUntil, now, d.retention)
 		out, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(d.table),
 			Item:      encode(rec),
@@ -125,9 +125,9 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 		if err != nil {
 			return Claim{}, err
 		}
-		done, err := judge(cur, payloadHash, now)
+		done, err := Judge(cur, payloadHash, now)
 		if err != nil {
-			return Claim{}, opError(op, key, err)
+			return Claim{}, OpError(op, key, err)
 		}
 		if done != nil {
 			return Claim{Done: done}, nil
@@ -146,11 +146,11 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
 	const op = "complete"
 	if err := ctx.Err(); err != nil {
-		return contextError(op, key, err)
+		return ContextError(op, key, err)
 	}
 	now := d.now()
-	if err := checkComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
-		return opError(op, key, err)
+	if err := CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
+		return OpError(op, key, err)
 	}
 	names := map[string]string{
 		"#st": attrStatus, "#out": attrOutcome, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
@@ -189,11 +189,11 @@ func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail str
 func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
 	const op = "defer"
 	if err := ctx.Err(); err != nil {
-		return contextError(op, key, err)
+		return ContextError(op, key, err)
 	}
 	now := d.now()
-	if err := checkDefer(key, owner, detail, lockUntil, now); err != nil {
-		return opError(op, key, err)
+	if err := CheckDefer(key, owner, detail, lockUntil, now); err != nil {
+		return OpError(op, key, err)
 	}
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(d.table),
@@ -224,10 +224,10 @@ func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUnt
 func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 	const op = "release"
 	if err := ctx.Err(); err != nil {
-		return contextError(op, key, err)
+		return ContextError(op, key, err)
 	}
-	if err := checkRelease(key, owner); err != nil {
-		return opError(op, key, err)
+	if err := CheckRelease(key, owner); err != nil {
+		return OpError(op, key, err)
 	}
 	now := d.now()
 	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -252,17 +252,17 @@ func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 func (d *DynamoDB) Get(ctx context.Context, key string) (Record, error) {
 	const op = "get"
 	if err := ctx.Err(); err != nil {
-		return Record{}, contextError(op, key, err)
+		return Record{}, ContextError(op, key, err)
 	}
 	if err := checkString("key", key, MaxKeyBytes); err != nil {
-		return Record{}, opError(op, key, err)
+		return Record{}, OpError(op, key, err)
 	}
 	cur, err := d.current(ctx, op, key, nil, d.now())
 	if err != nil {
 		return Record{}, err
 	}
 	if cur == nil {
-		return Record{}, opError(op, key, ErrNotFound)
+		return Record{}, OpError(op, key, ErrNotFound)
 	}
 	return *cur, nil
 }
@@ -279,7 +279,7 @@ func (d *DynamoDB) writeError(op, key string, err error) error {
 	}
 	var refused *types.ConditionalCheckFailedException
 	if errors.As(err, &refused) {
-		return opError(op, key, ErrLockLost)
+		return OpError(op, key, ErrLockLost)
 	}
 	return classify(op, key, err)
 }
@@ -306,7 +306,7 @@ func (d *DynamoDB) current(ctx context.Context, op, key string, item map[string]
 	if err != nil {
 		return nil, malformed(op, key, err)
 	}
-	if !live(rec.ExpiresAt.Unix(), now) {
+	if !Live(rec.ExpiresAt.Unix(), now) {
 		return nil, nil
 	}
 	return &rec, nil
@@ -319,7 +319,7 @@ func wasLive(old map[string]types.AttributeValue, now time.Time) bool {
 		return false
 	}
 	exp, err := numberAttr(old, attrExpiresAt)
-	return err == nil && live(exp, now)
+	return err == nil && Live(exp, now)
 }
 
 // itemKey returns the primary key of key's item.

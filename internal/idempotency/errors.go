@@ -87,3 +87,9 @@ func classify(op, key string, err error) error {
 func malformed(op, key string, err error) error {
 	return &Error{Op: op, Key: key, Err: fmt.Errorf("malformed item: %w", err)}
 }
+
+// ContextError reports that ctx ended before a store call; a later call
+// with a live context may succeed.
+func ContextError(op, key string, err error) error {
+	return &Error{Op: op, Key: key, Err: err, retryable: true}
+}

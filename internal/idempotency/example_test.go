@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 )
 
 // The webhook's use of a store: the first delivery closes the channel, a
 // duplicate replays the stored outcome.
 func Example() {
 	ctx := context.Background()
-	store := idempotency.NewMemory(idempotency.Options{})
+	store := idempotencytest.NewMemory(idempotency.Options{}) // or idempotency.NewDynamoDB in a Lambda
 	key := "tr:task.completed:WT0123456789abcdef0123456789abcdef"
 	hash := idempotency.PayloadHash("task.completed", "WT0123456789abcdef0123456789abcdef", "KD01", "UO01")
 

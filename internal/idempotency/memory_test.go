@@ -1,37 +1,17 @@
-package idempotency
+package idempotency_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 )
 
+// The in-memory store of package idempotencytest passes the same suite as
+// DynamoDB, so tests that use it see the deployed behaviour.
 func TestMemory(t *testing.T) {
-	testStore(t, func(t *testing.T, clock *fakeClock) store {
-		return NewMemory(Options{Now: clock.Now})
+	idempotency.RunStoreSuite(t, func(now func() time.Time) idempotency.SuiteStore {
+		return idempotencytest.NewMemory(idempotency.Options{Now: now})
 	})
-}
-
-func TestMemorySweepsExpiredRecords(t *testing.T) {
-	clock := newClock()
-	m := NewMemory(Options{Now: clock.Now})
-	const old = 10
-	for i := range old {
-		key := fmt.Sprintf("old:%d", i)
-		c := mustBegin(t, m, key, hashA, clock.Now().Add(lockFor))
-		if err := m.Complete(t.Context(), key, c.Owner, outcomeOK, "", clock.Now().Add(time.Hour)); err != nil {
-			t.Fatalf("Complete(%q): %v", key, err)
-		}
-	}
-	clock.Advance(2 * time.Hour)
-	// sweepEvery writes after the old records expired include a sweep.
-	for i := range sweepEvery {
-		mustBegin(t, m, fmt.Sprintf("new:%d", i), hashA, clock.Now().Add(lockFor))
-	}
-	m.mu.Lock()
-	n := len(m.items)
-	m.mu.Unlock()
-	if n != sweepEvery {
-		t.Errorf("%d live and %d expired records after %d writes: %d held, want %d", sweepEvery, old, sweepEvery, n, sweepEvery)
-	}
 }

@@ -156,19 +156,24 @@ func lockMillis(t time.Time) int64 {
 	return ms
 }
 
-// live reports whether a record expiring at expiresAt (epoch seconds) is
+// The rules below are the store's semantics, shared by DynamoDB and the
+// in-memory store of package idempotencytest so that the two cannot drift:
+// argument checks (Check*), the decision of Begin (Judge) and the records
+// each step writes (NewClaim, Deferred, Completed).
+
+// Live reports whether a record expiring at expiresAt (epoch seconds) is
 // still present at now.
-func live(expiresAt int64, now time.Time) bool { return now.Unix() < expiresAt }
+func Live(expiresAt int64, now time.Time) bool { return now.Unix() < expiresAt }
 
 // locked reports whether a lock held until lockUntil (epoch milliseconds)
 // is still held at now.
 func locked(lockUntil int64, now time.Time) bool { return now.UnixMilli() < lockUntil }
 
-// judge decides Begin for the live record cur (nil when the key has none)
+// Judge decides Begin for the live record cur (nil when the key has none)
 // and the caller's payload hash: it returns the record to replay, an error,
 // or (nil, nil) when the caller may claim the key — because it has no live
 // record, or because its in-progress claim's lock has expired.
-func judge(cur *Record, payloadHash string, now time.Time) (*Record, error) {
+func Judge(cur *Record, payloadHash string, now time.Time) (*Record, error) {
 	switch {
 	case cur == nil:
 		return nil, nil
@@ -206,8 +211,8 @@ func checkFuture(name string, t, now time.Time) error {
 	return nil
 }
 
-// checkBegin validates Begin's arguments.
-func checkBegin(key, payloadHash string, lockUntil, now time.Time) error {
+// CheckBegin validates Begin's arguments.
+func CheckBegin(key, payloadHash string, lockUntil, now time.Time) error {
 	return errors.Join(
 		checkString("key", key, MaxKeyBytes),
 		checkString("payload hash", payloadHash, MaxFieldBytes),
@@ -215,8 +220,8 @@ func checkBegin(key, payloadHash string, lockUntil, now time.Time) error {
 	)
 }
 
-// checkComplete validates Complete's arguments.
-func checkComplete(key, owner, outcome, detail string, expiresAt, now time.Time) error {
+// CheckComplete validates Complete's arguments.
+func CheckComplete(key, owner, outcome, detail string, expiresAt, now time.Time) error {
 	var detailErr error
 	if detail != "" {
 		detailErr = checkString("detail", detail, MaxFieldBytes)
@@ -230,8 +235,8 @@ func checkComplete(key, owner, outcome, detail string, expiresAt, now time.Time)
 	)
 }
 
-// checkDefer validates Defer's arguments.
-func checkDefer(key, owner, detail string, lockUntil, now time.Time) error {
+// CheckDefer validates Defer's arguments.
+func CheckDefer(key, owner, detail string, lockUntil, now time.Time) error {
 	return errors.Join(
 		checkString("key", key, MaxKeyBytes),
 		checkString("owner", owner, MaxFieldBytes),
@@ -240,9 +245,9 @@ func checkDefer(key, owner, detail string, lockUntil, now time.Time) error {
 	)
 }
 
-// deferred returns cur, still in progress, with its lock moved to
+// Deferred returns cur, still in progress, with its lock moved to
 // lockUntil and detail recorded for the attempt that takes it over.
-func deferred(cur Record, detail string, lockUntil, now time.Time, retention time.Duration) Record {
+func Deferred(cur Record, detail string, lockUntil, now time.Time, retention time.Duration) Record {
 	cur.Detail = detail
 	cur.LockUntil = time.UnixMilli(lockMillis(lockUntil)).UTC()
 	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC()
@@ -250,21 +255,24 @@ func deferred(cur Record, detail string, lockUntil, now time.Time, retention tim
 	return cur
 }
 
-// checkRelease validates Release's arguments.
-func checkRelease(key, owner string) error {
+// CheckKey validates Get's argument.
+func CheckKey(key string) error { return checkString("key", key, MaxKeyBytes) }
+
+// CheckRelease validates Release's arguments.
+func CheckRelease(key, owner string) error {
 	return errors.Join(
 		checkString("key", key, MaxKeyBytes),
 		checkString("owner", owner, MaxFieldBytes),
 	)
 }
 
-// opError adds the operation and key to a sentinel or validation error.
-func opError(op, key string, err error) error {
+// OpError adds the operation and key to a sentinel or validation error.
+func OpError(op, key string, err error) error {
 	return fmt.Errorf("idempotency %s %q: %w", op, key, err)
 }
 
-// newClaim returns the in-progress record Begin writes.
-func newClaim(key, payloadHash string, lockUntil, now time.Time, retention time.Duration) Record {
+// NewClaim returns the in-progress record Begin writes.
+func NewClaim(key, payloadHash string, lockUntil, now time.Time, retention time.Duration) Record {
 	return Record{
 		Key:         key,
 		Status:      StatusInProgress,
@@ -276,9 +284,9 @@ func newClaim(key, payloadHash string, lockUntil, now time.Time, retention time.
 	}
 }
 
-// completed returns cur marked done with outcome and detail, kept until
+// Completed returns cur marked done with outcome and detail, kept until
 // expiresAt.
-func completed(cur Record, outcome, detail string, expiresAt, now time.Time) Record {
+func Completed(cur Record, outcome, detail string, expiresAt, now time.Time) Record {
 	cur.Status = StatusDone
 	cur.Outcome = outcome
 	cur.Detail = detail

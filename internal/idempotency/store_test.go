@@ -19,10 +19,7 @@ type store interface {
 	Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error
 }
 
-var (
-	_ store = (*Memory)(nil)
-	_ store = (*DynamoDB)(nil)
-)
+var _ store = (*DynamoDB)(nil) // and idempotencytest.Memory, in memory_test.go
 
 // fakeClock is a goroutine-safe clock that moves only when told.
 type fakeClock struct {
@@ -72,6 +69,15 @@ var (
 
 // testStore runs the shared behaviour suite against the stores newStore
 // makes.
+// SuiteStore and RunStoreSuite let the external test memory_test.go run
+// this suite against idempotencytest.Memory, which imports this package.
+type SuiteStore = store
+
+// RunStoreSuite runs the store suite against the stores newStore builds.
+func RunStoreSuite(t *testing.T, newStore func(now func() time.Time) SuiteStore) {
+	testStore(t, func(t *testing.T, clock *fakeClock) store { return newStore(clock.Now) })
+}
+
 func testStore(t *testing.T, newStore newStoreFunc) {
 	t.Run("ClaimCompleteReplay", func(t *testing.T) { testClaimCompleteReplay(t, newStore) })
 	t.Run("PayloadMismatch", func(t *testing.T) { testPayloadMismatch(t, newStore) })

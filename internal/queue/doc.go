@@ -1,7 +1,9 @@
 // Package queue is flexhook's adapter over Amazon SQS, the queue of close
 // jobs in durable mode: the webhook enqueues a delivery.Message, the worker
-// Lambda consumes it through an SQS event source mapping, and the redrive
-// tool moves messages back from the dead-letter queue.
+// Lambda consumes it through an SQS event source mapping and delays a
+// message it will retry. Receiving and deleting, which no Lambda does, live
+// in internal/local/sqsreceive (the local event source mapping and the
+// redrive tool).
 //
 // The queue is FIFO when its URL ends in ".fifo" (SQS's own naming rule,
 // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues.html).
@@ -16,8 +18,6 @@
 // The operations used:
 //
 //   - SendMessage: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
-//   - ReceiveMessage: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
-//   - DeleteMessage: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteMessage.html
 //   - ChangeMessageVisibility: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
 //
 // Every failure is an *Error. Errors never contain a message body: bodies

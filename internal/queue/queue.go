@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/flexhook/flexhook/internal/closejob"
@@ -21,20 +19,11 @@ import (
 // api is the part of the SQS client this package calls (*sqs.Client).
 type api interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
-// Limits SQS puts on the values this package sends.
-const (
-	// MaxBatch is the most messages one ReceiveMessage returns.
-	MaxBatch = 10
-	// MaxWait is the longest long-polling wait of one ReceiveMessage.
-	MaxWait = 20 * time.Second
-	// MaxVisibility is the longest visibility timeout SQS accepts.
-	MaxVisibility = 12 * time.Hour
-)
+// MaxVisibility is the longest visibility timeout SQS accepts.
+const MaxVisibility = 12 * time.Hour
 
 // Names of the system attributes SQS returns with a message, as they appear
 // in Message.Attributes and in a Lambda SQS event.
@@ -49,9 +38,6 @@ const (
 	AttrDeadLetterSource = "DeadLetterQueueSourceArn"
 	AttrAWSTraceHeader   = "AWSTraceHeader"
 )
-
-// allAttributes asks ReceiveMessage for every attribute.
-const allAttributes = "All"
 
 // Client performs SQS operations on any queue, named by its URL. It is safe
 // for concurrent use.
@@ -92,106 +78,13 @@ func (c *Client) Send(ctx context.Context, queueURL string, m Outgoing) (string,
 	}
 	out, err := c.api.SendMessage(ctx, in)
 	if err != nil {
-		return "", classify("send", queueURL, err)
+		return "", Classify("send", queueURL, err)
 	}
 	return aws.ToString(out.MessageId), nil
 }
 
 // ErrNoGroup: a send to a FIFO queue without a message group id.
 var ErrNoGroup = errors.New("a FIFO queue needs a message group id")
-
-// ReceiveOptions tune Receive.
-type ReceiveOptions struct {
-	// Max is the most messages returned, 1 to MaxBatch (default 1).
-	Max int
-	// Wait is how long SQS may hold the call open waiting for a message
-	// (long polling), in whole seconds up to MaxWait. Zero asks SQS not to
-	// wait beyond the queue's own ReceiveMessageWaitTimeSeconds.
-	Wait time.Duration
-	// Visibility, when positive, overrides the queue's visibility timeout
-	// for the received messages (whole seconds, rounded up).
-	Visibility time.Duration
-}
-
-// Message is a received message.
-type Message struct {
-	ID            string
-	ReceiptHandle string
-	Body          string
-	MD5OfBody     string
-	// Attributes holds the system attributes SQS returned, such as
-	// ApproximateReceiveCount and, on a FIFO queue, MessageGroupId.
-	Attributes map[string]string
-	// MessageAttributes and MD5OfMessageAttributes are the sender's
-	// custom attributes, as SQS returned them.
-	MessageAttributes      map[string]types.MessageAttributeValue
-	MD5OfMessageAttributes string
-}
-
-// ReceiveCount is the message's ApproximateReceiveCount, or 0 when SQS did
-// not report it.
-func (m Message) ReceiveCount() int {
-	n, err := strconv.Atoi(m.Attributes[AttrReceiveCount])
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// SentAt is when SQS accepted the message (SentTimestamp), or the zero time.
-func (m Message) SentAt() time.Time {
-	ms, err := strconv.ParseInt(m.Attributes[AttrSentTimestamp], 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-// GroupID is the message's MessageGroupId, empty on a standard queue.
-func (m Message) GroupID() string { return m.Attributes[AttrMessageGroupID] }
-
-// Receive receives up to o.Max messages from the queue at queueURL, with all
-// their system and custom attributes. An empty result is not an error.
-// Errors are *Error.
-func (c *Client) Receive(ctx context.Context, queueURL string, o ReceiveOptions) ([]Message, error) {
-	in := &sqs.ReceiveMessageInput{
-		QueueUrl:                    aws.String(queueURL),
-		MaxNumberOfMessages:         int32(min(max(o.Max, 1), MaxBatch)),
-		WaitTimeSeconds:             seconds(min(o.Wait, MaxWait)),
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
-		MessageAttributeNames:       []string{allAttributes},
-	}
-	if o.Visibility > 0 {
-		in.VisibilityTimeout = seconds(min(o.Visibility, MaxVisibility))
-	}
-	out, err := c.api.ReceiveMessage(ctx, in)
-	if err != nil {
-		return nil, classify("receive", queueURL, err)
-	}
-	msgs := make([]Message, 0, len(out.Messages))
-	for _, m := range out.Messages {
-		msgs = append(msgs, Message{
-			ID:                     aws.ToString(m.MessageId),
-			ReceiptHandle:          aws.ToString(m.ReceiptHandle),
-			Body:                   aws.ToString(m.Body),
-			MD5OfBody:              aws.ToString(m.MD5OfBody),
-			Attributes:             m.Attributes,
-			MessageAttributes:      m.MessageAttributes,
-			MD5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
-		})
-	}
-	return msgs, nil
-}
-
-// Delete deletes the received message with receiptHandle from the queue at
-// queueURL. Errors are *Error.
-func (c *Client) Delete(ctx context.Context, queueURL, receiptHandle string) error {
-	_, err := c.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(receiptHandle)})
-	if err != nil {
-		return classify("delete", queueURL, err)
-	}
-	return nil
-}
 
 // ChangeVisibility makes the received message with receiptHandle invisible
 // for d from now (whole seconds, rounded up, at most MaxVisibility): it will
@@ -200,10 +93,10 @@ func (c *Client) ChangeVisibility(ctx context.Context, queueURL, receiptHandle s
 	_, err := c.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl:          aws.String(queueURL),
 		ReceiptHandle:     aws.String(receiptHandle),
-		VisibilityTimeout: seconds(min(max(d, 0), MaxVisibility)),
+		VisibilityTimeout: Seconds(min(max(d, 0), MaxVisibility)),
 	})
 	if err != nil {
-		return classify("change visibility", queueURL, err)
+		return Classify("change visibility", queueURL, err)
 	}
 	return nil
 }
@@ -243,8 +136,8 @@ func (s *Sender) Enqueue(ctx context.Context, m closejob.Message) error {
 	return nil
 }
 
-// seconds converts d to whole seconds, rounding up.
-func seconds(d time.Duration) int32 {
+// Seconds converts d to whole seconds, rounding up, as SQS takes durations.
+func Seconds(d time.Duration) int32 {
 	if d <= 0 {
 		return 0
 	}
@@ -300,8 +193,9 @@ var permanentCodes = map[string]bool{
 	"MissingParameter":                             true,
 }
 
-// classify wraps an SDK error.
-func classify(op, queueURL string, err error) *Error {
+// Classify wraps an SDK error from op on the queue at queueURL as an *Error
+// whose RetryableError is decided here, by SQS error code.
+func Classify(op, queueURL string, err error) *Error {
 	e := newError(op, queueURL, err, true)
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -324,9 +218,6 @@ func Name(queueURL string) string {
 // ErrBadARN: a string that is not an SQS queue ARN.
 var ErrBadARN = errors.New("not an SQS queue ARN")
 
-// ErrBadURL: a string that is not an SQS queue URL.
-var ErrBadURL = errors.New("not an SQS queue URL")
-
 // URLFromARN returns the queue URL of an SQS queue ARN
 // (arn:partition:sqs:region:account:name), as SQS builds it, e.g.
 // https://sqs.us-east-1.amazonaws.com/123456789012/flexhook-close.fifo. The
@@ -343,25 +234,4 @@ func URLFromARN(arn string) (string, error) {
 		domain = "amazonaws.com.cn"
 	}
 	return "https://sqs." + parts[3] + "." + domain + "/" + parts[4] + "/" + parts[5], nil
-}
-
-// ARNFromURL returns the ARN of the queue at queueURL
-// (scheme://host/account/name) in region.
-func ARNFromURL(queueURL, region string) (string, error) {
-	u, err := url.Parse(queueURL)
-	if err != nil || u.Host == "" || region == "" {
-		return "", fmt.Errorf("%w: %q", ErrBadURL, queueURL)
-	}
-	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(seg) != 2 || seg[0] == "" || seg[1] == "" {
-		return "", fmt.Errorf("%w: %q", ErrBadURL, queueURL)
-	}
-	partition := "aws"
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		partition = "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		partition = "aws-us-gov"
-	}
-	return "arn:" + partition + ":sqs:" + region + ":" + seg[0] + ":" + seg[1], nil
 }

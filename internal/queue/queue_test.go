@@ -161,8 +161,8 @@ func TestClassify(t *testing.T) {
 		{"denied", &smithy.GenericAPIError{Code: "AccessDenied"}, false},
 	}
 	for _, tt := range tests {
-		if got := classify("receive", "https://h/1/q", tt.err).RetryableError(); got != tt.want {
-			t.Errorf("classify(%s).RetryableError() = %v, want %v", tt.name, got, tt.want)
+		if got := Classify("receive", "https://h/1/q", tt.err).RetryableError(); got != tt.want {
+			t.Errorf("Classify(%s).RetryableError() = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
@@ -209,45 +209,6 @@ func TestChangeVisibilityRounding(t *testing.T) {
 	}
 }
 
-func TestReceiveRequest(t *testing.T) {
-	tests := []struct {
-		name                string
-		o                   ReceiveOptions
-		max, wait, visiblty int32
-	}{
-		{"defaults", ReceiveOptions{}, 1, 0, 0},
-		{"batch capped at 10", ReceiveOptions{Max: 50, Wait: time.Minute, Visibility: 90 * time.Second}, 10, 20, 90},
-		{"short poll", ReceiveOptions{Max: 5, Wait: 1500 * time.Millisecond}, 5, 2, 0},
-	}
-	for _, tt := range tests {
-		f := &fakeSQS{}
-		if _, err := New(f).Receive(context.Background(), "https://h/1/q", tt.o); err != nil {
-			t.Fatal(err)
-		}
-		in := f.recv[0]
-		if in.MaxNumberOfMessages != tt.max || in.WaitTimeSeconds != tt.wait || in.VisibilityTimeout != tt.visiblty {
-			t.Errorf("%s: Receive(%+v) asked max %d wait %d visibility %d, want %d %d %d", tt.name, tt.o,
-				in.MaxNumberOfMessages, in.WaitTimeSeconds, in.VisibilityTimeout, tt.max, tt.wait, tt.visiblty)
-		}
-		if len(in.MessageSystemAttributeNames) != 1 || in.MessageSystemAttributeNames[0] != "All" || len(in.MessageAttributeNames) != 1 {
-			t.Errorf("%s: Receive did not ask for all attributes: %+v", tt.name, in)
-		}
-	}
-}
-
-func TestMessageAttributes(t *testing.T) {
-	m := Message{Attributes: map[string]string{
-		AttrReceiveCount: "3", AttrSentTimestamp: "1767323045000", AttrMessageGroupID: uo,
-	}}
-	if m.ReceiveCount() != 3 || !m.SentAt().Equal(time.UnixMilli(1767323045000)) || m.GroupID() != uo {
-		t.Errorf("Message helpers = %d %v %q", m.ReceiveCount(), m.SentAt(), m.GroupID())
-	}
-	var empty Message
-	if empty.ReceiveCount() != 0 || !empty.SentAt().IsZero() || empty.GroupID() != "" {
-		t.Errorf("helpers of a message without attributes = %d %v %q, want zero values", empty.ReceiveCount(), empty.SentAt(), empty.GroupID())
-	}
-}
-
 func TestURLFromARN(t *testing.T) {
 	tests := []struct {
 		arn, want string
@@ -268,32 +229,6 @@ func TestURLFromARN(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrBadARN) {
 			t.Errorf("URLFromARN(%q) error %v is not ErrBadARN", tt.arn, err)
 		}
-	}
-}
-
-func TestARNFromURL(t *testing.T) {
-	tests := []struct {
-		url, region, want string
-		wantErr           bool
-	}{
-		{url: "https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo", region: "us-east-1", want: "arn:aws:sqs:us-east-1:123456789012:q.fifo"},
-		{url: "http://127.0.0.1:4100/000000000000/q", region: "us-east-1", want: "arn:aws:sqs:us-east-1:000000000000:q"},
-		{url: "https://sqs.cn-north-1.amazonaws.com.cn/1/q", region: "cn-north-1", want: "arn:aws-cn:sqs:cn-north-1:1:q"},
-		{url: "https://sqs.us-gov-west-1.amazonaws.com/1/q", region: "us-gov-west-1", want: "arn:aws-us-gov:sqs:us-gov-west-1:1:q"},
-		{url: "https://sqs.us-east-1.amazonaws.com/q", region: "us-east-1", wantErr: true},
-		{url: "https://sqs.us-east-1.amazonaws.com/1/q", region: "", wantErr: true},
-		{url: "not a url", region: "us-east-1", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := ARNFromURL(tt.url, tt.region)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ARNFromURL(%q, %q) = %q, %v; want %q (error %v)", tt.url, tt.region, got, err, tt.want, tt.wantErr)
-		}
-	}
-	// Round trip: the worker's URL names the same queue as the ARN.
-	u, _ := URLFromARN("arn:aws:sqs:eu-west-1:123456789012:q.fifo")
-	if a, _ := ARNFromURL(u, "eu-west-1"); a != "arn:aws:sqs:eu-west-1:123456789012:q.fifo" {
-		t.Errorf("ARNFromURL(URLFromARN(arn)) = %s", a)
 	}
 }
 

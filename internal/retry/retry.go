@@ -9,6 +9,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -48,6 +49,16 @@ func FullJitter(d time.Duration) time.Duration {
 		return 0
 	}
 	return rand.N(d + 1)
+}
+
+// Retryable reports whether err's class says the same call may succeed
+// later. The class is decided once, where the knowledge is — the Twilio
+// adapter (flex.Error), the secrets cache, the queue and the idempotency
+// store — by a RetryableError method, as aws-sdk-go-v2 does; everything
+// else reads it here and never re-derives it from HTTP statuses.
+func Retryable(err error) bool {
+	var r interface{ RetryableError() bool }
+	return errors.As(err, &r) && r.RetryableError()
 }
 
 // Sleep waits for d, or until ctx is done, when it returns ctx.Err().

@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -61,5 +62,28 @@ func TestSleep(t *testing.T) {
 	cancel()
 	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("Sleep(cancelled, 1h) = %v, want context.Canceled", err)
+	}
+}
+
+type classed bool
+
+func (c classed) Error() string        { return "classed" }
+func (c classed) RetryableError() bool { return bool(c) }
+
+func TestRetryable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"unclassified", errors.New("boom"), false},
+		{"retryable", classed(true), true},
+		{"permanent", classed(false), false},
+		{"wrapped retryable", fmt.Errorf("close: %w", classed(true)), true},
+	} {
+		if got := Retryable(tc.err); got != tc.want {
+			t.Errorf("Retryable(%s) = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -42,7 +43,7 @@ type world struct {
 	fake  *flextest.Server
 	flows flextest.Flows
 	api   *flex.Client
-	store *idempotency.Memory
+	store *idempotencytest.Memory
 }
 
 func newWorld(t *testing.T) *world {
@@ -57,7 +58,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.api = api
-	w.store = idempotency.NewMemory(idempotency.Options{})
+	w.store = idempotencytest.NewMemory(idempotency.Options{})
 	return w
 }
 

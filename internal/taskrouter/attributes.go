@@ -3,6 +3,7 @@ package taskrouter
 import (
 	"encoding/json"
 
+	"github.com/flexhook/flexhook/internal/jsondepth"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -33,7 +34,7 @@ func ChannelFromAttributes(attrs string) (ch Channel, ok bool, err error) {
 	if attrs == "" {
 		return Channel{}, false, nil
 	}
-	if depth(attrs) > maxAttributesDepth {
+	if jsondepth.Exceeds(attrs, maxAttributesDepth) {
 		return Channel{}, false, &FieldError{Field: "TaskAttributes", Reason: "is nested too deeply"}
 	}
 	var a map[string]json.RawMessage
@@ -81,32 +82,4 @@ func str(raw json.RawMessage) (s string, set bool) {
 		return "", true
 	}
 	return s, true
-}
-
-// depth returns the deepest nesting of objects and arrays in a JSON text,
-// without recursion, ignoring brackets inside strings.
-func depth(s string) int {
-	d, maxD, inStr, esc := 0, 0, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{' || c == '[':
-			d++
-			maxD = max(maxD, d)
-		case c == '}' || c == ']':
-			d--
-		}
-	}
-	return maxD
 }

@@ -115,17 +115,34 @@ type transport struct {
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return tr.t.trace(req, tr.base.RoundTrip, req.URL.Hostname(), "remote")
+}
+
+// trace makes the request with do and, in a sampled invocation, sends it
+// as a subsegment called name in namespace ("remote" or "aws", which adds
+// the operation and request id).
+func (t *Tracer) trace(req *http.Request, do func(*http.Request) (*http.Response, error), name, namespace string) (*http.Response, error) {
 	h, ok := headerFrom(req.Context())
 	if !ok {
-		return tr.base.RoundTrip(req)
+		return do(req)
 	}
-	start := tr.t.now()
-	resp, err := tr.base.RoundTrip(req)
-	seg := tr.t.subsegment(h, req.URL.Hostname(), start)
-	seg.Namespace = "remote"
+	start := t.now()
+	resp, err := do(req)
+	seg := t.subsegment(h, name, start)
+	seg.Namespace = namespace
 	seg.HTTP = httpInfo(req, resp)
+	if namespace == "aws" {
+		info := &awsInfo{}
+		if target := req.Header.Get("X-Amz-Target"); target != "" {
+			_, info.Operation, _ = strings.Cut(target, ".")
+		}
+		if resp != nil {
+			info.RequestID = resp.Header.Get("X-Amzn-Requestid")
+		}
+		seg.AWS = info
+	}
 	seg.classify(resp, err)
-	tr.t.send(seg)
+	t.send(seg)
 	return resp, err
 }
 
@@ -152,26 +169,7 @@ type awsClient struct {
 }
 
 func (c *awsClient) Do(req *http.Request) (*http.Response, error) {
-	h, ok := headerFrom(req.Context())
-	if !ok {
-		return c.base.Do(req)
-	}
-	start := c.t.now()
-	resp, err := c.base.Do(req)
-	seg := c.t.subsegment(h, c.service, start)
-	seg.Namespace = "aws"
-	seg.HTTP = httpInfo(req, resp)
-	info := &awsInfo{}
-	if target := req.Header.Get("X-Amz-Target"); target != "" {
-		_, info.Operation, _ = strings.Cut(target, ".")
-	}
-	if resp != nil {
-		info.RequestID = resp.Header.Get("X-Amzn-Requestid")
-	}
-	seg.AWS = info
-	seg.classify(resp, err)
-	c.t.send(seg)
-	return resp, err
+	return c.t.trace(req, c.base.Do, c.service, "aws")
 }
 
 // subsegment is an independent subsegment document.

@@ -15,7 +15,7 @@ import (
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -68,8 +68,8 @@ func benchHandler(b *testing.B, api twilioAPI, now time.Time) *Handler {
 		b.Fatal(err)
 	}
 	clock := func() time.Time { return now }
-	return New(cfg, &fakeSecrets{cur: secretWith(authToken)}, api, logging.New(io.Discard, cfg.LogLevel),
-		Options{Now: clock, Metrics: metrics.New(io.Discard, "webhook", clock)})
+	return newHandler(cfg, &fakeSecrets{cur: secretWith(authToken)}, api, logging.New(io.Discard, cfg.LogLevel),
+		Options{Now: clock, Metrics: metrics.New(io.Discard, "webhook", clock)}, nil)
 }
 
 // benchTaskEvent returns a signed HTTP API event of eventType for a
@@ -96,7 +96,7 @@ func benchTaskEvent(b *testing.B, eventType string, task flextest.Task, token st
 		"X-Forwarded-Port":           {"443"},
 		"X-Amzn-Trace-Id":            {"Root=1-67891233-abcdef012345678912345678"},
 	}
-	ev, err := gateway.NewHTTPEvent("POST", u, h, []byte(form.Encode()), gateway.EventOptions{Time: now, RequestID: "bench-request"})
+	ev, err := gatewaytest.NewHTTPEvent("POST", u, h, []byte(form.Encode()), gatewaytest.EventOptions{Time: now, RequestID: "bench-request"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func benchInvoke(b *testing.B, parent context.Context, h *Handler, payload []byt
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := gateway.ParseResponse(out)
+		r, err := gatewaytest.ParseResponse(out)
 		if err != nil || r.Status != want {
 			b.Fatalf("Invoke() = %s (%v), want status %d", out, err, want)
 		}
@@ -158,7 +158,7 @@ func BenchmarkInvoke(b *testing.B) {
 		h := benchHandler(b, cannedTwilio{}, now)
 		body := `{"interaction_sid":"` + ch.InteractionSID + `","channel_sid":"` + ch.SID + `","status":"closed"}`
 		hd := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + crmToken}}
-		ev, err := gateway.NewHTTPEvent("POST", "https://"+publicHost+"/crm", hd, []byte(body), gateway.EventOptions{Time: now, RequestID: "bench-request"})
+		ev, err := gatewaytest.NewHTTPEvent("POST", "https://"+publicHost+"/crm", hd, []byte(body), gatewaytest.EventOptions{Time: now, RequestID: "bench-request"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -219,18 +219,6 @@ func isCRMAuth(err error) bool {
 	return false
 }
 
-func crmAuthMessage(err error) string {
-	switch {
-	case errors.Is(err, crm.ErrNotSigned):
-		return "missing webhook-signature or Authorization: Bearer"
-	case errors.Is(err, crm.ErrTimestamp):
-		return "webhook-timestamp is outside the allowed window"
-	case errors.Is(err, crm.ErrMalformedHeader):
-		return "malformed authentication headers"
-	}
-	return "invalid signature or token"
-}
-
 // isCRMInvalid reports a well-formed request the CRM got wrong.
 func isCRMInvalid(err error) bool {
 	var ve *crm.ValidationError

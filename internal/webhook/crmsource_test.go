@@ -14,6 +14,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
@@ -87,7 +88,7 @@ func zendeskBody(ch flextest.Channel, status string) string {
 
 func TestCRMSourceZendeskClosesOnce(t *testing.T) {
 	f := sourceFixture(t)
-	f.withOptions(Options{Store: idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})})
+	f.withOptions(Options{}, idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now}))
 	ch, _ := f.channel("assigned")
 	ev := f.sourceEvent("zendesk", crm.SchemeZendesk, zendeskSecret, "application/json", zendeskBody(ch, "solved"), f.clock.Now())
 	for i := 0; i < 2; i++ {
@@ -187,12 +188,12 @@ func TestCRMSourceSalesforcePartialFailure(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			f := sourceFixture(t)
-			store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
+			store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
 			q := &recordingQueue{}
 			if durable {
-				f.withOptions(Options{Store: store, Queue: q})
+				f.withOptions(Options{Queue: q}, store)
 			} else {
-				f.withOptions(Options{Store: store})
+				f.withOptions(Options{}, store)
 			}
 			ch1, _ := f.channel("assigned")
 			ch2, _ := f.channel("assigned")

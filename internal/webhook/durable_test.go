@@ -14,20 +14,22 @@ import (
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
-// withOptions rebuilds the fixture's handler with a store and/or queue.
-func (f *fixture) withOptions(o Options) {
+// withOptions rebuilds the fixture's handler with a queue and/or a store
+// (nil: none).
+func (f *fixture) withOptions(o Options, store *idempotencytest.Memory) {
 	o.Now = f.clock.Now
-	f.handler = New(f.cfg, f.secrets, f.handler.twilio, logging.New(f.logs, f.cfg.LogLevel), o)
+	f.handler = newHandler(f.cfg, f.secrets, f.handler.twilio, logging.New(f.logs, f.cfg.LogLevel), o, store)
 }
 
 func TestDuplicatesCloseOnce(t *testing.T) {
 	f := newFixture(t, nil)
-	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
-	f.withOptions(Options{Store: store})
+	store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{}, store)
 	ch, task := f.channel("canceled")
 	ev := f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
 	for i := 0; i < 3; i++ {
@@ -52,7 +54,7 @@ func TestLateReplayDoesNotCloseReactivatedChannel(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{"CLOSE_STATUS": "inactive"})
 			if withStore {
-				f.withOptions(Options{Store: idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})})
+				f.withOptions(Options{}, idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now}))
 			}
 			ch, task := f.channel("canceled")
 			old := f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
@@ -78,7 +80,7 @@ func TestLateReplayDoesNotCloseReactivatedChannel(t *testing.T) {
 
 func TestCRMIdempotency(t *testing.T) {
 	f := newFixture(t, nil)
-	f.withOptions(Options{Store: idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})})
+	f.withOptions(Options{}, idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now}))
 	ch, _ := f.channel("assigned")
 	body := closeBody(ch, "closed")
 	first := f.invoke(f.signedCRM(body))
@@ -99,8 +101,8 @@ func TestCRMIdempotency(t *testing.T) {
 
 func TestInProgressDuplicate(t *testing.T) {
 	f := newFixture(t, nil)
-	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
-	f.withOptions(Options{Store: store})
+	store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{}, store)
 	_, task := f.channel("canceled")
 	form := f.taskEvent("task.canceled", task)
 	// Another container holds the claim for this event right now.
@@ -129,8 +131,8 @@ func TestInProgressDuplicate(t *testing.T) {
 // progress; a CRM retries 4xx on its own terms.
 func TestCRMInProgressDuplicate(t *testing.T) {
 	f := newFixture(t, nil)
-	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
-	f.withOptions(Options{Store: store})
+	store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{}, store)
 	ch, _ := f.channel("assigned")
 	if _, err := store.Begin(context.Background(), closejob.CRMKey("msg_test", ""), "another-hash-is-not-checked-first", f.clock.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -167,7 +169,7 @@ func closerJobForCRM(f *fixture, ch flextest.Channel) channelclose.Job {
 
 func TestPermanentFailureIsNotRetriedByDuplicates(t *testing.T) {
 	f := newFixture(t, nil)
-	f.withOptions(Options{Store: idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})})
+	f.withOptions(Options{}, idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now}))
 	_, task := f.channel("canceled")
 	f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359})
 	ev := f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
@@ -214,8 +216,8 @@ func (q *recordingQueue) Enqueue(_ context.Context, m closejob.Message) error {
 func TestDurableModeEnqueues(t *testing.T) {
 	f := newFixture(t, map[string]string{"TASKROUTER_WORKSPACE_SID": ws})
 	q := &recordingQueue{}
-	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
-	f.withOptions(Options{Queue: q, Store: store})
+	store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{Queue: q}, store)
 	ch, task := f.channel("canceled")
 	form := f.taskEvent("task.canceled", task)
 	h := f.signedTaskRouter(form, authToken)
@@ -260,8 +262,8 @@ func TestDurableModeEnqueues(t *testing.T) {
 func TestDurableDuplicateOfPermanentFailure(t *testing.T) {
 	f := newFixture(t, nil)
 	q := &recordingQueue{}
-	store := idempotency.NewMemory(idempotency.Options{Now: f.clock.Now})
-	f.withOptions(Options{Queue: q, Store: store})
+	store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+	f.withOptions(Options{Queue: q}, store)
 	_, task := f.channel("canceled")
 	ev := f.signedTaskRouter(f.taskEvent("task.canceled", task), authToken)
 	if r := f.invoke(ev); r.Status != 204 || len(q.msgs) != 1 {

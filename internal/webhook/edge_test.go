@@ -13,6 +13,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -84,9 +85,9 @@ func newEdgeClock(tb testing.TB, env map[string]string, realTime bool) *edge {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e.handler = New(cfg, e.secrets, api, logging.New(e.logs, cfg.LogLevel), Options{
+	e.handler = newHandler(cfg, e.secrets, api, logging.New(e.logs, cfg.LogLevel), Options{
 		Now: now, Metrics: metrics.New(e.metrics, "webhook", now),
-	})
+	}, nil)
 	return e
 }
 
@@ -133,7 +134,7 @@ func (e *edge) signedCRM(body string) []byte {
 }
 
 func (e *edge) event(method, u string, h http.Header, body []byte) []byte {
-	ev, err := gateway.NewHTTPEvent(method, u, h, body, gateway.EventOptions{Time: e.clock.Now(), RequestID: "req-edge"})
+	ev, err := gatewaytest.NewHTTPEvent(method, u, h, body, gatewaytest.EventOptions{Time: e.clock.Now(), RequestID: "req-edge"})
 	if err != nil {
 		e.tb.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func (e *edge) invoke(ctx context.Context, payload []byte) gateway.Response {
 	if err != nil {
 		e.tb.Fatalf("Invoke returned an error: %v", err)
 	}
-	r, err := gateway.ParseResponse(out)
+	r, err := gatewaytest.ParseResponse(out)
 	if err != nil {
 		e.tb.Fatalf("Invoke returned %s: %v", out, err)
 	}

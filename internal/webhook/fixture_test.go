@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,11 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
@@ -165,10 +170,22 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.handler = New(cfg, f.secrets, api, logging.New(f.logs, cfg.LogLevel), Options{
+	f.handler = newHandler(cfg, f.secrets, api, logging.New(f.logs, cfg.LogLevel), Options{
 		Now: f.clock.Now, Metrics: metrics.New(f.metrics, "webhook", f.clock.Now),
-	})
+	}, nil)
 	return f
+}
+
+// newHandler builds a Handler as functions/webhook does, its close path
+// (dependencies.Container.Close) built here over api, with store (nil:
+// none) and the handler's clock.
+func newHandler(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, o Options, store *idempotencytest.Memory) *Handler {
+	closer := channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun})
+	p := closejob.NewProcessor(closer, nil, o.Now)
+	if store != nil { // never a typed nil in the interface
+		p = closejob.NewProcessor(closer, store, o.Now)
+	}
+	return New(cfg, p, sec, api, log, o)
 }
 
 // channel adds an active channel with one task in status.
@@ -217,7 +234,7 @@ func (f *fixture) signedCRM(body string) []byte {
 }
 
 func (f *fixture) event(method, u string, h http.Header, body []byte) []byte {
-	ev, err := gateway.NewHTTPEvent(method, u, h, body, gateway.EventOptions{Time: f.clock.Now(), RequestID: "req-test"})
+	ev, err := gatewaytest.NewHTTPEvent(method, u, h, body, gatewaytest.EventOptions{Time: f.clock.Now(), RequestID: "req-test"})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -236,7 +253,7 @@ func (f *fixture) invokeCtx(ctx context.Context, payload []byte) gateway.Respons
 	if err != nil {
 		f.t.Fatalf("Invoke returned an error: %v", err)
 	}
-	r, err := gateway.ParseResponse(out)
+	r, err := gatewaytest.ParseResponse(out)
 	if err != nil {
 		f.t.Fatalf("Invoke returned %s: %v", out, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -52,7 +53,7 @@ func FuzzInvoke(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Invoke(%q) returned error %v", payload, err)
 		}
-		r, err := gateway.ParseResponse(out)
+		r, err := gatewaytest.ParseResponse(out)
 		if err != nil {
 			t.Fatalf("Invoke(%q) = %s, not a gateway response: %v", payload, out, err)
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
-	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -54,23 +53,12 @@ type enqueuer interface {
 	Enqueue(ctx context.Context, m closejob.Message) error
 }
 
-// store is the idempotency store (*idempotency.DynamoDB, *idempotency.Memory).
-type store interface {
-	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
-	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
-	Release(ctx context.Context, key, owner string) error
-	Get(ctx context.Context, key string) (idempotency.Record, error)
-}
-
 // Options are the Handler's optional dependencies.
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Metrics receives one EMF record per request; nil disables metrics.
 	Metrics *metrics.Emitter
-	// Store, when set, makes each event's close happen once: duplicates
-	// get the recorded outcome. Nil means no persistent store.
-	Store store
 	// Queue, when set, switches to durable mode: close jobs are enqueued
 	// for the worker instead of run inline.
 	Queue enqueuer
@@ -84,7 +72,6 @@ type Handler struct {
 	twilio  twilioAPI
 	process *closejob.Processor
 	queue   enqueuer
-	stored  bool // an idempotency store is configured
 	rules   taskrouter.Rules
 	log     *slog.Logger
 	now     func() time.Time
@@ -96,14 +83,17 @@ type Handler struct {
 	sourceAuths  sourceAuthCache
 }
 
-// New returns a Handler.
-func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, o Options) *Handler {
+// New returns a Handler that closes through process, the close path the
+// functions share (dependencies.Container.Close): with an idempotency store
+// behind it, each event's close happens once and duplicates get the
+// recorded outcome.
+func New(cfg config.Webhook, process *closejob.Processor, sec secretSource, api twilioAPI, log *slog.Logger, o Options) *Handler {
 	h := &Handler{
 		cfg:     cfg,
 		secrets: sec,
 		twilio:  api,
+		process: process,
 		queue:   o.Queue,
-		stored:  o.Store != nil,
 		rules:   taskrouter.Rules{CloseEvents: cfg.CloseEvents},
 		log:     log,
 		now:     o.Now,
@@ -112,7 +102,6 @@ func New(cfg config.Webhook, sec secretSource, api twilioAPI, log *slog.Logger, 
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.process = closejob.NewProcessor(channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun}), o.Store, h.now)
 	return h
 }
 
@@ -280,7 +269,7 @@ func logText(err error) string {
 
 // keyed reports whether jobs need their idempotency key: with a store or a
 // queue. Without either the key (a hash) is not computed at all.
-func (h *Handler) keyed() bool { return h.stored || h.queue != nil }
+func (h *Handler) keyed() bool { return h.process.Stored() || h.queue != nil }
 
 // dispatch hands a close job on: to the queue in durable mode (after
 // answering duplicates from the idempotency store), else to the processor

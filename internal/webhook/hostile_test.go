@@ -14,7 +14,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 	"github.com/flexhook/flexhook/internal/testing/hostile"
 )
@@ -80,7 +80,7 @@ func hostileRows(e *edge) []hostileRow {
 		return e.event(http.MethodPost, taskRouterURL, h, []byte(body))
 	}
 	rest := func(u string, h http.Header, body string) []byte {
-		ev, err := gateway.NewRESTEvent(http.MethodPost, u, h, []byte(body), gateway.EventOptions{Time: e.clock.Now()})
+		ev, err := gatewaytest.NewRESTEvent(http.MethodPost, u, h, []byte(body), gatewaytest.EventOptions{Time: e.clock.Now()})
 		if err != nil {
 			e.tb.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/metrics"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
@@ -106,7 +107,7 @@ func newHygiene(t *testing.T, smFault *secretstest.Fault) *hygiene {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.handler = New(cfg, deps.Secrets, deps.API, log, Options{Metrics: metrics.New(h.out, "webhook", nil)})
+	h.handler = newHandler(cfg, deps.Secrets, deps.API, log, Options{Metrics: metrics.New(h.out, "webhook", nil)}, nil)
 	return h
 }
 
@@ -154,7 +155,7 @@ func (h *hygiene) bearer(body, token string) gateway.Response {
 
 func (h *hygiene) post(u string, hd http.Header, body string) gateway.Response {
 	h.t.Helper()
-	ev, err := gateway.NewHTTPEvent(http.MethodPost, u, hd, []byte(body), gateway.EventOptions{})
+	ev, err := gatewaytest.NewHTTPEvent(http.MethodPost, u, hd, []byte(body), gatewaytest.EventOptions{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func (h *hygiene) post(u string, hd http.Header, body string) gateway.Response {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	r, err := gateway.ParseResponse(out)
+	r, err := gatewaytest.ParseResponse(out)
 	if err != nil {
 		h.t.Fatal(err)
 	}

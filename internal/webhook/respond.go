@@ -9,8 +9,10 @@ import (
 
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -53,7 +55,6 @@ func respondError(route string, err error) (gateway.Response, string) {
 		formatErr *secrets.FormatError
 		flexErr   *flex.Error
 		unknown   *unknownTaskError
-		retryable interface{ RetryableError() bool }
 	)
 	switch {
 	case errors.Is(err, gateway.ErrBodyTooLarge):
@@ -101,7 +102,7 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return errorResponse(http.StatusUnprocessableEntity, err.Error()), outcomeInvalid
 	case errors.As(err, &formatErr):
 		return errorResponse(http.StatusInternalServerError, "the credentials secret is misconfigured"), outcomeFailedPermanent
-	case errors.As(err, &retryable) && retryable.RetryableError():
+	case retry.Retryable(err):
 		after := defaultRetryAfter
 		if errors.As(err, &flexErr) && flexErr.RetryAfter > after {
 			after = flexErr.RetryAfter
@@ -126,17 +127,23 @@ func codeSuffix(e *flex.Error) string {
 
 // authMessage says what failed without helping a forger more than needed.
 func authMessage(err error) string {
-	switch {
-	case errors.Is(err, taskrouter.ErrNotSigned):
-		return "missing X-Twilio-Signature"
-	case errors.Is(err, taskrouter.ErrBadSignature):
-		return "invalid X-Twilio-Signature"
-	case errors.Is(err, taskrouter.ErrWrongAccount):
-		return "event is for another Twilio account"
-	case errors.Is(err, taskrouter.ErrTooOld):
-		return "event is outside the replay window"
+	for _, m := range [...]struct {
+		err error
+		msg string
+	}{
+		{taskrouter.ErrNotSigned, "missing X-Twilio-Signature"},
+		{taskrouter.ErrBadSignature, "invalid X-Twilio-Signature"},
+		{taskrouter.ErrWrongAccount, "event is for another Twilio account"},
+		{taskrouter.ErrTooOld, "event is outside the replay window"},
+		{crm.ErrNotSigned, "missing webhook-signature or Authorization: Bearer"},
+		{crm.ErrTimestamp, "webhook-timestamp is outside the allowed window"},
+		{crm.ErrMalformedHeader, "malformed authentication headers"},
+	} {
+		if errors.Is(err, m.err) {
+			return m.msg
+		}
 	}
-	return crmAuthMessage(err)
+	return "invalid signature or token"
 }
 
 // Response helpers. Every response is JSON and never cached.

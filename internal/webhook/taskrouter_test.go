@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -322,7 +322,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 		f := newFixture(t, nil)
 		fv, ch := form(f)
 		u := "https://" + publicHost + "/prod/taskrouter?source=twilio"
-		ev, err := gateway.NewRESTEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gateway.EventOptions{})
+		ev, err := gatewaytest.NewRESTEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gatewaytest.EventOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -334,7 +334,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 		f := newFixture(t, nil)
 		fv, ch := form(f)
 		u := "https://" + publicHost + "/live/taskrouter"
-		ev, _ := gateway.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gateway.EventOptions{Stage: "live"})
+		ev, _ := gatewaytest.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gatewaytest.EventOptions{Stage: "live"})
 		if r := f.invoke(ev); r.Status != 204 || f.status(ch) != "closed" {
 			t.Errorf("status = %d %s", r.Status, r.Body)
 		}
@@ -343,7 +343,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 		f := newFixture(t, nil)
 		fv, ch := form(f)
 		u := "https://abcdefghijklmnop.lambda-url.us-east-1.on.aws/taskrouter"
-		ev, _ := gateway.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gateway.EventOptions{})
+		ev, _ := gatewaytest.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gatewaytest.EventOptions{})
 		if r := f.invoke(ev); r.Status != 204 || f.status(ch) != "closed" {
 			t.Errorf("status = %d %s", r.Status, r.Body)
 		}
@@ -353,7 +353,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 		fv, ch := form(f)
 		// API Gateway delivers the stage path; Twilio signed the custom domain URL.
 		signedURL := "https://hooks.example.com/twilio/taskrouter?x=1"
-		ev, _ := gateway.NewHTTPEvent("POST", "https://"+publicHost+"/taskrouter?x=1", sign(signedURL, fv), []byte(fv.Encode()), gateway.EventOptions{})
+		ev, _ := gatewaytest.NewHTTPEvent("POST", "https://"+publicHost+"/taskrouter?x=1", sign(signedURL, fv), []byte(fv.Encode()), gatewaytest.EventOptions{})
 		if r := f.invoke(ev); r.Status != 204 || f.status(ch) != "closed" {
 			t.Errorf("status = %d %s", r.Status, r.Body)
 		}
@@ -362,7 +362,7 @@ func TestTaskRouterEventShapes(t *testing.T) {
 		f := newFixture(t, nil)
 		fv, ch := form(f)
 		u := "https://" + publicHost + "/taskrouter"
-		ev, _ := gateway.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gateway.EventOptions{})
+		ev, _ := gatewaytest.NewHTTPEvent("POST", u, sign(u, fv), []byte(fv.Encode()), gatewaytest.EventOptions{})
 		if !strings.Contains(string(ev), base64.StdEncoding.EncodeToString([]byte(fv.Encode()))[:20]) {
 			t.Fatalf("test event body is not base64")
 		}

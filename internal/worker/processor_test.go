@@ -16,6 +16,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
+	"github.com/flexhook/flexhook/internal/idempotency/idempotencytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
@@ -49,7 +50,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc := closejob.NewProcessor(channelclose.New(api, channelclose.Options{}), idempotency.NewMemory(idempotency.Options{}), nil)
+	proc := closejob.NewProcessor(channelclose.New(api, channelclose.Options{}), idempotencytest.NewMemory(idempotency.Options{}), nil)
 	x := newHarness(Options{Now: time.Now})
 	x.h = New(proc, x.vis, logging.New(x.logs, slog.LevelDebug), Options{})
 	return &stack{fake: fake, x: x}

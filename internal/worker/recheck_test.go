@@ -19,6 +19,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/queue"
@@ -91,7 +92,7 @@ func testTwoTasksEndTogether(t *testing.T, srv *sqstest.Server, url, dlq string,
 	proc := closejob.NewProcessor(channelclose.New(api, channelclose.Options{}), store, nil).
 		WithRecheck(closejob.Recheck{After: time.Second, Limit: 3})
 	logs := &syncBuffer{}
-	qc := queue.New(srv.Client())
+	qc := sqsreceive.New(srv.Client())
 	h := New(proc, qc, logging.New(logs, slog.LevelDebug), Options{})
 	m, err := sqstrigger.New(qc, url, sqstrigger.Local{Handler: lambda.NewHandler(h.Handle)}, sqstrigger.Options{QueueARN: sqstest.ARN(url), Wait: -1})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
@@ -34,7 +35,7 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	srv := sqstest.New(t, sqstest.Options{VisibilityTimeout: time.Second, MaxReceiveCount: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := queue.New(srv.Client())
+	c := sqsreceive.New(srv.Client())
 	sender := queue.NewSender(srv.Client(), srv.QueueURL())
 	counts := func(url string) sqstest.Counts {
 		n, err := srv.Counts(ctx, url)
@@ -53,7 +54,7 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 		msgs = append(msgs, m)
 	}
 	// Each job fails its only delivery: received, never deleted.
-	got, err := c.Receive(ctx, srv.QueueURL(), queue.ReceiveOptions{Max: 10})
+	got, err := c.Receive(ctx, srv.QueueURL(), sqsreceive.ReceiveOptions{Max: 10})
 	if err != nil || len(got) != 3 {
 		t.Fatalf("receive = %d, %v; want the 3 jobs (one per group)", len(got), err)
 	}
@@ -97,7 +98,7 @@ func TestRedriveAgainstGoaws(t *testing.T) {
 	if n := counts(srv.DLQURL()); n.Total != 2 {
 		t.Errorf("DLQ holds %d after moving one, want 2", n.Total)
 	}
-	back, err := c.Receive(ctx, srv.QueueURL(), queue.ReceiveOptions{Max: 10})
+	back, err := c.Receive(ctx, srv.QueueURL(), sqsreceive.ReceiveOptions{Max: 10})
 	if err != nil || len(back) != 1 {
 		t.Fatalf("close queue receive = %d, %v; want the moved job", len(back), err)
 	}

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
-// sqsClient is what redrive needs from SQS (*queue.Client).
+// sqsClient is what redrive needs from SQS (*sqsreceive.Client).
 type sqsClient interface {
-	Receive(ctx context.Context, queueURL string, o queue.ReceiveOptions) ([]queue.Message, error)
+	Receive(ctx context.Context, queueURL string, o sqsreceive.ReceiveOptions) ([]sqsreceive.Message, error)
 	Send(ctx context.Context, queueURL string, m queue.Outgoing) (string, error)
 	Delete(ctx context.Context, queueURL, receiptHandle string) error
 	ChangeVisibility(ctx context.Context, queueURL, receiptHandle string, d time.Duration) error
@@ -174,7 +175,7 @@ func (r *Redriver) run(ctx context.Context, f Filter, move bool) (rep Report, er
 	if err := f.Validate(); err != nil {
 		return Report{}, err
 	}
-	var held []queue.Message
+	var held []sqsreceive.Message
 	defer func() {
 		if rerr := r.release(context.WithoutCancel(ctx), held); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -189,7 +190,7 @@ func (r *Redriver) run(ctx context.Context, f Filter, move bool) (rep Report, er
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		msgs, err := r.sqs.Receive(ctx, r.dlq, queue.ReceiveOptions{Max: min(queue.MaxBatch, r.o.Max-len(seen)), Wait: r.o.Wait, Visibility: r.o.Hold})
+		msgs, err := r.sqs.Receive(ctx, r.dlq, sqsreceive.ReceiveOptions{Max: min(sqsreceive.MaxBatch, r.o.Max-len(seen)), Wait: r.o.Wait, Visibility: r.o.Hold})
 		if err != nil {
 			return rep, fmt.Errorf("redrive: read the dead-letter queue: %w", err)
 		}
@@ -234,7 +235,7 @@ func (r *Redriver) run(ctx context.Context, f Filter, move bool) (rep Report, er
 
 // move sends m to the close queue and deletes it from the dead-letter
 // queue, recording the outcome in e.
-func (r *Redriver) move(ctx context.Context, m queue.Message, e *Entry) {
+func (r *Redriver) move(ctx context.Context, m sqsreceive.Message, e *Entry) {
 	id, err := r.sqs.Send(ctx, r.target, queue.Outgoing{
 		Body:    m.Body,
 		GroupID: e.ChannelSID,
@@ -253,7 +254,7 @@ func (r *Redriver) move(ctx context.Context, m queue.Message, e *Entry) {
 }
 
 // release makes the examined messages that were not moved visible again.
-func (r *Redriver) release(ctx context.Context, msgs []queue.Message) error {
+func (r *Redriver) release(ctx context.Context, msgs []sqsreceive.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -272,7 +273,7 @@ func (r *Redriver) release(ctx context.Context, msgs []queue.Message) error {
 }
 
 // decode describes a dead-letter message.
-func decode(m queue.Message) Entry {
+func decode(m sqsreceive.Message) Entry {
 	e := Entry{MessageID: m.ID, SentAt: m.SentAt(), ReceiveCount: m.ReceiveCount()}
 	msg, err := closejob.DecodeMessage(m.Body)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 )
 
@@ -30,20 +31,20 @@ func jobFor(n int) channelclose.Job {
 }
 
 // dlqMessage is a dead-letter message for job n accepted at t0+n minutes.
-func dlqMessage(t *testing.T, n int) queue.Message {
+func dlqMessage(t *testing.T, n int) sqsreceive.Message {
 	t.Helper()
 	b, err := closejob.NewMessage(fmt.Sprintf("tr:token:%d", n), jobFor(n), t0.Add(time.Duration(n)*time.Minute)).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return queue.Message{ID: fmt.Sprintf("m%d", n), ReceiptHandle: fmt.Sprintf("rh%d", n), Body: b,
+	return sqsreceive.Message{ID: fmt.Sprintf("m%d", n), ReceiptHandle: fmt.Sprintf("rh%d", n), Body: b,
 		Attributes: map[string]string{queue.AttrReceiveCount: "5", queue.AttrSentTimestamp: "1778050800000"}}
 }
 
 // fakeSQS serves scripted receives from the DLQ and records the rest.
 type fakeSQS struct {
-	batches   [][]queue.Message
-	receives  []queue.ReceiveOptions
+	batches   [][]sqsreceive.Message
+	receives  []sqsreceive.ReceiveOptions
 	sends     []queue.Outgoing
 	deletes   []string
 	released  []string
@@ -51,7 +52,7 @@ type fakeSQS struct {
 	deleteErr error
 }
 
-func (f *fakeSQS) Receive(_ context.Context, url string, o queue.ReceiveOptions) ([]queue.Message, error) {
+func (f *fakeSQS) Receive(_ context.Context, url string, o sqsreceive.ReceiveOptions) ([]sqsreceive.Message, error) {
 	if url != dlqURL {
 		return nil, fmt.Errorf("receive from %s", url)
 	}
@@ -136,13 +137,13 @@ func TestFilterMatch(t *testing.T) {
 			t.Errorf("%s: %+v.Match(job 2) = %v, want %v", tt.name, tt.f, got, tt.want)
 		}
 	}
-	if (Filter{}).Match(decode(queue.Message{ID: "x", Body: "junk"})) {
+	if (Filter{}).Match(decode(sqsreceive.Message{ID: "x", Body: "junk"})) {
 		t.Errorf("the zero filter selected a message that is not a close job")
 	}
 }
 
 func TestList(t *testing.T) {
-	f := &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1), dlqMessage(t, 2)}, {{ID: "junk", ReceiptHandle: "rhj", Body: "junk"}}}}
+	f := &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1), dlqMessage(t, 2)}, {{ID: "junk", ReceiptHandle: "rhj", Body: "junk"}}}}
 	rep, err := New(f, dlqURL, closeURL, Options{}).List(context.Background(), Filter{SID: sidOf("UO", 2)})
 	if err != nil {
 		t.Fatalf("List() = %v", err)
@@ -172,7 +173,7 @@ func TestList(t *testing.T) {
 }
 
 func TestMove(t *testing.T) {
-	f := &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1), dlqMessage(t, 2), dlqMessage(t, 3)}}}
+	f := &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1), dlqMessage(t, 2), dlqMessage(t, 3)}}}
 	rep, err := New(f, dlqURL, closeURL, Options{}).Move(context.Background(), Filter{Since: t0.Add(2 * time.Minute)})
 	if err != nil {
 		t.Fatalf("Move() = %v", err)
@@ -207,7 +208,7 @@ func TestMove(t *testing.T) {
 func TestMoveFailures(t *testing.T) {
 	boom := errors.New("boom")
 	// A failed send leaves the message in the dead-letter queue.
-	f := &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1)}}, sendErr: boom}
+	f := &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1)}}, sendErr: boom}
 	rep, err := New(f, dlqURL, closeURL, Options{}).Move(context.Background(), Filter{})
 	if err != nil || rep.Moved != 0 || rep.Failed != 1 || !errors.Is(rep.Entries[0].Err, boom) || len(f.deletes) != 0 {
 		t.Errorf("Move() with failing sends = %+v, %v; deleted %v", rep, err, f.deletes)
@@ -216,7 +217,7 @@ func TestMoveFailures(t *testing.T) {
 		t.Errorf("released %v, want the message given back", f.released)
 	}
 	// A failed delete: moved, reported, given back.
-	f = &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1)}}, deleteErr: boom}
+	f = &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1)}}, deleteErr: boom}
 	rep, _ = New(f, dlqURL, closeURL, Options{}).Move(context.Background(), Filter{})
 	if e := rep.Entries[0]; !e.Moved || !errors.Is(e.Err, boom) || rep.Failed != 1 || rep.Moved != 1 {
 		t.Errorf("Move() with failing deletes = %+v", rep)
@@ -225,7 +226,7 @@ func TestMoveFailures(t *testing.T) {
 		t.Errorf("released %v, want the undeleted message given back", f.released)
 	}
 	// An invalid filter does nothing.
-	f = &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1)}}}
+	f = &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1)}}}
 	if _, err := New(f, dlqURL, closeURL, Options{}).Move(context.Background(), Filter{SID: "bogus"}); !errors.Is(err, ErrBadFilter) || len(f.receives) != 0 {
 		t.Errorf("Move(bad filter) = %v after %d receives", err, len(f.receives))
 	}
@@ -233,7 +234,7 @@ func TestMoveFailures(t *testing.T) {
 
 func TestRunBounds(t *testing.T) {
 	// Max stops the run.
-	f := &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1), dlqMessage(t, 2)}, {dlqMessage(t, 3)}}}
+	f := &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1), dlqMessage(t, 2)}, {dlqMessage(t, 3)}}}
 	rep, err := New(f, dlqURL, closeURL, Options{Max: 2}).List(context.Background(), Filter{})
 	if err != nil || len(rep.Entries) != 2 || !rep.Incomplete || f.receives[0].Max != 2 {
 		t.Errorf("List(Max 2) = %d entries, incomplete %v, %v; first receive %+v", len(rep.Entries), rep.Incomplete, err, f.receives[0])
@@ -241,7 +242,7 @@ func TestRunBounds(t *testing.T) {
 	// Messages seen again (their hold ran out) end the run.
 	again := dlqMessage(t, 1)
 	again.ReceiptHandle = "rh1-again"
-	f = &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1)}, {again}, {dlqMessage(t, 2)}}}
+	f = &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1)}, {again}, {dlqMessage(t, 2)}}}
 	rep, err = New(f, dlqURL, closeURL, Options{}).List(context.Background(), Filter{})
 	if err != nil || len(rep.Entries) != 1 || !rep.Incomplete {
 		t.Errorf("List() over a repeating queue = %d entries, incomplete %v, %v", len(rep.Entries), rep.Incomplete, err)
@@ -252,14 +253,14 @@ func TestRunBounds(t *testing.T) {
 	// A canceled context stops before receiving.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	f = &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1)}}}
+	f = &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1)}}}
 	if _, err := New(f, dlqURL, closeURL, Options{}).List(ctx, Filter{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("List(canceled) = %v", err)
 	}
 }
 
 func TestWriteTable(t *testing.T) {
-	f := &fakeSQS{batches: [][]queue.Message{{dlqMessage(t, 1), {ID: "junk", ReceiptHandle: "rhj", Body: "junk"}}}}
+	f := &fakeSQS{batches: [][]sqsreceive.Message{{dlqMessage(t, 1), {ID: "junk", ReceiptHandle: "rhj", Body: "junk"}}}}
 	rep, _ := New(f, dlqURL, closeURL, Options{}).Move(context.Background(), Filter{})
 	var b bytes.Buffer
 	if err := rep.WriteTable(&b); err != nil {

@@ -5,7 +5,7 @@
 // `sam local start-api` does, so curl or any webhook sender can reach the real
 // function binary.
 //
-// Events are built by gateway.NewHTTPEvent, the inverse of the function's own
+// Events are built by gatewaytest.NewHTTPEvent, the inverse of the function's own
 // gateway.Decode, as an HTTP API delivers them
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html):
 // lower-cased header names, repeated values comma-joined, form and other

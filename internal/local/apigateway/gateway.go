@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 )
 
@@ -236,8 +236,8 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, x *Exchange
 		g.failRead(w, x, err, "Request Entity Too Large")
 		return
 	}
-	event, err := gateway.NewHTTPEvent(r.Method, "http://"+r.Host+r.URL.RequestURI(), eventHeader(r), body,
-		gateway.EventOptions{RequestID: x.RequestID, SourceIP: remoteIP(r.RemoteAddr), Time: x.Start})
+	event, err := gatewaytest.NewHTTPEvent(r.Method, "http://"+r.Host+r.URL.RequestURI(), eventHeader(r), body,
+		gatewaytest.EventOptions{RequestID: x.RequestID, SourceIP: remoteIP(r.RemoteAddr), Time: x.Start})
 	if err != nil {
 		g.fail(w, x, http.StatusBadRequest, "Bad Request", err)
 		return
@@ -245,7 +245,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, x *Exchange
 	if !g.call(r.Context(), w, x, event, false) {
 		return
 	}
-	resp, err := gateway.ParseResponse(x.Result.Payload)
+	resp, err := gatewaytest.ParseResponse(x.Result.Payload)
 	if err != nil {
 		g.fail(w, x, http.StatusBadGateway, "Internal Server Error", fmt.Errorf("%w: %v", ErrFunction, err))
 		return

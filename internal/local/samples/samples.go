@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -187,7 +187,7 @@ func All() []Sample {
 			build: func() ([]byte, error) {
 				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
 				h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + CRMAPIToken}}
-				return gateway.NewHTTPEvent("POST", "https://"+Host+"/crm", h, body, eventOptions())
+				return gatewaytest.NewHTTPEvent("POST", "https://"+Host+"/crm", h, body, eventOptions())
 			},
 		},
 	}
@@ -213,12 +213,12 @@ func taskRouterEvent(eventType string, task Task, token string) ([]byte, error) 
 		"User-Agent":                 {"TwilioProxy/1.1"},
 		"I-Twilio-Idempotency-Token": {"sample-" + eventType + "-" + task.SID},
 	}
-	return gateway.NewHTTPEvent("POST", u, h, []byte(form.Encode()), eventOptions())
+	return gatewaytest.NewHTTPEvent("POST", u, h, []byte(form.Encode()), eventOptions())
 }
 
 // eventOptions pin time and request id so generated files are stable.
-func eventOptions() gateway.EventOptions {
-	return gateway.EventOptions{
+func eventOptions() gatewaytest.EventOptions {
+	return gatewaytest.EventOptions{
 		RequestID: "sample-request",
 		Time:      time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC),
 		SourceIP:  "54.172.60.1",

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/channelclose"
+	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/logging"
 	"github.com/flexhook/flexhook/internal/secrets"
 	"github.com/flexhook/flexhook/internal/webhook"
@@ -100,7 +102,8 @@ func TestSamplesBehave(t *testing.T) {
 			// Zendesk and HubSpot signatures cover a time: replay on the
 			// clock they were signed at.
 			now := func() time.Time { return SignedAt().Add(time.Minute) }
-			h := webhook.New(cfg, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{Now: now})
+			process := closejob.NewProcessor(channelclose.New(api, channelclose.Options{DryRun: cfg.DryRun}), nil, now)
+			h := webhook.New(cfg, process, secret{sec}, api, logging.New(&logs, cfg.LogLevel), webhook.Options{Now: now})
 			if err := h.CheckCRMSources(context.Background()); err != nil {
 				t.Fatalf("the local secret lacks a source secret: %v", err)
 			}
@@ -109,7 +112,7 @@ func TestSamplesBehave(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, _ := h.Invoke(context.Background(), payload)
-			resp, err := gateway.ParseResponse(out)
+			resp, err := gatewaytest.ParseResponse(out)
 			if err != nil || resp.Status != s.WantStatus {
 				t.Fatalf("%s answered %d %s (%v), want %d\nlogs: %s", s.Name, resp.Status, resp.Body, err, s.WantStatus, logs.String())
 			}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 )
 
 // Local test secrets of the CRM source presets, served under crm_sources in
@@ -130,7 +130,7 @@ func sourceEvent(build sourceRequest, t time.Time) ([]byte, error) {
 	}
 	o := eventOptions()
 	o.Time = t
-	return gateway.NewHTTPEvent(http.MethodPost, u, h, body, o)
+	return gatewaytest.NewHTTPEvent(http.MethodPost, u, h, body, o)
 }
 
 func zendeskRequest(ch *Channel) sourceRequest {

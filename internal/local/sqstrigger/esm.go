@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/flexhook/flexhook/internal/queue"
+
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
 
-// sqsClient is what a Mapping needs from SQS (*queue.Client).
+// sqsClient is what a Mapping needs from SQS (*sqsreceive.Client).
 type sqsClient interface {
-	Receive(ctx context.Context, queueURL string, o queue.ReceiveOptions) ([]queue.Message, error)
+	Receive(ctx context.Context, queueURL string, o sqsreceive.ReceiveOptions) ([]sqsreceive.Message, error)
 	Delete(ctx context.Context, queueURL, receiptHandle string) error
 }
 
@@ -76,7 +78,7 @@ func New(client sqsClient, queueURL string, target Target, o Options) (*Mapping,
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
 	}
-	o.BatchSize = min(o.BatchSize, queue.MaxBatch)
+	o.BatchSize = min(o.BatchSize, sqsreceive.MaxBatch)
 	switch {
 	case o.Wait == 0:
 		o.Wait = DefaultWait
@@ -90,7 +92,7 @@ func New(client sqsClient, queueURL string, target Target, o Options) (*Mapping,
 		o.Region = DefaultRegion
 	}
 	if o.QueueARN == "" {
-		arn, err := queue.ARNFromURL(queueURL, o.Region)
+		arn, err := arnFromURL(queueURL, o.Region)
 		if err != nil {
 			return nil, fmt.Errorf("esm: %w", err)
 		}
@@ -125,7 +127,7 @@ func (s *Stats) add(o Stats) {
 // or a delete fails.
 func (m *Mapping) Poll(ctx context.Context) (Stats, error) {
 	st := Stats{Polls: 1}
-	msgs, err := m.sqs.Receive(ctx, m.url, queue.ReceiveOptions{Max: m.o.BatchSize, Wait: m.o.Wait})
+	msgs, err := m.sqs.Receive(ctx, m.url, sqsreceive.ReceiveOptions{Max: m.o.BatchSize, Wait: m.o.Wait})
 	if err != nil {
 		return st, fmt.Errorf("esm: poll: %w", err)
 	}
@@ -159,7 +161,7 @@ func (m *Mapping) Poll(ctx context.Context) (Stats, error) {
 
 // invoke calls the target with msgs and returns the ids of the messages
 // that failed, or an error when the whole batch failed.
-func (m *Mapping) invoke(ctx context.Context, msgs []queue.Message) (map[string]bool, error) {
+func (m *Mapping) invoke(ctx context.Context, msgs []sqsreceive.Message) (map[string]bool, error) {
 	payload, err := json.Marshal(Event(msgs, m.o.QueueARN, m.o.Region))
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
@@ -179,7 +181,7 @@ var ErrBadResponse = errors.New("esm: invalid batch item failures response")
 // Failures interprets a function's response to a batch of msgs as Lambda
 // does with ReportBatchItemFailures: the ids of the failed messages, or
 // ErrBadResponse when the response fails the whole batch.
-func Failures(response []byte, msgs []queue.Message) (map[string]bool, error) {
+func Failures(response []byte, msgs []sqsreceive.Message) (map[string]bool, error) {
 	failed := map[string]bool{}
 	if len(response) == 0 {
 		return failed, nil
@@ -272,7 +274,7 @@ func (m *Mapping) logf(ctx context.Context, msg string, args ...any) {
 
 // Event builds the event Lambda sends for msgs received from the queue
 // queueARN in region.
-func Event(msgs []queue.Message, queueARN, region string) events.SQSEvent {
+func Event(msgs []sqsreceive.Message, queueARN, region string) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
 	for _, msg := range msgs {
 		attrs := make(map[string]string, len(msg.Attributes))

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
 
 const queueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/flexhook-close.fifo"
@@ -23,14 +23,14 @@ const queueURL = "https://sqs.eu-west-1.amazonaws.com/123456789012/flexhook-clos
 // fakeQueue hands out batches and records deletes.
 type fakeQueue struct {
 	mu         sync.Mutex
-	batches    [][]queue.Message
-	receives   []queue.ReceiveOptions
+	batches    [][]sqsreceive.Message
+	receives   []sqsreceive.ReceiveOptions
 	deleted    []string
 	receiveErr error
 	deleteErr  error
 }
 
-func (f *fakeQueue) Receive(_ context.Context, url string, o queue.ReceiveOptions) ([]queue.Message, error) {
+func (f *fakeQueue) Receive(_ context.Context, url string, o sqsreceive.ReceiveOptions) ([]sqsreceive.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.receives = append(f.receives, o)
@@ -55,10 +55,10 @@ func (f *fakeQueue) Delete(_ context.Context, url, rh string) error {
 	return nil
 }
 
-func msgs(ids ...string) []queue.Message {
-	var out []queue.Message
+func msgs(ids ...string) []sqsreceive.Message {
+	var out []sqsreceive.Message
 	for _, id := range ids {
-		out = append(out, queue.Message{ID: id, ReceiptHandle: "rh-" + id, Body: "body-" + id, MD5OfBody: "md5",
+		out = append(out, sqsreceive.Message{ID: id, ReceiptHandle: "rh-" + id, Body: "body-" + id, MD5OfBody: "md5",
 			Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
 	}
 	return out
@@ -99,7 +99,7 @@ func TestPollOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &fakeQueue{batches: [][]queue.Message{msgs("a", "b", "c")}}
+			q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a", "b", "c")}}
 			m, err := New(q, queueURL, tt.target, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +121,7 @@ func TestPollOutcomes(t *testing.T) {
 
 // The event is shaped like Lambda's.
 func TestEvent(t *testing.T) {
-	in := []queue.Message{{
+	in := []sqsreceive.Message{{
 		ID: "059f36b4-87a3-44ab-83d2-661975830a7d", ReceiptHandle: "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
 		Body: `{"v":1}`, MD5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
 		Attributes: map[string]string{
@@ -183,7 +183,7 @@ func TestNewDefaults(t *testing.T) {
 	if _, err := m.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if q.receives[0] != (queue.ReceiveOptions{Max: 10, Wait: time.Second}) {
+	if q.receives[0] != (sqsreceive.ReceiveOptions{Max: 10, Wait: time.Second}) {
 		t.Errorf("receive options = %+v, want batch 10, wait 1s", q.receives[0])
 	}
 	if m.o.QueueARN != "arn:aws:sqs:eu-west-1:123456789012:flexhook-close.fifo" {
@@ -208,7 +208,7 @@ func TestPollErrors(t *testing.T) {
 	if _, err := m.Poll(context.Background()); !errors.Is(err, boom) {
 		t.Errorf("Poll() with a failing receive = %v, want it wrapped", err)
 	}
-	q = &fakeQueue{batches: [][]queue.Message{msgs("a")}, deleteErr: boom}
+	q = &fakeQueue{batches: [][]sqsreceive.Message{msgs("a")}, deleteErr: boom}
 	m, _ = New(q, queueURL, answer(""), Options{})
 	st, err := m.Poll(context.Background())
 	if !errors.Is(err, boom) || st.Deleted != 0 {
@@ -217,7 +217,7 @@ func TestPollErrors(t *testing.T) {
 }
 
 func TestDrain(t *testing.T) {
-	q := &fakeQueue{batches: [][]queue.Message{msgs("a", "b"), msgs("c"), msgs("d")}}
+	q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a", "b"), msgs("c"), msgs("d")}}
 	var invoked [][]string
 	target := targetFunc(func(_ context.Context, p []byte) ([]byte, error) {
 		var ev events.SQSEvent
@@ -243,7 +243,7 @@ func TestDrain(t *testing.T) {
 		t.Errorf("invocations = %v", invoked)
 	}
 	// A queue that keeps delivering hits the bound.
-	q = &fakeQueue{batches: [][]queue.Message{msgs("a"), msgs("b"), msgs("c")}}
+	q = &fakeQueue{batches: [][]sqsreceive.Message{msgs("a"), msgs("b"), msgs("c")}}
 	m, _ = New(q, queueURL, answer(""), Options{})
 	if st, err := m.Drain(context.Background(), 2); !errors.Is(err, ErrMaxRounds) || st.Polls != 2 {
 		t.Errorf("Drain(2) of a busy queue = %+v, %v; want 2 polls and ErrMaxRounds", st, err)
@@ -251,7 +251,7 @@ func TestDrain(t *testing.T) {
 }
 
 func TestRunStopsWithContext(t *testing.T) {
-	q := &fakeQueue{batches: [][]queue.Message{msgs("a")}}
+	q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a")}}
 	ctx, cancel := context.WithCancel(context.Background())
 	target := targetFunc(func(context.Context, []byte) ([]byte, error) {
 		cancel() // stop after the first batch
@@ -271,7 +271,7 @@ func TestRunStopsWithContext(t *testing.T) {
 }
 
 func TestInvokeTimeout(t *testing.T) {
-	q := &fakeQueue{batches: [][]queue.Message{msgs("a")}}
+	q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a")}}
 	target := targetFunc(func(ctx context.Context, _ []byte) ([]byte, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/flexhook/flexhook/internal/queue"
+
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
 
@@ -21,7 +23,7 @@ func TestMappingAgainstGoaws(t *testing.T) {
 		t.Skip("starts goaws")
 	}
 	srv := sqstest.New(t, sqstest.Options{VisibilityTimeout: time.Second, MaxReceiveCount: 5})
-	c := queue.New(srv.Client())
+	c := sqsreceive.New(srv.Client())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, b := range []string{"ok-1", "fail-once", "ok-2"} {

@@ -15,8 +15,8 @@ import (
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
-	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 
 	"github.com/flexhook/flexhook/internal/local/process"
@@ -122,7 +122,7 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	if o.Logs != nil {
 		logger = slog.New(slog.NewTextHandler(o.Logs, nil))
 	}
-	d.mapping, err = sqstrigger.New(queue.New(d.sqs.Client()), d.sqs.QueueURL(), d, sqstrigger.Options{
+	d.mapping, err = sqstrigger.New(sqsreceive.New(d.sqs.Client()), d.sqs.QueueURL(), d, sqstrigger.Options{
 		BatchSize:     BatchSize,
 		Wait:          time.Second,
 		InvokeTimeout: WorkerTimeout + 5*time.Second,

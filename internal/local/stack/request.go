@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
@@ -141,8 +141,8 @@ func shellQuote(s string) string {
 
 // Event renders r as the API Gateway HTTP API (payload 2.0) event the
 // function would receive for it.
-func (r Request) Event(o gateway.EventOptions) ([]byte, error) {
-	return gateway.NewHTTPEvent(r.Method, r.URL, r.Header, r.Body, o)
+func (r Request) Event(o gatewaytest.EventOptions) ([]byte, error) {
+	return gatewaytest.NewHTTPEvent(r.Method, r.URL, r.Header, r.Body, o)
 }
 
 // HTTP returns r as an *http.Request bound to ctx.

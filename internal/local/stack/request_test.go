@@ -9,6 +9,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -22,7 +23,7 @@ func TestTaskRouterRequestVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := req.Event(gateway.EventOptions{})
+	ev, err := req.Event(gatewaytest.EventOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

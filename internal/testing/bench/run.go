@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 )
 
@@ -196,7 +196,7 @@ func (h *harness) invoke(ctx context.Context, c *container) (sample, error) {
 	if res.Failed() {
 		return sample{}, fmt.Errorf("bench: invocation failed: %s: %s", res.ErrorType, res.ErrorMessage)
 	}
-	resp, err := gateway.ParseResponse(res.Payload)
+	resp, err := gatewaytest.ParseResponse(res.Payload)
 	if err != nil {
 		return sample{}, fmt.Errorf("bench: response %s: %w", res.Payload, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -150,7 +150,7 @@ func taskCanceled(task flextest.Task) ([]byte, error) {
 		"User-Agent":                 {"TwilioProxy/1.1"},
 		"I-Twilio-Idempotency-Token": {"bench-" + task.SID},
 	}
-	return gateway.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gateway.EventOptions{})
+	return gatewaytest.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gatewaytest.EventOptions{})
 }
 
 // reopen makes channel i active again, so that its next event closes it.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
-	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/samples"
 )
 
@@ -21,7 +21,7 @@ func (s *stack) sourceEvent(name string, scheme crm.Scheme, secret, id, contentT
 		s.t.Fatal(err)
 	}
 	h.Set("Content-Type", contentType)
-	b, err := gateway.NewHTTPEvent(http.MethodPost, u, h, []byte(body), gateway.EventOptions{})
+	b, err := gatewaytest.NewHTTPEvent(http.MethodPost, u, h, []byte(body), gatewaytest.EventOptions{})
 	if err != nil {
 		s.t.Fatal(err)
 	}

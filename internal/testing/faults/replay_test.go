@@ -16,7 +16,7 @@ import (
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/local/samples"
-	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
 
 var replayEvents = flag.Int("faults.events", 10000, "how many events the replay sends")
@@ -154,7 +154,7 @@ func (s *stack) verifyReplay(plan Plan, flaky *FlakyTwilio, lives map[string]*Li
 	var problems []string
 	dlq := map[string]bool{}
 	for {
-		msgs, err := s.q.Receive(ctx, s.sqs.DLQURL(), queue.ReceiveOptions{Max: queue.MaxBatch, Wait: time.Second, Visibility: time.Minute})
+		msgs, err := s.q.Receive(ctx, s.sqs.DLQURL(), sqsreceive.ReceiveOptions{Max: sqsreceive.MaxBatch, Wait: time.Second, Visibility: time.Minute})
 		if err != nil {
 			s.t.Fatalf("read the dead-letter queue: %v", err)
 		}

@@ -20,12 +20,13 @@ import (
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/idempotency"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
-	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 	"github.com/flexhook/flexhook/internal/secrets/secretstest"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -90,7 +91,7 @@ type stack struct {
 	twilio   *flextest.Server
 	secrets  *secretstest.Server
 	sqs      *sqstest.Server
-	q        *queue.Client
+	q        *sqsreceive.Client
 	throttle *Throttle
 	store    *idempotency.DynamoDB // the table, read directly (not through the Throttle)
 	env      []string
@@ -140,7 +141,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	smSrv := httptest.NewServer(s.secrets)
 	t.Cleanup(smSrv.Close)
 	s.sqs = sqstest.New(t, sqstest.Options{MaxReceiveCount: o.MaxReceiveCount, VisibilityTimeout: o.Visibility})
-	s.q = queue.New(s.sqs.Client())
+	s.q = sqsreceive.New(s.sqs.Client())
 
 	ddb := dynamotest.Start(t)
 	table := dynamotest.TableName(t)
@@ -289,7 +290,7 @@ func (s *stack) signedEvent(form url.Values, token string) []byte {
 	if token != "" {
 		h.Set("I-Twilio-Idempotency-Token", token)
 	}
-	b, err := gateway.NewHTTPEvent(http.MethodPost, u, h, []byte(form.Encode()), gateway.EventOptions{})
+	b, err := gatewaytest.NewHTTPEvent(http.MethodPost, u, h, []byte(form.Encode()), gatewaytest.EventOptions{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func (s *stack) crmEvent(ch flextest.Channel, id string, at time.Time) []byte {
 		s.t.Fatal(err)
 	}
 	h.Set("Content-Type", "application/json")
-	b, err := gateway.NewHTTPEvent(http.MethodPost, publicURL+"/crm", h, body, gateway.EventOptions{})
+	b, err := gatewaytest.NewHTTPEvent(http.MethodPost, publicURL+"/crm", h, body, gatewaytest.EventOptions{})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func (s *stack) send(payload []byte) gateway.Response {
 	if res.Failed() {
 		s.t.Fatalf("the webhook failed: %s %s", res.ErrorType, res.ErrorMessage)
 	}
-	resp, err := gateway.ParseResponse(res.Payload)
+	resp, err := gatewaytest.ParseResponse(res.Payload)
 	if err != nil {
 		s.t.Fatalf("the webhook's answer %q: %v", res.Payload, err)
 	}

@@ -1,4 +1,8 @@
-package gateway
+// Package gatewaytest builds the API Gateway events a deployed API delivers
+// and reads the responses a function returns: the inverse of package
+// gateway, for the local API gateway of `flexhook run`, sample events and
+// tests. Nothing a Lambda links imports it.
+package gatewaytest
 
 import (
 	"encoding/base64"
@@ -12,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/flexhook/flexhook/internal/gateway"
 )
 
 // EventOptions describe the API a synthetic event seems to come through.
@@ -28,7 +34,7 @@ type EventOptions struct {
 }
 
 // NewHTTPEvent builds the API Gateway HTTP API (payload 2.0) event that API
-// Gateway delivers for a request to rawURL — the inverse of Decode. Header
+// Gateway delivers for a request to rawURL — the inverse of gateway.Decode. Header
 // names are lower-cased and repeated values comma-joined, and bodies other
 // than JSON and text are base64-encoded, as API Gateway does (a form post
 // arrives with isBase64Encoded true). With a named stage, rawURL's path must
@@ -37,7 +43,7 @@ type EventOptions struct {
 func NewHTTPEvent(method, rawURL string, header http.Header, body []byte, o EventOptions) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("gateway: event URL %q is not absolute", rawURL)
+		return nil, fmt.Errorf("gatewaytest: event URL %q is not absolute", rawURL)
 	}
 	o = o.withDefaults("$default")
 	stage := o.Stage
@@ -99,7 +105,7 @@ func NewHTTPEvent(method, rawURL string, header http.Header, body []byte, o Even
 func NewRESTEvent(method, rawURL string, header http.Header, body []byte, o EventOptions) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("gateway: event URL %q is not absolute", rawURL)
+		return nil, fmt.Errorf("gatewaytest: event URL %q is not absolute", rawURL)
 	}
 	o = o.withDefaults("prod")
 	fullPath := u.Path
@@ -179,21 +185,21 @@ func encodeEventBody(contentType string, body []byte) (string, bool) {
 }
 
 // ParseResponse decodes what a function returned for an HTTP event (the
-// document Encode writes) into a Response, decoding a base64 body. The local
+// document gateway.Encode writes) into a gateway.Response, decoding a base64 body. The local
 // API gateway uses it to answer HTTP clients.
-func ParseResponse(b []byte) (Response, error) {
+func ParseResponse(b []byte) (gateway.Response, error) {
 	var r events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(b, &r); err != nil {
-		return Response{}, fmt.Errorf("gateway: function response is not a proxy response: %w", err)
+		return gateway.Response{}, fmt.Errorf("gatewaytest: function response is not a proxy response: %w", err)
 	}
 	if r.StatusCode < 100 || r.StatusCode > 599 {
-		return Response{}, fmt.Errorf("gateway: function response has status %d", r.StatusCode)
+		return gateway.Response{}, fmt.Errorf("gatewaytest: function response has status %d", r.StatusCode)
 	}
 	body := []byte(r.Body)
 	if r.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(r.Body); err != nil {
-			return Response{}, fmt.Errorf("gateway: function response body: %w", err)
+			return gateway.Response{}, fmt.Errorf("gatewaytest: function response body: %w", err)
 		}
 	}
 	h := r.Headers
@@ -203,5 +209,5 @@ func ParseResponse(b []byte) (Response, error) {
 		}
 		h[k] = strings.Join(v, ",")
 	}
-	return Response{Status: r.StatusCode, Header: h, Body: body}, nil
+	return gateway.Response{Status: r.StatusCode, Header: h, Body: body}, nil
 }

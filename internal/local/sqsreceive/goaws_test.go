@@ -1,4 +1,4 @@
-package queue
+package sqsreceive
 
 import (
 	"context"
@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/channelclose"
 	"github.com/flexhook/flexhook/internal/closejob"
+	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 )
 
-// The adapter against a real SQS implementation (goaws), through the real
-// SDK client.
+// The queue adapter and this package against a real SQS implementation
+// (goaws), through the real SDK client.
 func TestAgainstGoaws(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts goaws")
@@ -22,7 +24,7 @@ func TestAgainstGoaws(t *testing.T) {
 
 	t.Run("enqueue, receive, delete", func(t *testing.T) {
 		m := message("tr:token:one")
-		if err := NewSender(srv.Client(), srv.QueueURL()).Enqueue(ctx, m); err != nil {
+		if err := queue.NewSender(srv.Client(), srv.QueueURL()).Enqueue(ctx, m); err != nil {
 			t.Fatalf("Enqueue() = %v", err)
 		}
 		msgs, err := c.Receive(ctx, srv.QueueURL(), ReceiveOptions{Max: 10, Wait: time.Second})
@@ -45,7 +47,7 @@ func TestAgainstGoaws(t *testing.T) {
 	})
 
 	t.Run("FIFO deduplication by key", func(t *testing.T) {
-		s := NewSender(srv.Client(), srv.QueueURL())
+		s := queue.NewSender(srv.Client(), srv.QueueURL())
 		for range 2 {
 			if err := s.Enqueue(ctx, message("tr:token:dup")); err != nil {
 				t.Fatal(err)
@@ -61,7 +63,7 @@ func TestAgainstGoaws(t *testing.T) {
 	})
 
 	t.Run("standard queue", func(t *testing.T) {
-		if err := NewSender(srv.Client(), srv.StandardQueueURL()).Enqueue(ctx, message("tr:token:std")); err != nil {
+		if err := queue.NewSender(srv.Client(), srv.StandardQueueURL()).Enqueue(ctx, message("tr:token:std")); err != nil {
 			t.Fatalf("Enqueue(standard) = %v", err)
 		}
 		msgs, err := c.Receive(ctx, srv.StandardQueueURL(), ReceiveOptions{Max: 10})
@@ -72,7 +74,7 @@ func TestAgainstGoaws(t *testing.T) {
 	})
 
 	t.Run("change visibility brings a message back", func(t *testing.T) {
-		if err := NewSender(srv.Client(), srv.QueueURL()).Enqueue(ctx, message("tr:token:vis")); err != nil {
+		if err := queue.NewSender(srv.Client(), srv.QueueURL()).Enqueue(ctx, message("tr:token:vis")); err != nil {
 			t.Fatal(err)
 		}
 		msgs, err := c.Receive(ctx, srv.QueueURL(), ReceiveOptions{Max: 1, Visibility: time.Hour})
@@ -96,8 +98,8 @@ func TestAgainstGoaws(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		err := NewSender(srv.Client(), srv.URL("missing.fifo")).Enqueue(ctx, message("k"))
-		var qe *Error
+		err := queue.NewSender(srv.Client(), srv.URL("missing.fifo")).Enqueue(ctx, message("k"))
+		var qe *queue.Error
 		if !errors.As(err, &qe) || !qe.RetryableError() || qe.Code != "AWS.SimpleQueueService.NonExistentQueue" {
 			t.Errorf("Enqueue to a missing queue = %v, want a retryable *Error with the SQS code", err)
 		}
@@ -106,4 +108,10 @@ func TestAgainstGoaws(t *testing.T) {
 			t.Errorf("ChangeVisibility(bogus) = %v, want a permanent *Error", err)
 		}
 	})
+}
+
+func message(key string) closejob.Message {
+	job := channelclose.Job{Source: "taskrouter", EventType: "task.completed", TaskSID: "WT0123456789abcdef0123456789abcdef",
+		InteractionSID: "KD0123456789abcdef0123456789abcdef", ChannelSID: uo, Status: "closed", Routing: true}
+	return closejob.NewMessage(key, job, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }

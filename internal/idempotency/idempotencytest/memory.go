@@ -1,0 +1,186 @@
+// Package idempotencytest holds an in-memory idempotency store with the
+// same behaviour as idempotency.DynamoDB — the rules are the idempotency
+// package's own — for unit tests and the local system. A Lambda never
+// links it.
+package idempotencytest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/flexhook/flexhook/internal/idempotency"
+)
+
+// sweepEvery is how many writes a Memory store makes between two sweeps of
+// its expired records.
+const sweepEvery = 256
+
+// Memory is an in-process store with the same behaviour as DynamoDB, for
+// unit tests and local runs. It is safe for concurrent use. Records live
+// only as long as the process.
+type Memory struct {
+	now       func() time.Time
+	retention time.Duration
+
+	mu     sync.Mutex
+	items  map[string]idempotency.Record
+	writes int // since the last sweep
+}
+
+// NewMemory returns an empty Memory store.
+func NewMemory(opts idempotency.Options) *Memory {
+	m := &Memory{now: opts.Now, retention: opts.ClaimRetention, items: make(map[string]idempotency.Record)}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.retention <= 0 {
+		m.retention = idempotency.DefaultClaimRetention
+	}
+	return m
+}
+
+// Begin claims key for one processing attempt that holds the claim until
+// lockUntil. See the idempotency package documentation and DynamoDB.Begin for the
+// outcomes; the two stores behave the same.
+func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error) {
+	const op = "begin"
+	if err := ctx.Err(); err != nil {
+		return idempotency.Claim{}, idempotency.ContextError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if err := idempotency.CheckBegin(key, payloadHash, lockUntil, now); err != nil {
+		return idempotency.Claim{}, idempotency.OpError(op, key, err)
+	}
+	cur := m.liveLocked(key, now)
+	done, err := idempotency.Judge(cur, payloadHash, now)
+	if err != nil {
+		return idempotency.Claim{}, idempotency.OpError(op, key, err)
+	}
+	if done != nil {
+		replay := *done
+		return idempotency.Claim{Done: &replay}, nil
+	}
+	rec := idempotency.NewClaim(key, payloadHash, lockUntil, now, m.retention)
+	m.putLocked(rec, now)
+	c := idempotency.Claim{Owner: rec.Owner, TakenOver: cur != nil}
+	if cur != nil {
+		c.Detail = cur.Detail
+	}
+	return c, nil
+}
+
+// Defer keeps owner's claim on key in progress but lets it go at
+// lockUntil, recording detail for the attempt that then takes it over
+// (idempotency.Claim.Detail). Until lockUntil, Begin answers ErrInProgress. Errors:
+// idempotency.ErrLockLost when owner does not hold the claim, ErrInvalidArgument.
+func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
+	const op = "defer"
+	if err := ctx.Err(); err != nil {
+		return idempotency.ContextError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if err := idempotency.CheckDefer(key, owner, detail, lockUntil, now); err != nil {
+		return idempotency.OpError(op, key, err)
+	}
+	cur := m.liveLocked(key, now)
+	if !heldBy(cur, owner) {
+		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	}
+	m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now, m.retention), now)
+	return nil
+}
+
+// Complete marks key done with outcome and detail, keeping the record until
+// expiresAt. It fails with idempotency.ErrLockLost unless owner holds the key's live
+// in-progress claim.
+func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
+	const op = "complete"
+	if err := ctx.Err(); err != nil {
+		return idempotency.ContextError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if err := idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
+		return idempotency.OpError(op, key, err)
+	}
+	cur := m.liveLocked(key, now)
+	if !heldBy(cur, owner) {
+		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	}
+	m.putLocked(idempotency.Completed(*cur, outcome, detail, expiresAt, now), now)
+	return nil
+}
+
+// Release deletes key's in-progress claim so a retry can claim it again.
+// It fails with idempotency.ErrLockLost unless owner holds the key's live in-progress
+// claim.
+func (m *Memory) Release(ctx context.Context, key, owner string) error {
+	const op = "release"
+	if err := ctx.Err(); err != nil {
+		return idempotency.ContextError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := idempotency.CheckRelease(key, owner); err != nil {
+		return idempotency.OpError(op, key, err)
+	}
+	if !heldBy(m.liveLocked(key, m.now()), owner) {
+		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	}
+	delete(m.items, key)
+	return nil
+}
+
+// Get returns key's live record, or idempotency.ErrNotFound.
+func (m *Memory) Get(ctx context.Context, key string) (idempotency.Record, error) {
+	const op = "get"
+	if err := ctx.Err(); err != nil {
+		return idempotency.Record{}, idempotency.ContextError(op, key, err)
+	}
+	if err := idempotency.CheckKey(key); err != nil {
+		return idempotency.Record{}, idempotency.OpError(op, key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.liveLocked(key, m.now())
+	if cur == nil {
+		return idempotency.Record{}, idempotency.OpError(op, key, idempotency.ErrNotFound)
+	}
+	return *cur, nil
+}
+
+// liveLocked returns a copy of key's record if it has not expired at now.
+func (m *Memory) liveLocked(key string, now time.Time) *idempotency.Record {
+	rec, ok := m.items[key]
+	if !ok || !idempotency.Live(rec.ExpiresAt.Unix(), now) {
+		return nil
+	}
+	return &rec
+}
+
+// putLocked stores rec and, every sweepEvery writes, drops expired records
+// so a long-running process does not grow without bound.
+func (m *Memory) putLocked(rec idempotency.Record, now time.Time) {
+	m.items[rec.Key] = rec
+	m.writes++
+	if m.writes < sweepEvery {
+		return
+	}
+	m.writes = 0
+	for k, r := range m.items {
+		if !idempotency.Live(r.ExpiresAt.Unix(), now) {
+			delete(m.items, k)
+		}
+	}
+}
+
+// heldBy reports whether cur is an in-progress claim of owner.
+func heldBy(cur *idempotency.Record, owner string) bool {
+	return cur != nil && cur.Status == idempotency.StatusInProgress && cur.Owner == owner
+}
