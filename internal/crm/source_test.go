@@ -275,3 +275,41 @@ func TestResolveJSON(t *testing.T) {
 		}
 	}
 }
+
+// A basic source's password is a shared secret like a bearer token: it
+// needs at least MinTokenLen characters, and a credential with a shorter
+// one is refused when the secret is checked, never used.
+func TestNewSourceAuthBasicPassword(t *testing.T) {
+	srcs, err := ParseSources(`[{"name":"b","scheme":"basic","map":{"task_sid":"/t"}}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", MinTokenLen)
+	for _, tt := range []struct {
+		name    string
+		secrets []string
+		ok      bool
+	}{
+		{"password of MinTokenLen characters", []string{"admin:" + long}, true},
+		{"empty password", []string{"admin:"}, false},
+		{"short password", []string{"admin:" + long[1:]}, false},
+		{"one short credential among good ones", []string{"admin:" + long, "old:pw"}, false},
+		{"no user", []string{":" + long}, false},
+	} {
+		a, err := NewSourceAuth(&srcs[0], tt.secrets)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadConfig)) {
+			t.Errorf("%s: NewSourceAuth = %v, want ok %v (else ErrBadConfig)", tt.name, err, tt.ok)
+			continue
+		}
+		if err != nil && strings.Contains(err.Error(), tt.secrets[len(tt.secrets)-1]) {
+			t.Errorf("%s: NewSourceAuth error %q quotes the secret", tt.name, err)
+		}
+		if a != nil {
+			user, pw, _ := strings.Cut(tt.secrets[0], ":")
+			h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))}}
+			if err := a.Verify(Delivery{Header: h}, time.Now()); err != nil {
+				t.Errorf("%s: Verify(the credential) = %v", tt.name, err)
+			}
+		}
+	}
+}

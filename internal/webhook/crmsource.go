@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -337,7 +338,8 @@ func (h *Handler) verifySource(ctx context.Context, req *gateway.Request, src *c
 }
 
 // CheckCRMSources fails when the Twilio secret, once loaded, lacks a
-// usable crm_sources entry for a configured source whose scheme needs one.
+// usable crm_sources entry for a configured source whose scheme needs one,
+// or has an entry naming no configured source.
 // Call it at cold start, after the secret's first fetch: an unloadable
 // secret is not its business (requests retry the fetch and answer 500 if
 // the entry is still missing), a misconfigured one fails the start with a
@@ -356,6 +358,19 @@ func (h *Handler) CheckCRMSources(ctx context.Context) error {
 		if _, err := h.sourceAuths.get(sec, src); err != nil {
 			errs = append(errs, fmt.Errorf("CRM source %s (scheme %s): %w", src.Name, src.Scheme, err))
 		}
+	}
+	// A key naming no source is a typo that leaves the intended source
+	// without its secret (or, for salesforce-outbound, silently without
+	// its token).
+	stray := make([]string, 0, len(sec.CRMSources))
+	for name := range sec.CRMSources {
+		if h.crmSourceByName(name) == nil {
+			stray = append(stray, name)
+		}
+	}
+	slices.Sort(stray)
+	for _, name := range stray {
+		errs = append(errs, &secrets.FormatError{Field: "crm_sources." + name, Reason: "names no source of CRM_SOURCES (a typo?)"})
 	}
 	return errors.Join(errs...)
 }

@@ -430,3 +430,43 @@ func sourceAuthentic(req *gateway.Request, e *edge) bool {
 func salesforceAck(r gateway.Response) bool {
 	return r.Status == http.StatusOK && r.Header["Content-Type"] == "text/xml; charset=utf-8" && string(r.Body) == crm.AckResponse
 }
+
+// The cold-start check fails, naming the source (or the secret key) and
+// the field, on a crm_sources entry it cannot use: a key naming no source
+// (a typo leaves the intended source without its secret) or basic
+// credentials with a password shorter than a bearer token.
+func TestCheckCRMSourcesRefusesUnusableSecrets(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		edit  func(m map[string][]secrets.Value)
+		wants []string
+	}{
+		{"a key naming no source", func(m map[string][]secrets.Value) {
+			m["salesforse"] = m["salesforce"]
+			delete(m, "salesforce")
+		}, []string{`"crm_sources.salesforse"`, "names no source"}},
+		{"a short basic password", func(m map[string][]secrets.Value) {
+			m["legacy"] = []secrets.Value{secrets.NewValue("zendesk:short")}
+		}, []string{"CRM source legacy", `"crm_sources.legacy"`, "password"}},
+		{"an empty basic password", func(m map[string][]secrets.Value) {
+			m["legacy"] = []secrets.Value{secrets.NewValue("zendesk:")}
+		}, []string{"CRM source legacy", `"crm_sources.legacy"`, "password"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := sourceFixture(t)
+			sec := cloneSecret(f.secrets.cur)
+			sec.CRMSources = testSourceSecrets()
+			tt.edit(sec.CRMSources)
+			f.secrets.cur = sec
+			err := f.handler.CheckCRMSources(context.Background())
+			for _, want := range tt.wants {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("CheckCRMSources = %v, want an error containing %q", err, want)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "short") {
+				t.Errorf("CheckCRMSources = %v quotes the secret", err)
+			}
+		})
+	}
+}
