@@ -210,6 +210,12 @@ func TestParseSourcesErrors(t *testing.T) {
 		{"reserved name", `[{"name":"default","scheme":"bearer","map":{"task_sid":"/wt"}}]`, "default", "name"},
 		{"bad name", `[{"name":"Zen Desk","scheme":"bearer","map":{"task_sid":"/wt"}}]`, "#1", "name"},
 		{"unknown field", `[{"name":"zd","scheme":"bearer","map":{"task_sid":"/wt"},"secret":"x"}]`, "zd", ""},
+		{"key in another case", `[{"name":"zd","scheme":"zendesk","Scheme":"bearer","map":{"task_sid":"/t"}}]`, "zd", "Scheme"},
+		{"repeated key", `[{"name":"zd","scheme":"zendesk","scheme":"bearer","map":{"task_sid":"/t"}}]`, "zd", "scheme"},
+		{"repeated map key", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t","task_sid":"/u"}}]`, "zd", "map.task_sid"},
+		{"condition key in another case", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t"},"when":{"Pointer":"/s","equals":"x"}}]`, "zd", "when.Pointer"},
+		{"repeated condition key", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t"},"when":{"pointer":"/s","equals":"x","equals":"y"}}]`, "zd", "when.equals"},
+		{"id pointer on standard-webhooks", `[{"name":"sd","scheme":"standard-webhooks","id":"/x","map":{"task_sid":"/t"}}]`, "sd", "id"},
 	} {
 		_, err := ParseSources(tt.text)
 		var se *SourceError
