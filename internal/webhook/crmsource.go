@@ -154,22 +154,18 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 		rec.calls += nrec.calls
 		rec.twilioTime += nrec.twilioTime
 		rec.replayed = rec.replayed || nrec.replayed
-		final := true
+		final := err == nil || !retryableNotification(err)
 		if err != nil {
-			final = !retryableNotification(err)
-			if final {
-				nrec.outcome = finalOutcome(err)
-			} else {
-				_, nrec.outcome = respondError(RouteCRM, err)
-				if pending == nil {
-					pending = &notificationError{id: n.ID, err: err}
-				}
-			}
+			_, nrec.outcome = respondError(RouteCRM, err)
+		}
+		if !final && pending == nil {
+			pending = &notificationError{id: n.ID, err: err}
 		}
 		h.logNotification(ctx, src, n.ID, nrec, err, final)
 		outcomes = append(outcomes, nrec.outcome)
 		if len(msg.Notifications) == 1 {
-			rec.taskSID, rec.interaction, rec.channel, rec.liveTask = nrec.taskSID, nrec.interaction, nrec.channel, nrec.liveTask
+			rec.taskSID, rec.interaction, rec.channel = nrec.taskSID, nrec.interaction, nrec.channel
+			rec.liveTask, rec.dryRunRequest = nrec.liveTask, nrec.dryRunRequest
 		}
 	}
 	if pending != nil {
@@ -237,12 +233,6 @@ func retryableNotification(err error) bool {
 		return false
 	}
 	return true
-}
-
-// finalOutcome is the outcome of a notification that failed for good.
-func finalOutcome(err error) string {
-	_, outcome := respondError(RouteCRM, err)
-	return outcome
 }
 
 // notificationError is a notification's failure, answered as the failure
