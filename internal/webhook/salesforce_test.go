@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
@@ -208,6 +210,65 @@ func TestSourceIdempotencyKeyScopedBySource(t *testing.T) {
 			}
 			if r.Status != http.StatusOK || f.status(ch2) != "closed" {
 				t.Errorf("second = %d %s, ch2 %s; want 200 and closed: the key collided across sources", r.Status, r.Body, f.status(ch2))
+			}
+		})
+	}
+}
+
+// A notification Id recorded under other data (Salesforce redelivers a
+// record's latest data) is a duplicate once that record is finished, in
+// either delivery mode; while it is still in progress the message is not
+// acknowledged, naming the notification.
+func TestSalesforceNotificationRecordedWithOtherData(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		durable  bool
+		finished bool
+		wantAck  bool
+		queued   int // durable: jobs queued
+	}{
+		{"finished, sync", false, true, true, 0},
+		{"finished, durable", true, true, true, 1},
+		{"in progress, sync", false, false, false, 0},
+		{"in progress, durable", true, false, false, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := sourceFixture(t)
+			store := idempotencytest.NewMemory(idempotency.Options{Now: f.clock.Now})
+			q := &recordingQueue{}
+			if tt.durable {
+				f.withOptions(Options{Queue: q}, store)
+			} else {
+				f.withOptions(Options{}, store)
+			}
+			ch1, _ := f.channel("assigned")
+			ch2, _ := f.channel("assigned")
+			ctx := context.Background()
+			key := sourceKey("salesforce", orgID[:15]+"\x00"+notification1, "")
+			claim, err := store.Begin(ctx, key, "hash-of-older-data", f.clock.Now().Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.finished {
+				if err := store.Complete(ctx, key, claim.Owner, "closed", `{}`, f.clock.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := f.invoke(f.sourceEvent("salesforce", crm.SchemeSalesforceOutbound, salesforceToken, "text/xml", outboundMessage(t, orgID, ch1, ch2), f.clock.Now()))
+			if salesforceAck(r) != tt.wantAck {
+				t.Fatalf("delivery = %d %s, want ack %v", r.Status, r.Body, tt.wantAck)
+			}
+			if !tt.wantAck && !strings.Contains(string(r.Body), "notification "+notification1) {
+				t.Errorf("delivery = %d %s, want the answer to name notification %s", r.Status, r.Body, notification1)
+			}
+			if f.status(ch1) != "active" {
+				t.Errorf("ch1 %s, want active: notification 1 is another delivery's", f.status(ch1))
+			}
+			if tt.durable && len(q.msgs) != tt.queued {
+				t.Errorf("%d jobs queued, want %d (notification 2 only)", len(q.msgs), tt.queued)
+			}
+			if !tt.durable && f.status(ch2) != "closed" {
+				t.Errorf("ch2 %s, want closed", f.status(ch2))
 			}
 		})
 	}
