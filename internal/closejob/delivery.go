@@ -349,6 +349,25 @@ func (p *Processor) Check(ctx context.Context, m Message) (res Result, ok bool, 
 	return Result{}, false, nil
 }
 
+// Done reports whether key is recorded as finished, whatever payload it
+// was recorded with: a sender whose redeliveries carry newer data than the
+// first (Salesforce sends a record's latest data) asks whether the delivery
+// itself was already handled. False without a store, or when the key is
+// unknown or still in progress.
+func (p *Processor) Done(ctx context.Context, key string) (bool, error) {
+	if p.store == nil {
+		return false, nil
+	}
+	rec, err := p.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, idempotency.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look up %s: %w", key, err)
+	}
+	return rec.Status == idempotency.StatusDone, nil
+}
+
 // rechecksOf reads the recheck count a deferred claim handed on.
 func rechecksOf(claimDetail string) int {
 	if claimDetail == "" {

@@ -249,3 +249,35 @@ func TestConfigErrorsAreNotRecorded(t *testing.T) {
 		t.Errorf("ConfigError is too wide")
 	}
 }
+
+// Done tells a key recorded as finished, whatever its payload, from one
+// unknown, released or still in progress.
+func TestDoneWhateverThePayload(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tests := []struct {
+		name  string
+		setup func(p *Processor, store *idempotencytest.Memory, m Message)
+		want  bool
+	}{
+		{"unknown key", func(*Processor, *idempotencytest.Memory, Message) {}, false},
+		{"finished", func(p *Processor, _ *idempotencytest.Memory, m Message) { _, _ = p.Run(ctx, m) }, true},
+		{"in progress", func(_ *Processor, store *idempotencytest.Memory, m Message) {
+			_, _ = store.Begin(ctx, m.Key, m.PayloadHash, time.Now().Add(time.Minute))
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := idempotencytest.NewMemory(idempotency.Options{})
+			p := NewProcessor(&scripted{results: []channelclose.Result{{Outcome: channelclose.Closed}}}, store, nil)
+			m := NewMessage("k-done", job(), time.Now())
+			tt.setup(p, store, m)
+			if got, err := p.Done(ctx, m.Key); got != tt.want || err != nil {
+				t.Errorf("Done(%q) = %v, %v; want %v", m.Key, got, err, tt.want)
+			}
+		})
+	}
+	if got, err := NewProcessor(&scripted{}, nil, nil).Done(ctx, "k"); got || err != nil {
+		t.Errorf("Done without a store = %v, %v; want false", got, err)
+	}
+}

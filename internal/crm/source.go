@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/flexhook/flexhook/internal/sid"
@@ -149,6 +150,13 @@ func ParseSources(text string) ([]Source, error) {
 			errs = append(errs, &SourceError{Source: label, Reason: "is not a source object: " + err.Error()})
 			continue
 		}
+		if validName(e.Name) {
+			label = e.Name
+		}
+		if err := checkKeys(label, raw); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		s, err := buildSource(label, e)
 		if err != nil {
 			errs = append(errs, err)
@@ -162,6 +170,84 @@ func ParseSources(text string) ([]Source, error) {
 		out = append(out, s)
 	}
 	return out, errors.Join(errs...)
+}
+
+// Keys of a CRM_SOURCES entry and of its "when", exactly as written.
+var (
+	sourceKeys    = []string{"name", "scheme", "org_id", "map", "when", "id"}
+	conditionKeys = []string{"pointer", "field", "equals"}
+)
+
+// checkKeys refuses what encoding/json lets through: a key written in
+// another case ("Scheme" would set scheme) and a repeated key (the last
+// would win), in the entry, its "map" and its "when".
+func checkKeys(label string, raw json.RawMessage) error {
+	keys, values, err := objectKeys(raw)
+	if err != nil {
+		return &SourceError{Source: label, Reason: "is not a source object: " + err.Error()}
+	}
+	if err := checkObjectKeys(label, "", keys, sourceKeys); err != nil {
+		return err
+	}
+	for _, k := range []string{"map", "when"} {
+		v, ok := values[k]
+		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			continue
+		}
+		nested, _, err := objectKeys(v)
+		if err != nil {
+			return &SourceError{Source: label, Field: k, Reason: "must be an object"}
+		}
+		allowed := conditionKeys
+		if k == "map" {
+			allowed = nil // checked by name in buildSource
+		}
+		if err := checkObjectKeys(label, k+".", nested, allowed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkObjectKeys refuses a repeated key, and one not in allowed (when
+// allowed is not nil), naming it as prefix+key.
+func checkObjectKeys(label, prefix string, keys, allowed []string) error {
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		if seen[k] {
+			return &SourceError{Source: label, Field: prefix + k, Reason: "is repeated"}
+		}
+		seen[k] = true
+		if allowed != nil && !slices.Contains(allowed, k) {
+			return &SourceError{Source: label, Field: prefix + k, Reason: "is not one of " + strings.Join(allowed, ", ") + " (keys are case-sensitive)"}
+		}
+	}
+	return nil
+}
+
+// objectKeys returns the keys of a JSON object in order, repeats
+// included, and the value of each (the last of a repeated key).
+func objectKeys(raw json.RawMessage) ([]string, map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, errors.New("not a JSON object")
+	}
+	var keys []string
+	values := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		keys = append(keys, k)
+		values[k] = v
+	}
+	return keys, values, nil
 }
 
 // validName accepts 1-64 of a-z 0-9 - _, starting with a letter or digit.
@@ -209,6 +295,8 @@ func buildSource(label string, e sourceJSON) (Source, error) {
 		return Source{}, fail("org_id", "applies only to the salesforce-outbound scheme")
 	case sf && e.ID != "":
 		return Source{}, fail("id", "does not apply to salesforce-outbound: the notification Id is the delivery id")
+	case s.Scheme == SchemeStandardWebhooks && e.ID != "":
+		return Source{}, fail("id", "does not apply to standard-webhooks: the webhook-id header is the delivery id")
 	}
 	sel := func(field, v string) (selector, error) {
 		if v == "" {

@@ -210,6 +210,12 @@ func TestParseSourcesErrors(t *testing.T) {
 		{"reserved name", `[{"name":"default","scheme":"bearer","map":{"task_sid":"/wt"}}]`, "default", "name"},
 		{"bad name", `[{"name":"Zen Desk","scheme":"bearer","map":{"task_sid":"/wt"}}]`, "#1", "name"},
 		{"unknown field", `[{"name":"zd","scheme":"bearer","map":{"task_sid":"/wt"},"secret":"x"}]`, "zd", ""},
+		{"key in another case", `[{"name":"zd","scheme":"zendesk","Scheme":"bearer","map":{"task_sid":"/t"}}]`, "zd", "Scheme"},
+		{"repeated key", `[{"name":"zd","scheme":"zendesk","scheme":"bearer","map":{"task_sid":"/t"}}]`, "zd", "scheme"},
+		{"repeated map key", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t","task_sid":"/u"}}]`, "zd", "map.task_sid"},
+		{"condition key in another case", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t"},"when":{"Pointer":"/s","equals":"x"}}]`, "zd", "when.Pointer"},
+		{"repeated condition key", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/t"},"when":{"pointer":"/s","equals":"x","equals":"y"}}]`, "zd", "when.equals"},
+		{"id pointer on standard-webhooks", `[{"name":"sd","scheme":"standard-webhooks","id":"/x","map":{"task_sid":"/t"}}]`, "sd", "id"},
 	} {
 		_, err := ParseSources(tt.text)
 		var se *SourceError
@@ -272,6 +278,44 @@ func TestResolveJSON(t *testing.T) {
 	for _, bad := range []string{``, `{`, `{"a":1}{}`, "\xff", strings.Repeat("[", 40) + strings.Repeat("]", 40)} {
 		if _, err := s.ResolveJSON([]byte(bad)); !errors.Is(err, ErrMalformedJSON) {
 			t.Errorf("ResolveJSON(%q) = %v, want ErrMalformedJSON", bad, err)
+		}
+	}
+}
+
+// A basic source's password is a shared secret like a bearer token: it
+// needs at least MinTokenLen characters, and a credential with a shorter
+// one is refused when the secret is checked, never used.
+func TestNewSourceAuthBasicPassword(t *testing.T) {
+	srcs, err := ParseSources(`[{"name":"b","scheme":"basic","map":{"task_sid":"/t"}}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", MinTokenLen)
+	for _, tt := range []struct {
+		name    string
+		secrets []string
+		ok      bool
+	}{
+		{"password of MinTokenLen characters", []string{"admin:" + long}, true},
+		{"empty password", []string{"admin:"}, false},
+		{"short password", []string{"admin:" + long[1:]}, false},
+		{"one short credential among good ones", []string{"admin:" + long, "old:pw"}, false},
+		{"no user", []string{":" + long}, false},
+	} {
+		a, err := NewSourceAuth(&srcs[0], tt.secrets)
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrBadConfig)) {
+			t.Errorf("%s: NewSourceAuth = %v, want ok %v (else ErrBadConfig)", tt.name, err, tt.ok)
+			continue
+		}
+		if err != nil && strings.Contains(err.Error(), tt.secrets[len(tt.secrets)-1]) {
+			t.Errorf("%s: NewSourceAuth error %q quotes the secret", tt.name, err)
+		}
+		if a != nil {
+			user, pw, _ := strings.Cut(tt.secrets[0], ":")
+			h := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))}}
+			if err := a.Verify(Delivery{Header: h}, time.Now()); err != nil {
+				t.Errorf("%s: Verify(the credential) = %v", tt.name, err)
+			}
 		}
 	}
 }

@@ -37,8 +37,9 @@ type SourceAuth struct {
 // NewSourceAuth checks secrets (the source's entries of crm_sources in the
 // Twilio secret) against what s.Scheme needs: at least one, except for
 // salesforce-outbound, whose URL token is optional; whsec_ keys for
-// standard-webhooks, RFC 6750 tokens for bearer, "user:password" for
-// basic. Errors wrap ErrBadConfig and never quote a secret.
+// standard-webhooks, RFC 6750 tokens for bearer, "user:password" with a
+// password of at least MinTokenLen characters for basic. Errors wrap
+// ErrBadConfig and never quote a secret.
 func NewSourceAuth(s *Source, secrets []string) (*SourceAuth, error) {
 	var keys []string
 	for _, k := range secrets {
@@ -58,8 +59,12 @@ func NewSourceAuth(s *Source, secrets []string) (*SourceAuth, error) {
 		a.std, err = NewVerifier(Config{Tokens: keys})
 	case SchemeBasic:
 		for i, k := range keys {
-			if user, _, ok := strings.Cut(k, ":"); !ok || user == "" {
+			user, password, ok := strings.Cut(k, ":")
+			if !ok || user == "" {
 				return nil, fmt.Errorf("secret %d: %w: basic credentials are \"user:password\"", i, ErrBadConfig)
+			}
+			if len(password) < MinTokenLen {
+				return nil, fmt.Errorf("secret %d: %w: the password of basic credentials \"user:password\" needs at least %d characters", i, ErrBadConfig, MinTokenLen)
 			}
 		}
 	case SchemeSalesforceOutbound:

@@ -2,16 +2,21 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/flexhook/flexhook/internal/closejob"
 	"github.com/flexhook/flexhook/internal/crm"
+	"github.com/flexhook/flexhook/internal/flex"
 	"github.com/flexhook/flexhook/internal/gateway"
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/secrets"
 )
 
@@ -90,20 +95,38 @@ func (h *Handler) crmSource(ctx context.Context, req *gateway.Request, rec *reco
 }
 
 // sourceKey is the idempotency key of a source delivery: its sender's
-// delivery id, scoped to the source, else the Idempotency-Key header, else
-// a key of its own (closejob.CRMKey).
+// delivery id, else the Idempotency-Key header, else a key of its own
+// (closejob.CRMKey). Both the id and the header are scoped to the source,
+// so two sources (or a source and POST /crm) sending the same value never
+// share a key; the id and header forms stay distinct (crm:id: and
+// crm:key:). HTTP header values cannot hold NUL, so the scoped values
+// cannot collide with the keys of POST /crm either.
 func sourceKey(source, id, idempotencyKey string) string {
-	if id != "" {
+	switch {
+	case id != "":
 		return closejob.CRMKey(source+"\x00"+id, "")
+	case idempotencyKey != "":
+		return closejob.CRMKey("", source+"\x00"+idempotencyKey)
 	}
-	return closejob.CRMKey("", idempotencyKey)
+	return closejob.CRMKey("", "")
 }
 
-// salesforce handles an Outbound Message: every notification is closed
-// (or queued) under its own notification Id; the SOAP acknowledgement is
-// sent only when all of them are, otherwise the first failure is answered
-// with its usual non-2xx status so that Salesforce delivers the message
-// again, and the redelivery finds the done ones in the idempotency store.
+// salesforce handles an Outbound Message. Each notification is mapped and
+// closed (or queued) on its own, under its own notification Id, and ends
+// in one of two ways:
+//
+//   - final: closed, ignored, not found, queued, already handled, or a
+//     permanent failure (a record that cannot be mapped, an unknown or
+//     non-Flex task, a close Twilio refused for good). Its outcome is
+//     logged with its Id; Salesforce gains nothing by sending it again.
+//   - retryable: Twilio or AWS unavailable, the same notification in
+//     progress elsewhere, a deployment fault (credentials, secret).
+//
+// The SOAP acknowledgement is sent only when every notification is
+// final; otherwise the first retryable failure is answered with its usual
+// non-2xx status, naming its notification Id, so that Salesforce delivers
+// the message again and the redelivery finds the done ones in the
+// idempotency store.
 func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *record, src *crm.Source) (gateway.Response, error) {
 	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "text/xml" {
 		return gateway.Response{}, fmt.Errorf("%w: send text/xml (SOAP 1.1)", errMediaType)
@@ -122,28 +145,33 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 	if err := crm.VerifyOrgID(src.OrgID, msg.OrganizationID); err != nil {
 		return gateway.Response{}, err
 	}
-	// Map every notification before closing any, so a message with one
-	// bad record closes nothing and is refused as a whole.
-	resolved := make([]crm.Resolution, len(msg.Notifications))
-	for i, n := range msg.Notifications {
-		if resolved[i], err = src.ResolveNotification(n); err != nil {
-			return gateway.Response{}, fmt.Errorf("notification %d: %w", i+1, err)
+	outcomes := make([]string, 0, len(msg.Notifications))
+	var pending *notificationError // the first retryable failure
+	for _, n := range msg.Notifications {
+		nrec := &record{}
+		err := h.salesforceNotification(ctx, src, n, nrec)
+		rec.attempts += nrec.attempts
+		rec.calls += nrec.calls
+		rec.twilioTime += nrec.twilioTime
+		rec.replayed = rec.replayed || nrec.replayed
+		final := err == nil || !retryableNotification(err)
+		if err != nil {
+			_, nrec.outcome = respondError(RouteCRM, err)
+		}
+		if !final && pending == nil {
+			pending = &notificationError{id: n.ID, err: err}
+		}
+		h.logNotification(ctx, src, n.ID, nrec, err, final)
+		outcomes = append(outcomes, nrec.outcome)
+		if len(msg.Notifications) == 1 {
+			rec.taskSID, rec.interaction, rec.channel = nrec.taskSID, nrec.interaction, nrec.channel
+			rec.liveTask, rec.dryRunRequest = nrec.liveTask, nrec.dryRunRequest
 		}
 	}
-	outcomes := make([]string, 0, len(resolved))
-	for _, r := range resolved {
-		if r.Ignored {
-			outcomes = append(outcomes, outcomeIgnored)
-			continue
-		}
-		var key string
-		if h.keyed() {
-			key = sourceKey(src.Name, src.OrgID[:15]+"\x00"+r.DeliveryID, "")
-		}
-		if _, err := h.closeCRM(ctx, r.Request, key, rec); err != nil {
-			return gateway.Response{}, err
-		}
-		outcomes = append(outcomes, rec.outcome)
+	if pending != nil {
+		resp, outcome := respondError(RouteCRM, pending.err)
+		rec.err, rec.outcome = pending, outcome
+		return withNotificationID(resp, pending.id), nil
 	}
 	rec.outcome = summarize(outcomes)
 	return gateway.Response{
@@ -151,6 +179,117 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 		Header: map[string]string{"Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
 		Body:   []byte(crm.AckResponse),
 	}, nil
+}
+
+// salesforceNotification maps and closes (or queues) one notification,
+// leaving its outcome in nrec.
+func (h *Handler) salesforceNotification(ctx context.Context, src *crm.Source, n crm.Notification, nrec *record) error {
+	r, err := src.ResolveNotification(n)
+	if err != nil {
+		return err
+	}
+	if r.Ignored {
+		nrec.outcome = outcomeIgnored
+		return nil
+	}
+	var key string
+	if h.keyed() {
+		key = sourceKey(src.Name, src.OrgID[:15]+"\x00"+r.DeliveryID, "")
+	}
+	_, err = h.closeCRM(ctx, r.Request, key, nrec)
+	if errors.Is(err, closejob.ErrPayloadMismatch) {
+		// Salesforce sends a record's latest data on every redelivery:
+		// a notification Id recorded as done with other data is this
+		// notification, already handled. One still in progress elsewhere
+		// is not yet: retry.
+		done, lerr := h.process.Done(ctx, key)
+		switch {
+		case lerr != nil:
+			return lerr
+		case !done:
+			return closejob.ErrInProgress
+		}
+		nrec.outcome, nrec.replayed = outcomeDuplicate, true
+		return nil
+	}
+	return err
+}
+
+// retryableNotification reports whether a notification's failure may pass
+// on a redelivery of the message: a transient Twilio or AWS failure (a
+// failed enqueue included), the same notification in progress elsewhere,
+// or a deployment fault (a broken secret, credentials Twilio rejects) that
+// the processor does not record as the notification's outcome. Anything
+// not known to be final is retried rather than acknowledged and lost.
+func retryableNotification(err error) bool {
+	var formatErr *secrets.FormatError
+	switch {
+	case retry.Retryable(err), errors.Is(err, closejob.ErrInProgress),
+		errors.As(err, &formatErr), closejob.ConfigError(err):
+		return true
+	case isCRMInvalid(err), errors.As(err, new(*unknownTaskError)), errors.Is(err, flex.ErrNotFound),
+		errors.Is(err, flex.ErrInvalidSID), errors.As(err, new(*recordedFailure)),
+		errors.As(err, new(*closejob.PermanentError)), errors.As(err, new(*flex.Error)):
+		return false
+	}
+	return true
+}
+
+// notificationError is a notification's failure, answered as the failure
+// is but naming the notification.
+type notificationError struct {
+	id  string
+	err error
+}
+
+func (e *notificationError) Error() string { return "notification " + e.id + ": " + e.err.Error() }
+func (e *notificationError) Unwrap() error { return e.err }
+
+// withNotificationID prefixes the JSON error message of resp with the
+// notification Id it is about.
+func withNotificationID(resp gateway.Response, id string) gateway.Response {
+	var body struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(resp.Body, &body) != nil || body.Error == "" {
+		return resp
+	}
+	r := errorResponse(resp.Status, "notification "+id+": "+body.Error)
+	for k, v := range resp.Header {
+		r.Header[k] = v
+	}
+	return r
+}
+
+// logNotification writes one line per notification of an Outbound
+// Message: its Id, what it named and its outcome, never the record's
+// data.
+func (h *Handler) logNotification(ctx context.Context, src *crm.Source, id string, nrec *record, err error, final bool) {
+	attrs := []slog.Attr{
+		slog.String("source", src.Name),
+		slog.String("notification_id", id),
+		slog.String("outcome", nrec.outcome),
+		slog.Bool("acknowledged", final),
+	}
+	for _, f := range [...]struct{ k, v string }{
+		{"task_sid", nrec.taskSID},
+		{"interaction_sid", nrec.interaction},
+		{"channel_sid", nrec.channel},
+		{"live_task_sid", nrec.liveTask},
+	} {
+		if f.v != "" {
+			attrs = append(attrs, slog.String(f.k, f.v))
+		}
+	}
+	if nrec.replayed {
+		attrs = append(attrs, slog.Bool("replayed", true))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		attrs = append(attrs, slog.String("error", logText(err)))
+		level = slog.LevelWarn
+	}
+	h.log.LogAttrs(ctx, level, "salesforce notification", attrs...)
 }
 
 // summarize is the logged outcome of a multi-notification message: the
@@ -189,7 +328,8 @@ func (h *Handler) verifySource(ctx context.Context, req *gateway.Request, src *c
 }
 
 // CheckCRMSources fails when the Twilio secret, once loaded, lacks a
-// usable crm_sources entry for a configured source whose scheme needs one.
+// usable crm_sources entry for a configured source whose scheme needs one,
+// or has an entry naming no configured source.
 // Call it at cold start, after the secret's first fetch: an unloadable
 // secret is not its business (requests retry the fetch and answer 500 if
 // the entry is still missing), a misconfigured one fails the start with a
@@ -208,6 +348,19 @@ func (h *Handler) CheckCRMSources(ctx context.Context) error {
 		if _, err := h.sourceAuths.get(sec, src); err != nil {
 			errs = append(errs, fmt.Errorf("CRM source %s (scheme %s): %w", src.Name, src.Scheme, err))
 		}
+	}
+	// A key naming no source is a typo that leaves the intended source
+	// without its secret (or, for salesforce-outbound, silently without
+	// its token).
+	stray := make([]string, 0, len(sec.CRMSources))
+	for name := range sec.CRMSources {
+		if h.crmSourceByName(name) == nil {
+			stray = append(stray, name)
+		}
+	}
+	slices.Sort(stray)
+	for _, name := range stray {
+		errs = append(errs, &secrets.FormatError{Field: "crm_sources." + name, Reason: "names no source of CRM_SOURCES (a typo?)"})
 	}
 	return errors.Join(errs...)
 }
