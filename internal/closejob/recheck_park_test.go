@@ -41,7 +41,6 @@ type recheckWorld struct {
 	firstSkip closejob.Result
 }
 
-//
 // With twoInvites, the agent's task is parked first and two invites of the
 // parked conversation are pending: the first is declined, and the second,
 // still reserved, is the blocking task (w.task).
