@@ -10,7 +10,10 @@
 // the webhook's own decision (taskrouter.Rules.Decide) and hands each
 // channel once to the close path, whose look (one fetch) leaves alone those
 // that are not active (an inactive channel is a Flex Leave waiting for the
-// customer) and closes the rest. Events from the last moments are left to
+// customer) and closes the rest. A close event is superseded — ignored —
+// when a task of its channel was created or completed after it (the agent
+// parked the conversation, the customer wrote again): that newer task's
+// own events decide. Two more walks, task.created and task.completed, tell. Events from the last moments are left to
 // the webhook. Closes are paced to stay well under Twilio's concurrency
 // limits, on top of the Twilio client's own 429 handling, and a sweep stops
 // starting new work before its deadline.
@@ -88,11 +91,22 @@ type Action struct {
 	Error   string `json:"error,omitempty"`
 }
 
+// ReasonSuperseded: a close event older than the newest task.created or
+// task.completed of its channel. A later task took the conversation over —
+// an agent parked it, left it, or the customer wrote again — and that
+// task's own events decide: the old event closes nothing.
+const ReasonSuperseded = "superseded"
+
 // Report summarises a sweep.
 type Report struct {
-	Events   int            `json:"events"`   // close-type events examined
-	Closing  int            `json:"closing"`  // of which the webhook's rules would close
-	Ignored  map[string]int `json:"ignored"`  // the others, by the rules' reason
+	Events  int `json:"events"`  // close-type events examined
+	Closing int `json:"closing"` // of which the webhook's rules would close
+	// Ignored counts the others, by the rules' reason, and superseded
+	// (ReasonSuperseded) close events.
+	Ignored map[string]int `json:"ignored"`
+	// TaskEvents counts the task.created and task.completed events read to
+	// find superseded close events.
+	TaskEvents int `json:"task_events"`
 	Channels int            `json:"channels"` // distinct channels looked at
 	// Left counts the channels left alone by their status: closed,
 	// inactive (Leave), failed, not_found.
@@ -167,6 +181,14 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	// random part keeps runs apart under a clock that does not move.
 	run := strconv.FormatInt(now.UnixNano(), 36) + "-" + rand.Text()[:8]
 	window := flex.EventFilter{Start: now.Add(-s.o.Lookback), End: now.Add(-s.o.MinAge)}
+	newest, err := s.taskTimes(ctx, window.Start, now, &rep)
+	switch {
+	case errors.Is(err, errStop):
+		rep.Truncated = true
+		return rep, nil
+	case err != nil:
+		return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
+	}
 	visit := func(e flex.Event) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
 			rep.Truncated = true
@@ -184,6 +206,10 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 			return nil
 		case !d.Close:
 			rep.Ignored[d.Reason]++
+			return nil
+		}
+		if t, ok := newest[d.Channel.ChannelSID]; ok && e.Date.Before(t) {
+			rep.Ignored[ReasonSuperseded]++
 			return nil
 		}
 		rep.Closing++
@@ -225,6 +251,44 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// taskEvents are the events that tell a task took a channel over: a close
+// event older than the newest of them is superseded.
+var taskEvents = [...]string{"task.created", "task.completed"}
+
+// taskTimes walks the task.created and task.completed events from start to
+// now — up to now, not only to the close events' end, so that a Park in the
+// last minutes also supersedes an older close event — and returns, per
+// channel, the newest time a task of the channel was created or completed.
+func (s *Sweeper) taskTimes(ctx context.Context, start, now time.Time, rep *Report) (map[string]time.Time, error) {
+	newest := map[string]time.Time{}
+	for _, typ := range taskEvents {
+		if s.late(ctx) {
+			return nil, errStop
+		}
+		err := s.api.Events(ctx, s.ws, flex.EventFilter{Type: typ, Start: start, End: now}, func(e flex.Event) error {
+			if s.late(ctx) {
+				return errStop
+			}
+			rep.TaskEvents++
+			ch, ok, err := taskrouter.ChannelFromAttributes(e.Attributes)
+			if err != nil || !ok {
+				return nil
+			}
+			if t, seen := newest[ch.ChannelSID]; !seen || e.Date.After(t) {
+				newest[ch.ChannelSID] = e.Date
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errStop):
+			return nil, err
+		case err != nil:
+			return nil, fmt.Errorf("read %s events: %w", typ, err)
+		}
+	}
+	return newest, nil
 }
 
 // sweepChannel closes ch if it is still active, under the run's key. The
