@@ -107,7 +107,7 @@ type Report struct {
 	// TaskEvents counts the task.created and task.completed events read to
 	// find superseded close events.
 	TaskEvents int `json:"task_events"`
-	Channels int            `json:"channels"` // distinct channels looked at
+	Channels   int `json:"channels"` // distinct channels looked at
 	// Left counts the channels left alone by their status: closed,
 	// inactive (Leave), failed, not_found.
 	Left      map[string]int `json:"left"`

@@ -86,15 +86,15 @@ func must(t *testing.T, err error) {
 
 // Conversation endings of the simulated day.
 const (
-	endChat      = iota // the agent ends the chat: Flex closes the channel
-	leave               // Leave after an earlier declined invite: inactive, must stay so
-	park                // parked: active with no task, must stay so
-	declined            // unpark invite declined: orphan
-	timedOut            // customer wrote to a parked channel, workflow timed out: orphan
-	deleted             // live task deleted through the API: orphan
-	failed              // interaction creation failed
-	declinedLive        // an extra invite declined while the agent still works the task
-	declinedThenPark    // an invite declined while the agent works, then Park: must stay active
+	endChat          = iota // the agent ends the chat: Flex closes the channel
+	leave                   // Leave after an earlier declined invite: inactive, must stay so
+	park                    // parked: active with no task, must stay so
+	declined                // unpark invite declined: orphan
+	timedOut                // customer wrote to a parked channel, workflow timed out: orphan
+	deleted                 // live task deleted through the API: orphan
+	failed                  // interaction creation failed
+	declinedLive            // an extra invite declined while the agent still works the task
+	declinedThenPark        // an invite declined while the agent works, then Park: must stay active
 	kinds
 )
 
