@@ -263,7 +263,7 @@ func (c *Closer) blockerEnd(ctx context.Context, ws, wt string) (string, error) 
 		}
 		return errFound
 	})
-	if err != nil && !errors.Is(err, errFound) {
+	if err != nil && !errors.Is(err, errFound) && !errors.Is(err, flex.ErrTooManyPages) {
 		return "", err
 	}
 	return ended, nil

@@ -528,6 +528,19 @@ func TestEvents(t *testing.T) {
 	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("Events with a stopping visitor = %v after %d visits", err, n)
 	}
+	// The page bound: a walk with more pages to read says so
+	// (ErrTooManyPages) after visiting what it read; a walk that ends on
+	// its last allowed page does not.
+	restore := flex.SetMaxEventPages(1)
+	n = 0
+	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { n++; return nil }); !errors.Is(err, flex.ErrTooManyPages) || n != 200 {
+		t.Errorf("Events past the page bound = %v after %d visits, want ErrTooManyPages after 200", err, n)
+	}
+	flex.SetMaxEventPages(2)
+	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { return nil }); err != nil {
+		t.Errorf("Events ending on the last allowed page = %v", err)
+	}
+	restore()
 	if err := f.client.Events(context.Background(), ws, flex.EventFilter{TaskSID: "WT../x"}, nil); !errors.Is(err, flex.ErrInvalidSID) {
 		t.Errorf("Events with a bad task SID = %v, want ErrInvalidSID", err)
 	}

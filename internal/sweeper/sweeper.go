@@ -110,11 +110,16 @@ type Report struct {
 	Channels   int `json:"channels"` // distinct channels looked at
 	// Left counts the channels left alone by their status: closed,
 	// inactive (Leave), failed, not_found.
-	Left      map[string]int `json:"left"`
-	Open      int            `json:"open"` // channels still active: one Action each
-	Outcomes  map[string]int `json:"outcomes"`
-	Truncated bool           `json:"truncated"` // stopped early: deadline or MaxCloses
-	Actions   []Action       `json:"actions"`
+	Left     map[string]int `json:"left"`
+	Open     int            `json:"open"` // channels still active: one Action each
+	Outcomes map[string]int `json:"outcomes"`
+	// Truncated: the sweep did not see everything — deadline, MaxCloses,
+	// or an Events walk stopped at its page bound (Warnings says which).
+	Truncated bool     `json:"truncated"`
+	Actions   []Action `json:"actions"`
+	// Warnings name walks that stopped at their page bound
+	// (flex.ErrTooManyPages): their oldest events were not examined.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Sweeper closes orphaned channels of one workspace.
@@ -181,7 +186,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	// random part keeps runs apart under a clock that does not move.
 	run := strconv.FormatInt(now.UnixNano(), 36) + "-" + rand.Text()[:8]
 	window := flex.EventFilter{Start: now.Add(-s.o.Lookback), End: now.Add(-s.o.MinAge)}
-	newest, err := s.taskTimes(ctx, window.Start, now, &rep)
+	newest, horizon, err := s.taskTimes(ctx, window.Start, now, &rep)
 	switch {
 	case errors.Is(err, errStop):
 		rep.Truncated = true
@@ -189,6 +194,9 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	case err != nil:
 		return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
 	}
+	// A close event older than what the task walks saw cannot be known
+	// not to be superseded: it is left for a sweep that sees it.
+	window.Start = later(window.Start, horizon)
 	visit := func(e flex.Event) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
 			rep.Truncated = true
@@ -246,6 +254,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 		if errors.Is(err, errStop) {
 			break
 		}
+		if errors.Is(err, flex.ErrTooManyPages) {
+			rep.Truncated = true
+			rep.Warnings = append(rep.Warnings, typ+" events: "+err.Error()+"; the oldest were not examined (shorten SWEEP_LOOKBACK)")
+			continue
+		}
 		if err != nil {
 			return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
 		}
@@ -261,15 +274,22 @@ var taskEvents = [...]string{"task.created", "task.completed"}
 // now — up to now, not only to the close events' end, so that a Park in the
 // last minutes also supersedes an older close event — and returns, per
 // channel, the newest time a task of the channel was created or completed.
-func (s *Sweeper) taskTimes(ctx context.Context, start, now time.Time, rep *Report) (map[string]time.Time, error) {
-	newest := map[string]time.Time{}
+// A walk stopped at its page bound (flex.ErrTooManyPages, reported in rep)
+// saw only its newest events: horizon is then the oldest event it saw, and
+// older close events cannot be decided.
+func (s *Sweeper) taskTimes(ctx context.Context, start, now time.Time, rep *Report) (newest map[string]time.Time, horizon time.Time, err error) {
+	newest = map[string]time.Time{}
 	for _, typ := range taskEvents {
 		if s.late(ctx) {
-			return nil, errStop
+			return nil, horizon, errStop
 		}
+		var oldest time.Time
 		err := s.api.Events(ctx, s.ws, flex.EventFilter{Type: typ, Start: start, End: now}, func(e flex.Event) error {
 			if s.late(ctx) {
 				return errStop
+			}
+			if oldest.IsZero() || e.Date.Before(oldest) {
+				oldest = e.Date
 			}
 			rep.TaskEvents++
 			ch, ok, err := taskrouter.ChannelFromAttributes(e.Attributes)
@@ -282,13 +302,26 @@ func (s *Sweeper) taskTimes(ctx context.Context, start, now time.Time, rep *Repo
 			return nil
 		})
 		switch {
+		case errors.Is(err, flex.ErrTooManyPages):
+			rep.Truncated = true
+			rep.Warnings = append(rep.Warnings, typ+" events: "+err.Error()+"; close events before "+
+				oldest.UTC().Format(time.RFC3339)+" were not examined (shorten SWEEP_LOOKBACK)")
+			horizon = later(horizon, oldest)
 		case errors.Is(err, errStop):
-			return nil, err
+			return nil, horizon, err
 		case err != nil:
-			return nil, fmt.Errorf("read %s events: %w", typ, err)
+			return nil, horizon, fmt.Errorf("read %s events: %w", typ, err)
 		}
 	}
-	return newest, nil
+	return newest, horizon, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // sweepChannel closes ch if it is still active, under the run's key. The

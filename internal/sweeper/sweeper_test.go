@@ -458,3 +458,74 @@ func TestSweepClosesOrphanAfterPark(t *testing.T) {
 		t.Errorf("channels %s, %s; report %+v", w.status(declinedCh), w.status(timedOutCh), rep)
 	}
 }
+
+// pageBound is the Twilio adapter with a smaller page bound: a walk of a
+// type in bounded stops after limit events with flex.ErrTooManyPages, as
+// flex.Client.Events does after its last page.
+type pageBound struct {
+	api     *flex.Client
+	bounded map[string]bool
+	limit   int
+}
+
+func (p pageBound) Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error {
+	n := 0
+	err := p.api.Events(ctx, ws, f, func(e flex.Event) error {
+		if p.bounded[f.Type] && n == p.limit {
+			return flex.ErrTooManyPages
+		}
+		n++
+		return visit(e)
+	})
+	return err
+}
+
+// A walk stopped at its page bound is reported — Truncated, a warning,
+// logged — never taken for the whole: a close walk cut short goes on with
+// the next type; a task walk cut short leaves the close events older than
+// what it saw for a later sweep (they cannot be known not to be
+// superseded), while newer ones still close.
+func TestSweepReportsPageBound(t *testing.T) {
+	w := newWorld(t)
+	var orphans []flextest.Channel
+	for range 3 {
+		orphans = append(orphans, w.conversation(t, declined))
+		w.fake.Advance(time.Minute)
+	}
+	w.fake.Advance(10 * time.Minute)
+	newSweeper := func(bounded string, limit int) *Sweeper {
+		s := w.sweeper(false, Options{})
+		s.api = pageBound{api: w.api, bounded: map[string]bool{bounded: true}, limit: limit}
+		return s
+	}
+	// The task.created walk sees the 4 newest task.created events, those
+	// of the 2 newest of 3 conversations (each: its task, its unpark
+	// invite): the oldest conversation's close event is not examined.
+	var logs strings.Builder
+	l := NewLambda(newSweeper("task.created", 4), logging.New(&logs, slog.LevelInfo), nil)
+	rep, err := l.Handle(context.Background(), nil)
+	if err != nil || !rep.Truncated || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "task.created") ||
+		!strings.Contains(rep.Warnings[0], flex.ErrTooManyPages.Error()) {
+		t.Fatalf("task walk bounded: %+v, %v", rep, err)
+	}
+	if w.status(orphans[0]) != "active" || w.status(orphans[1]) != "closed" || w.status(orphans[2]) != "closed" {
+		t.Errorf("channels %s %s %s; want the oldest left for a later sweep, the others closed",
+			w.status(orphans[0]), w.status(orphans[1]), w.status(orphans[2]))
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), "sweep truncated") {
+		t.Errorf("no warning logged: %s", logs.String())
+	}
+	// The task.canceled walk bounded: the next type is still walked, and
+	// the report says the sweep is incomplete.
+	rep, err = newSweeper("task.canceled", 1).Sweep(context.Background())
+	if err != nil || !rep.Truncated || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "task.canceled") {
+		t.Fatalf("close walk bounded: %+v, %v", rep, err)
+	}
+	walked := map[string]bool{}
+	for _, r := range w.fake.Requests() {
+		walked[r.Query.Get("EventType")] = true
+	}
+	if !walked["workflow.timeout"] || !walked["task.deleted"] {
+		t.Errorf("types walked %v: want the walk to go on after the bounded one", walked)
+	}
+}
