@@ -133,9 +133,12 @@ func writeSweep(w io.Writer, rep sweeper.Report) error {
 	fmt.Fprintf(tw, "%d events, %d closing, %d channels (left alone: %s), %d active; outcomes: %s",
 		rep.Events, rep.Closing, rep.Channels, counts(rep.Left), rep.Open, counts(rep.Outcomes))
 	if rep.Truncated {
-		fmt.Fprint(tw, " (truncated: deadline or --max-closes reached; run again)")
+		fmt.Fprint(tw, " (truncated: deadline, --max-closes or the Events page bound reached; run again)")
 	}
 	fmt.Fprintln(tw)
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(tw, "warning: "+w)
+	}
 	return tw.Flush()
 }
 

@@ -51,6 +51,13 @@ type Job struct {
 	// Guard checks, before closing, that no other live task uses the
 	// channel. It needs WorkspaceSID.
 	Guard bool `json:"guard"`
+	// Blocker, on a recheck, is the live task that blocked the previous
+	// run (closejob keeps it in the idempotency record; it never travels
+	// in a queue message). The guard looks at it first: if it has since
+	// ended completed — an agent ended it on purpose (Park, Leave, end of
+	// chat) — the skip is final (Reason BlockerCompleted) and nothing is
+	// closed.
+	Blocker string `json:"-"`
 }
 
 // Channel returns the job's channel reference.
@@ -76,11 +83,22 @@ const (
 	SkippedChannelState Outcome = "skipped_channel_state"
 )
 
+// Reasons a Result gives.
+const (
+	// BlockerCompleted: on a recheck, the task that blocked the close
+	// ended completed — an agent ended it on purpose (Park leaves the
+	// channel active with no live task) — so the skip is final.
+	BlockerCompleted = "blocking_task_completed"
+)
+
 // Result describes a job that did not fail.
 type Result struct {
 	Outcome       Outcome
 	ChannelStatus string // status after the close, when known
 	LiveTaskSID   string // the live task that blocked the close
+	// Reason qualifies the outcome: BlockerCompleted makes a
+	// skipped_live_task final (no recheck).
+	Reason string
 	// Attempts counts the Twilio HTTP attempts of the channel fetch and
 	// the update (the live-task look-up is not counted).
 	Attempts int
@@ -99,6 +117,14 @@ type api interface {
 	LiveTasks(ctx context.Context, ws, channel, exclude string) ([]flex.Task, error)
 	FetchChannelCounted(ctx context.Context, ch flex.ChannelRef) (flex.Channel, int, error)
 	CloseChannel(ctx context.Context, ch flex.ChannelRef, status string, routing bool) (flex.CloseResult, error)
+}
+
+// taskLooker reads what became of a task (*flex.Client provides it). An
+// api without it cannot tell how a blocking task ended: rechecks then run
+// the guard as on the first run.
+type taskLooker interface {
+	FetchTask(ctx context.Context, ws, wt string) (flex.Task, error)
+	Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error
 }
 
 // Options tune a Closer.
@@ -153,6 +179,16 @@ func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 		looked.Outcome = rule.Outcome
 		return looked, nil
 	}
+	if job.Guard && job.Blocker != "" && job.Blocker != job.TaskSID {
+		ended, err := c.blockerEnd(ctx, job.WorkspaceSID, job.Blocker)
+		if err != nil {
+			return Result{Attempts: attempts, Calls: 1}, fmt.Errorf("look at blocking task %s of %s: %w", job.Blocker, ch.ChannelSID, err)
+		}
+		if ended == "completed" {
+			looked.Outcome, looked.LiveTaskSID, looked.Reason = SkippedLiveTask, job.Blocker, BlockerCompleted
+			return looked, nil
+		}
+	}
 	if job.Guard {
 		live, err := c.api.LiveTasks(ctx, job.WorkspaceSID, ch.ChannelSID, job.TaskSID)
 		if err != nil {
@@ -181,4 +217,54 @@ func (c *Closer) Close(ctx context.Context, job Job) (Result, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// blockerRetention is how far back blockerEnd reads the Events resource
+// (in minutes): TaskRouter keeps events 30 days.
+const blockerRetention = 30 * 24 * 60
+
+// errFound stops an event walk at the first useful event.
+var errFound = errors.New("found")
+
+// blockerEnd returns how task wt ended: completed or canceled, or "" when
+// it is still live or nothing says (the guard then decides as on a first
+// run). TaskRouter deletes a task five minutes after it ends: a task that
+// is gone is read from its terminal event in the Events resource.
+func (c *Closer) blockerEnd(ctx context.Context, ws, wt string) (string, error) {
+	tl, ok := c.api.(taskLooker)
+	if !ok {
+		return "", nil
+	}
+	task, err := tl.FetchTask(ctx, ws, wt)
+	switch {
+	case err == nil:
+		if task.AssignmentStatus == "completed" || task.AssignmentStatus == "canceled" {
+			return task.AssignmentStatus, nil
+		}
+		return "", nil
+	case errors.Is(err, flex.ErrInvalidSID):
+		return "", nil
+	case !errors.Is(err, flex.ErrNotFound):
+		return "", err
+	}
+	var ended string
+	err = tl.Events(ctx, ws, flex.EventFilter{TaskSID: wt, Minutes: blockerRetention}, func(e flex.Event) error {
+		if e.TaskSID != wt {
+			return nil
+		}
+		// Newest first: the first terminal event is how the task ended.
+		switch e.Type {
+		case "task.completed":
+			ended = "completed"
+		case "task.canceled", "workflow.timeout":
+			ended = "canceled"
+		default:
+			return nil
+		}
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) && !errors.Is(err, flex.ErrTooManyPages) {
+		return "", err
+	}
+	return ended, nil
 }

@@ -182,6 +182,7 @@ type Result struct {
 type detail struct {
 	ChannelStatus string `json:"channel_status,omitempty"`
 	LiveTaskSID   string `json:"live_task_sid,omitempty"`
+	Reason        string `json:"reason,omitempty"`
 	Failure       string `json:"failure,omitempty"`
 	// Rechecks counts the rechecks of a skipped close so far: handed on
 	// through a deferred claim, kept in the final record.
@@ -282,7 +283,12 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 	if claim.Done != nil {
 		return replay(*claim.Done), nil
 	}
-	res, err := p.closer.Close(ctx, m.Job)
+	prev := detailOf(claim.Detail)
+	job := m.Job
+	// A recheck looks first at the task that blocked the previous run: if
+	// an agent has since completed it (Park), the skip is final.
+	job.Blocker = prev.LiveTaskSID
+	res, err := p.closer.Close(ctx, job)
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
 	if err == nil && res.Outcome == channelclose.DryRun {
@@ -295,12 +301,18 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		// and a deployment fault (rejected credentials, a broken secret)
 		// is not the event's outcome — once it is fixed, the event must
 		// still close. If releasing fails, the lock expires at the deadline
-		// and the next delivery takes over.
+		// and the next delivery takes over. A recheck keeps its count and
+		// blocking task: its claim stays deferred, for a moment only.
+		if ds, ok := p.store.(deferrer); ok && claim.Detail != "" {
+			if ds.Defer(wctx, m.Key, claim.Owner, claim.Detail, p.now().Add(time.Second)) == nil {
+				return Result{Result: res}, err
+			}
+		}
 		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, err
 	}
-	rechecks := rechecksOf(claim.Detail)
-	if ds, ok := p.store.(deferrer); ok && err == nil && res.Outcome == channelclose.SkippedLiveTask && rechecks < p.recheck.Limit {
+	rechecks := prev.Rechecks
+	if ds, ok := p.store.(deferrer); ok && err == nil && res.Outcome == channelclose.SkippedLiveTask && res.Reason == "" && rechecks < p.recheck.Limit {
 		db, _ := json.Marshal(detail{LiveTaskSID: res.LiveTaskSID, Rechecks: rechecks + 1})
 		if derr := ds.Defer(wctx, m.Key, claim.Owner, string(db), p.now().Add(p.recheck.After)); derr == nil {
 			return Result{Result: res, RecheckIn: p.recheck.After, Rechecks: rechecks + 1}, nil
@@ -308,7 +320,7 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		// The count cannot be kept: record the skip as final rather than
 		// recheck without a bound.
 	}
-	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID, Rechecks: rechecks}
+	outcome, d := string(res.Outcome), detail{ChannelStatus: res.ChannelStatus, LiveTaskSID: res.LiveTaskSID, Reason: res.Reason, Rechecks: rechecks}
 	if err != nil {
 		outcome, d.Failure = OutcomeFailedPermanent, err.Error()
 		err = &PermanentError{Err: err}
@@ -368,23 +380,21 @@ func (p *Processor) Done(ctx context.Context, key string) (bool, error) {
 	return rec.Status == idempotency.StatusDone, nil
 }
 
-// rechecksOf reads the recheck count a deferred claim handed on.
-func rechecksOf(claimDetail string) int {
-	if claimDetail == "" {
-		return 0
-	}
+// detailOf reads what a deferred claim handed on: the recheck count and
+// the task that blocked the close.
+func detailOf(claimDetail string) detail {
 	var d detail
-	if json.Unmarshal([]byte(claimDetail), &d) != nil {
-		return 0
+	if claimDetail == "" || json.Unmarshal([]byte(claimDetail), &d) != nil {
+		return detail{}
 	}
-	return d.Rechecks
+	return d
 }
 
 func replay(rec idempotency.Record) Result {
 	var d detail
 	_ = json.Unmarshal([]byte(rec.Detail), &d)
 	return Result{
-		Result:   channelclose.Result{Outcome: channelclose.Outcome(rec.Outcome), ChannelStatus: d.ChannelStatus, LiveTaskSID: d.LiveTaskSID},
+		Result:   channelclose.Result{Outcome: channelclose.Outcome(rec.Outcome), ChannelStatus: d.ChannelStatus, LiveTaskSID: d.LiveTaskSID, Reason: d.Reason},
 		Replayed: true,
 		Failure:  d.Failure,
 		Rechecks: d.Rechecks,

@@ -3,6 +3,8 @@ package closejob
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,53 @@ func TestRecheck(t *testing.T) {
 			}
 		}
 	})
+}
+
+// blockers records the blocking task each Close was handed.
+type blockers struct {
+	scripted
+	seen []string
+}
+
+func (b *blockers) Close(ctx context.Context, j channelclose.Job) (channelclose.Result, error) {
+	b.seen = append(b.seen, j.Blocker)
+	return b.scripted.Close(ctx, j)
+}
+
+// A recheck hands the blocking task of the previous run to the close path;
+// a transient failure during a recheck keeps the count and the blocking
+// task (the claim stays deferred, for a moment) instead of starting over;
+// a final skip (blocking_task_completed) is recorded, not rechecked.
+func TestRecheckKeepsBlockingTask(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := idempotencytest.NewMemory(idempotency.Options{Now: clock})
+	final := channelclose.Result{Outcome: channelclose.SkippedLiveTask, LiveTaskSID: "WT1", Reason: channelclose.BlockerCompleted}
+	c := &blockers{scripted: scripted{
+		results: []channelclose.Result{{Outcome: channelclose.SkippedLiveTask, LiveTaskSID: "WT1"}, {}, final},
+		errs:    []error{nil, transient{}, nil},
+	}}
+	p := NewProcessor(c, store, clock).WithRecheck(Recheck{After: time.Minute, Limit: 3})
+	m := NewMessage("tr:task.canceled:"+wt, job(), now)
+	if res, err := p.Run(ctx, m); err != nil || res.RecheckIn != time.Minute {
+		t.Fatalf("first run = %+v, %v; want a recheck", res, err)
+	}
+	now = now.Add(time.Minute)
+	if _, err := p.Run(ctx, m); err == nil {
+		t.Fatal("recheck with a transient failure succeeded")
+	}
+	now = now.Add(2 * time.Second)
+	res, err := p.Run(ctx, m)
+	if err != nil || res.Reason != channelclose.BlockerCompleted || res.RecheckIn != 0 {
+		t.Fatalf("recheck after the failure = %+v, %v; want a final skip after 1 recheck", res, err)
+	}
+	if want := []string{"", "WT1", "WT1"}; !slices.Equal(c.seen, want) {
+		t.Errorf("blocking tasks handed to Close = %q, want %q", c.seen, want)
+	}
+	rec, err := store.Get(ctx, m.Key)
+	if err != nil || rec.Status != idempotency.StatusDone || rec.Outcome != "skipped_live_task" ||
+		!strings.Contains(rec.Detail, channelclose.BlockerCompleted) || !strings.Contains(rec.Detail, `"rechecks":1`) {
+		t.Errorf("record = %+v, %v", rec, err)
+	}
 }

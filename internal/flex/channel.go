@@ -68,8 +68,9 @@ type routingClosed struct {
 // inactive, so it is always sent then).
 //
 // Closing is idempotent: when Twilio refuses the update with a 4xx other than
-// 401, 404 or 429, the channel is fetched and a channel already closed or
-// inactive counts as success (AlreadyClosed). A missing channel is ErrNotFound.
+// 401, 404 or 429, the channel is fetched and a channel already closed, or
+// already in the status asked, counts as success (AlreadyClosed); an
+// inactive channel refused a close is ErrNotClosed. A missing channel is ErrNotFound.
 // Other failures are *Error; see Error.RetryableError.
 func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string, routing bool) (CloseResult, error) {
 	if err := ch.Validate(); err != nil {
@@ -118,7 +119,10 @@ func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string,
 		default:
 			return CloseResult{Attempts: attempts}, fmt.Errorf("%w (and fetching it failed: %v)", err, ferr)
 		}
-		if cur.Status == StatusClosed || cur.Status == StatusInactive {
+		// Done already: closed (which also ends an inactive ask), or the
+		// very status asked. An inactive channel when closed was asked is
+		// not done: the close was refused.
+		if cur.Status == StatusClosed || cur.Status == status {
 			return CloseResult{Status: cur.Status, AlreadyClosed: true, Attempts: attempts}, nil
 		}
 		fe.Err = fmt.Errorf("%w: status %s: %v", ErrNotClosed, cur.Status, fe.Err)

@@ -184,6 +184,28 @@ func TestCloseChannelIdempotent(t *testing.T) {
 			t.Errorf("repeat close changed the channel")
 		}
 	}
+	// Inactive asked of a closed or inactive channel is done; closed asked
+	// of an inactive channel that Twilio refuses to close is not (the
+	// channel is still open to the customer).
+	for _, tt := range []struct {
+		current, asked string
+		done           bool
+	}{
+		{"closed", "inactive", true},
+		{"inactive", "inactive", true},
+		{"inactive", "closed", false},
+	} {
+		f := newFixture(t, flextest.Options{}, flex.Options{})
+		ch := f.channel(tt.current)
+		f.fake.Inject(flextest.Fault{Method: "POST", Status: 400, Code: 45359, Times: 1})
+		res, err := f.client.CloseChannel(context.Background(), ch, tt.asked, true)
+		if tt.done && (err != nil || !res.AlreadyClosed || res.Status != tt.current) {
+			t.Errorf("%s refused on a %s channel = %+v, %v; want AlreadyClosed", tt.asked, tt.current, res, err)
+		}
+		if !tt.done && (res.AlreadyClosed || !errors.Is(err, flex.ErrNotClosed)) {
+			t.Errorf("%s refused on a %s channel = %+v, %v; want ErrNotClosed", tt.asked, tt.current, res, err)
+		}
+	}
 	// A 400 on a channel that is still open is a real failure.
 	f := newFixture(t, flextest.Options{}, flex.Options{})
 	ch := f.channel("active")
@@ -528,6 +550,19 @@ func TestEvents(t *testing.T) {
 	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("Events with a stopping visitor = %v after %d visits", err, n)
 	}
+	// The page bound: a walk with more pages to read says so
+	// (ErrTooManyPages) after visiting what it read; a walk that ends on
+	// its last allowed page does not.
+	restore := flex.SetMaxEventPages(1)
+	n = 0
+	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { n++; return nil }); !errors.Is(err, flex.ErrTooManyPages) || n != 200 {
+		t.Errorf("Events past the page bound = %v after %d visits, want ErrTooManyPages after 200", err, n)
+	}
+	flex.SetMaxEventPages(2)
+	if err := f.client.Events(context.Background(), ws, filter, func(flex.Event) error { return nil }); err != nil {
+		t.Errorf("Events ending on the last allowed page = %v", err)
+	}
+	restore()
 	if err := f.client.Events(context.Background(), ws, flex.EventFilter{TaskSID: "WT../x"}, nil); !errors.Is(err, flex.ErrInvalidSID) {
 		t.Errorf("Events with a bad task SID = %v, want ErrInvalidSID", err)
 	}

@@ -21,6 +21,9 @@ var (
 	ErrInvalidSID = errors.New("invalid SID")
 	// ErrNotClosed: Twilio refused the close and the channel is still open.
 	ErrNotClosed = errors.New("channel is still open")
+	// ErrTooManyPages: an Events walk stopped at its page bound with more
+	// pages to read; what was visited is not everything.
+	ErrTooManyPages = errors.New("too many pages of events")
 )
 
 // Error describes a failed Twilio call after retries.

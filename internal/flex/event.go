@@ -39,15 +39,18 @@ type EventFilter struct {
 // eventPageSize is how many events one page reads.
 const eventPageSize = 200
 
-// maxEventPages bounds one Events walk (200 events a page).
-const maxEventPages = 500
+// maxEventPages bounds one Events walk (200 events a page): 100,000
+// events. A variable so that tests can lower it.
+var maxEventPages = 500
 
 // Events walks the events of workspace ws that match f, page by page
 // following meta.next_page_url's PageToken (TaskRouter asks not to use the
 // Page parameter on this resource), newest first as TaskRouter lists them,
 // calling visit for each. It stops when visit returns an error, which it
-// returns, or after maxEventPages pages. Errors are ErrInvalidSID (no call
-// made) or an *Error from the retrying call path.
+// returns, or after maxEventPages pages with more to read, returning
+// ErrTooManyPages: the walk is then incomplete (the oldest events were not
+// visited). Other errors are ErrInvalidSID (no call made) or an *Error from
+// the retrying call path.
 func (c *Client) Events(ctx context.Context, ws string, f EventFilter, visit func(Event) error) error {
 	if !sid.Valid(sid.Workspace, ws) {
 		return fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
@@ -97,7 +100,7 @@ func (c *Client) Events(ctx context.Context, ws string, f EventFilter, visit fun
 			return fmt.Errorf("list events: next page URL has no PageToken")
 		}
 	}
-	return nil
+	return fmt.Errorf("list events: %w: stopped after %d pages of %d", ErrTooManyPages, maxEventPages, eventPageSize)
 }
 
 // toEvent reads one event. The Event resource documents event_data only as

@@ -49,6 +49,9 @@ func (l *Lambda) Handle(ctx context.Context, _ json.RawMessage) (Report, error) 
 			l.metrics.Record(metrics.Request{Route: "sweep", Outcome: a.Outcome})
 		}
 	}
+	for _, w := range rep.Warnings {
+		l.log.LogAttrs(ctx, slog.LevelWarn, "sweep truncated", slog.String("warning", w))
+	}
 	attrs := []slog.Attr{
 		slog.Int("events", rep.Events), slog.Int("closing", rep.Closing), slog.Any("ignored", rep.Ignored),
 		slog.Int("channels", rep.Channels), slog.Any("left", rep.Left), slog.Int("open", rep.Open),

@@ -10,7 +10,10 @@
 // the webhook's own decision (taskrouter.Rules.Decide) and hands each
 // channel once to the close path, whose look (one fetch) leaves alone those
 // that are not active (an inactive channel is a Flex Leave waiting for the
-// customer) and closes the rest. Events from the last moments are left to
+// customer) and closes the rest. A close event is superseded — ignored —
+// when a task of its channel was created or completed after it (the agent
+// parked the conversation, the customer wrote again): that newer task's
+// own events decide. Two more walks, task.created and task.completed, tell. Events from the last moments are left to
 // the webhook. Closes are paced to stay well under Twilio's concurrency
 // limits, on top of the Twilio client's own 429 handling, and a sweep stops
 // starting new work before its deadline.
@@ -88,19 +91,35 @@ type Action struct {
 	Error   string `json:"error,omitempty"`
 }
 
+// ReasonSuperseded: a close event older than the newest task.created or
+// task.completed of its channel. A later task took the conversation over —
+// an agent parked it, left it, or the customer wrote again — and that
+// task's own events decide: the old event closes nothing.
+const ReasonSuperseded = "superseded"
+
 // Report summarises a sweep.
 type Report struct {
-	Events   int            `json:"events"`   // close-type events examined
-	Closing  int            `json:"closing"`  // of which the webhook's rules would close
-	Ignored  map[string]int `json:"ignored"`  // the others, by the rules' reason
-	Channels int            `json:"channels"` // distinct channels looked at
+	Events  int `json:"events"`  // close-type events examined
+	Closing int `json:"closing"` // of which the webhook's rules would close
+	// Ignored counts the others, by the rules' reason, and superseded
+	// (ReasonSuperseded) close events.
+	Ignored map[string]int `json:"ignored"`
+	// TaskEvents counts the task.created and task.completed events read to
+	// find superseded close events.
+	TaskEvents int `json:"task_events"`
+	Channels   int `json:"channels"` // distinct channels looked at
 	// Left counts the channels left alone by their status: closed,
 	// inactive (Leave), failed, not_found.
-	Left      map[string]int `json:"left"`
-	Open      int            `json:"open"` // channels still active: one Action each
-	Outcomes  map[string]int `json:"outcomes"`
-	Truncated bool           `json:"truncated"` // stopped early: deadline or MaxCloses
-	Actions   []Action       `json:"actions"`
+	Left     map[string]int `json:"left"`
+	Open     int            `json:"open"` // channels still active: one Action each
+	Outcomes map[string]int `json:"outcomes"`
+	// Truncated: the sweep did not see everything — deadline, MaxCloses,
+	// or an Events walk stopped at its page bound (Warnings says which).
+	Truncated bool     `json:"truncated"`
+	Actions   []Action `json:"actions"`
+	// Warnings name walks that stopped at their page bound
+	// (flex.ErrTooManyPages): their oldest events were not examined.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Sweeper closes orphaned channels of one workspace.
@@ -167,6 +186,17 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 	// random part keeps runs apart under a clock that does not move.
 	run := strconv.FormatInt(now.UnixNano(), 36) + "-" + rand.Text()[:8]
 	window := flex.EventFilter{Start: now.Add(-s.o.Lookback), End: now.Add(-s.o.MinAge)}
+	newest, horizon, err := s.taskTimes(ctx, window.Start, now, &rep)
+	switch {
+	case errors.Is(err, errStop):
+		rep.Truncated = true
+		return rep, nil
+	case err != nil:
+		return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
+	}
+	// A close event older than what the task walks saw cannot be known
+	// not to be superseded: it is left for a sweep that sees it.
+	window.Start = later(window.Start, horizon)
 	visit := func(e flex.Event) error {
 		if s.late(ctx) || closes >= s.o.MaxCloses {
 			rep.Truncated = true
@@ -184,6 +214,10 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 			return nil
 		case !d.Close:
 			rep.Ignored[d.Reason]++
+			return nil
+		}
+		if t, ok := newest[d.Channel.ChannelSID]; ok && e.Date.Before(t) {
+			rep.Ignored[ReasonSuperseded]++
 			return nil
 		}
 		rep.Closing++
@@ -220,11 +254,74 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 		if errors.Is(err, errStop) {
 			break
 		}
+		if errors.Is(err, flex.ErrTooManyPages) {
+			rep.Truncated = true
+			rep.Warnings = append(rep.Warnings, typ+" events: "+err.Error()+"; the oldest were not examined (shorten SWEEP_LOOKBACK)")
+			continue
+		}
 		if err != nil {
 			return rep, fmt.Errorf("sweep %s: %w", s.ws, err)
 		}
 	}
 	return rep, nil
+}
+
+// taskEvents are the events that tell a task took a channel over: a close
+// event older than the newest of them is superseded.
+var taskEvents = [...]string{"task.created", "task.completed"}
+
+// taskTimes walks the task.created and task.completed events from start to
+// now — up to now, not only to the close events' end, so that a Park in the
+// last minutes also supersedes an older close event — and returns, per
+// channel, the newest time a task of the channel was created or completed.
+// A walk stopped at its page bound (flex.ErrTooManyPages, reported in rep)
+// saw only its newest events: horizon is then the oldest event it saw, and
+// older close events cannot be decided.
+func (s *Sweeper) taskTimes(ctx context.Context, start, now time.Time, rep *Report) (newest map[string]time.Time, horizon time.Time, err error) {
+	newest = map[string]time.Time{}
+	for _, typ := range taskEvents {
+		if s.late(ctx) {
+			return nil, horizon, errStop
+		}
+		var oldest time.Time
+		err := s.api.Events(ctx, s.ws, flex.EventFilter{Type: typ, Start: start, End: now}, func(e flex.Event) error {
+			if s.late(ctx) {
+				return errStop
+			}
+			if oldest.IsZero() || e.Date.Before(oldest) {
+				oldest = e.Date
+			}
+			rep.TaskEvents++
+			ch, ok, err := taskrouter.ChannelFromAttributes(e.Attributes)
+			if err != nil || !ok {
+				return nil
+			}
+			if t, seen := newest[ch.ChannelSID]; !seen || e.Date.After(t) {
+				newest[ch.ChannelSID] = e.Date
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, flex.ErrTooManyPages):
+			rep.Truncated = true
+			rep.Warnings = append(rep.Warnings, typ+" events: "+err.Error()+"; close events before "+
+				oldest.UTC().Format(time.RFC3339)+" were not examined (shorten SWEEP_LOOKBACK)")
+			horizon = later(horizon, oldest)
+		case errors.Is(err, errStop):
+			return nil, horizon, err
+		case err != nil:
+			return nil, horizon, fmt.Errorf("read %s events: %w", typ, err)
+		}
+	}
+	return newest, horizon, nil
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // sweepChannel closes ch if it is still active, under the run's key. The

@@ -86,14 +86,15 @@ func must(t *testing.T, err error) {
 
 // Conversation endings of the simulated day.
 const (
-	endChat      = iota // the agent ends the chat: Flex closes the channel
-	leave               // Leave after an earlier declined invite: inactive, must stay so
-	park                // parked: active with no task, must stay so
-	declined            // unpark invite declined: orphan
-	timedOut            // customer wrote to a parked channel, workflow timed out: orphan
-	deleted             // live task deleted through the API: orphan
-	failed              // interaction creation failed
-	declinedLive        // an extra invite declined while the agent still works the task
+	endChat          = iota // the agent ends the chat: Flex closes the channel
+	leave                   // Leave after an earlier declined invite: inactive, must stay so
+	park                    // parked: active with no task, must stay so
+	declined                // unpark invite declined: orphan
+	timedOut                // customer wrote to a parked channel, workflow timed out: orphan
+	deleted                 // live task deleted through the API: orphan
+	failed                  // interaction creation failed
+	declinedLive            // an extra invite declined while the agent still works the task
+	declinedThenPark        // an invite declined while the agent works, then Park: must stay active
 	kinds
 )
 
@@ -133,6 +134,11 @@ func (w *world) conversation(t *testing.T, kind int) flextest.Channel {
 	case declinedLive:
 		extra := w.fake.AddChannelTask(ws, ch, flextest.TaskReserved)
 		must(t, fl.DeclineInvite(extra.SID))
+	case declinedThenPark:
+		extra := w.fake.AddChannelTask(ws, ch, flextest.TaskReserved)
+		must(t, fl.DeclineInvite(extra.SID))
+		w.fake.Advance(time.Minute)
+		must(t, fl.Park(task.SID))
 	}
 	return ch
 }
@@ -142,8 +148,10 @@ func (w *world) conversation(t *testing.T, kind int) flextest.Channel {
 func (w *world) day(t *testing.T, n int) [kinds][]flextest.Channel {
 	var out [kinds][]flextest.Channel
 	step := 24 * time.Hour / time.Duration(n)
+	start := w.fake.Now()
 	for i := 0; i < n; i++ {
-		w.fake.Advance(step)
+		// Conversations start step apart, whatever time each one takes.
+		w.fake.SetNow(start.Add(time.Duration(i+1) * step))
 		k := i % kinds
 		out[k] = append(out[k], w.conversation(t, k))
 	}
@@ -169,7 +177,7 @@ func TestSweepDay(t *testing.T) {
 	}
 	per := len(chans[0]) // 72
 	want := map[int]string{endChat: "closed", leave: "inactive", park: "active", declined: "closed", timedOut: "closed",
-		deleted: "closed", failed: "failed", declinedLive: "active"}
+		deleted: "closed", failed: "failed", declinedLive: "active", declinedThenPark: "active"}
 	for kind, status := range want {
 		for _, ch := range chans[kind] {
 			if got := w.status(ch); got != status {
@@ -182,10 +190,12 @@ func TestSweepDay(t *testing.T) {
 		t.Errorf("report: outcomes %v, left %v, open %d, truncated %v", rep.Outcomes, rep.Left, rep.Open, rep.Truncated)
 	}
 	// Events per conversation: one task.canceled each for leave, declined,
-	// failed and declinedLive, workflow.timeout and task.canceled for
-	// timedOut, task.deleted for deleted.
-	if rep.Events != 7*per || rep.Closing != rep.Events {
-		t.Errorf("report: %d events, %d closing", rep.Events, rep.Closing)
+	// failed, declinedLive and declinedThenPark, workflow.timeout and
+	// task.canceled for timedOut, task.deleted for deleted. The declined
+	// invite of declinedThenPark is superseded by the Park's
+	// task.completed.
+	if rep.Events != 8*per || rep.Closing != 7*per || rep.Ignored[ReasonSuperseded] != per || len(rep.Ignored) != 1 {
+		t.Errorf("report: %d events, %d closing, ignored %v", rep.Events, rep.Closing, rep.Ignored)
 	}
 	// Each orphan closed once, nothing else updated; every page read.
 	if n := w.fake.Count("POST", "/v1/Interactions"); n != 3*per {
@@ -195,17 +205,35 @@ func TestSweepDay(t *testing.T) {
 	if n := w.fake.Count("GET", "/v1/Interactions"); n != rep.Channels {
 		t.Errorf("%d channel fetches for %d channels, want one each", n, rep.Channels)
 	}
-	pages := 0
+	pages := map[string]int{}
 	for _, r := range w.fake.Requests() {
 		if strings.HasSuffix(r.Path, "/Events") {
-			pages++
+			pages[r.Query.Get("EventType")]++
 			if r.Query.Has("Page") {
 				t.Errorf("Events read with Page: %v", r.Query)
 			}
 		}
 	}
-	if pages <= len(orphanEvents) {
-		t.Errorf("%d Events pages for %d event types: want more than one page", pages, len(orphanEvents))
+	// Every page of each close event type and of the two task event types
+	// (task.created and task.completed, the extra walks) is read, 200
+	// events a page.
+	kept := map[string]int{}
+	for _, e := range w.fake.Events(ws) {
+		kept[e.Type]++
+	}
+	if kept["task.created"] <= 400 || kept["task.completed"] <= 200 {
+		t.Fatalf("the day has %v events: want more than two pages of task.created", kept)
+	}
+	for _, typ := range append([]string{"task.created", "task.completed"}, orphanEvents...) {
+		if want := (kept[typ] + 199) / 200; pages[typ] != want {
+			t.Errorf("%d Events pages of %s for %d events, want %d", pages[typ], typ, kept[typ], want)
+		}
+	}
+	if len(pages) != len(orphanEvents)+2 {
+		t.Errorf("Events pages by type %v", pages)
+	}
+	if rep.TaskEvents != kept["task.created"]+kept["task.completed"] {
+		t.Errorf("report: %d task events, want %d", rep.TaskEvents, kept["task.created"]+kept["task.completed"])
 	}
 	// A second sweep closes nothing more.
 	w.fake.Reset()
@@ -355,7 +383,8 @@ func TestSweepRevisitsSkippedChannels(t *testing.T) {
 	}
 }
 
-// Only the configured close events are walked.
+// Only the configured close events are walked as close events (besides
+// task.created and task.completed, read to find superseded ones).
 func TestSweepFollowsCloseEvents(t *testing.T) {
 	w := newWorld(t)
 	timedOutCh := w.conversation(t, timedOut)
@@ -366,8 +395,137 @@ func TestSweepFollowsCloseEvents(t *testing.T) {
 		t.Errorf("timed out %s, deleted %s, report %+v", w.status(timedOutCh), w.status(deletedCh), rep)
 	}
 	for _, r := range w.fake.Requests() {
-		if strings.HasSuffix(r.Path, "/Events") && r.Query.Get("EventType") != "task.deleted" {
+		if typ := r.Query.Get("EventType"); strings.HasSuffix(r.Path, "/Events") && typ != "task.deleted" && typ != "task.created" && typ != "task.completed" {
 			t.Errorf("walked %s", r.Query.Get("EventType"))
 		}
+	}
+}
+
+// An invite declined while the agent works the task (a declined transfer),
+// then the agent parks the conversation: the channel is Park (active, no
+// live task, its task completed) and must stay open. The declined invite's
+// task.canceled is older than the Park's task.completed: superseded.
+func TestSweepLeavesParkAfterDeclinedInvite(t *testing.T) {
+	for _, parkAfter := range []time.Duration{time.Minute, 9 * time.Minute} {
+		w := newWorld(t)
+		ch, task := w.flows.Start(flextest.Channel{})
+		extra := w.fake.AddChannelTask(ws, ch, flextest.TaskReserved)
+		must(t, w.flows.DeclineInvite(extra.SID))
+		w.fake.Advance(parkAfter)
+		must(t, w.flows.Park(task.SID))
+		// 9 minutes: the Park is younger than MinAge; it supersedes all
+		// the same.
+		w.fake.Advance(10*time.Minute - parkAfter)
+		rep, err := w.sweeper(false, Options{CloseEvents: defaultCloseEvents()}).Sweep(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.status(ch); got != "active" || rep.Ignored[ReasonSuperseded] != 1 || rep.Channels != 0 ||
+			w.fake.Count("GET", "/v1/Interactions") != 0 {
+			t.Fatalf("Park %v after the decline: channel %s after the sweep (report %+v)", parkAfter, got, rep)
+		}
+	}
+}
+
+// A close event newer than the Park still closes: Park, then the unpark
+// invite declined, or the customer's new task timing out in the workflow.
+func TestSweepClosesOrphanAfterPark(t *testing.T) {
+	w := newWorld(t)
+	fl := w.flows
+	declinedCh, task := fl.Start(flextest.Channel{})
+	must(t, fl.Park(task.SID))
+	w.fake.Advance(time.Minute)
+	invite, err := fl.Unpark(declinedCh.InteractionSID, declinedCh.SID)
+	must(t, err)
+	w.fake.Advance(time.Minute)
+	must(t, fl.DeclineInvite(invite.SID))
+
+	timedOutCh, task2 := fl.Start(flextest.Channel{})
+	must(t, fl.Park(task2.SID))
+	w.fake.Advance(time.Minute)
+	next, err := fl.CustomerMessage(timedOutCh.InteractionSID, timedOutCh.SID)
+	must(t, err)
+	w.fake.Advance(time.Minute)
+	must(t, fl.WorkflowTimeout(next.SID))
+
+	w.fake.Advance(10 * time.Minute)
+	rep, err := w.sweeper(false, Options{CloseEvents: defaultCloseEvents()}).Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.status(declinedCh) != "closed" || w.status(timedOutCh) != "closed" || rep.Ignored[ReasonSuperseded] != 0 ||
+		w.fake.Count("POST", "/v1/Interactions") != 2 {
+		t.Errorf("channels %s, %s; report %+v", w.status(declinedCh), w.status(timedOutCh), rep)
+	}
+}
+
+// pageBound is the Twilio adapter with a smaller page bound: a walk of a
+// type in bounded stops after limit events with flex.ErrTooManyPages, as
+// flex.Client.Events does after its last page.
+type pageBound struct {
+	api     *flex.Client
+	bounded map[string]bool
+	limit   int
+}
+
+func (p pageBound) Events(ctx context.Context, ws string, f flex.EventFilter, visit func(flex.Event) error) error {
+	n := 0
+	err := p.api.Events(ctx, ws, f, func(e flex.Event) error {
+		if p.bounded[f.Type] && n == p.limit {
+			return flex.ErrTooManyPages
+		}
+		n++
+		return visit(e)
+	})
+	return err
+}
+
+// A walk stopped at its page bound is reported — Truncated, a warning,
+// logged — never taken for the whole: a close walk cut short goes on with
+// the next type; a task walk cut short leaves the close events older than
+// what it saw for a later sweep (they cannot be known not to be
+// superseded), while newer ones still close.
+func TestSweepReportsPageBound(t *testing.T) {
+	w := newWorld(t)
+	var orphans []flextest.Channel
+	for range 3 {
+		orphans = append(orphans, w.conversation(t, declined))
+		w.fake.Advance(time.Minute)
+	}
+	w.fake.Advance(10 * time.Minute)
+	newSweeper := func(bounded string, limit int) *Sweeper {
+		s := w.sweeper(false, Options{})
+		s.api = pageBound{api: w.api, bounded: map[string]bool{bounded: true}, limit: limit}
+		return s
+	}
+	// The task.created walk sees the 4 newest task.created events, those
+	// of the 2 newest of 3 conversations (each: its task, its unpark
+	// invite): the oldest conversation's close event is not examined.
+	var logs strings.Builder
+	l := NewLambda(newSweeper("task.created", 4), logging.New(&logs, slog.LevelInfo), nil)
+	rep, err := l.Handle(context.Background(), nil)
+	if err != nil || !rep.Truncated || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "task.created") ||
+		!strings.Contains(rep.Warnings[0], flex.ErrTooManyPages.Error()) {
+		t.Fatalf("task walk bounded: %+v, %v", rep, err)
+	}
+	if w.status(orphans[0]) != "active" || w.status(orphans[1]) != "closed" || w.status(orphans[2]) != "closed" {
+		t.Errorf("channels %s %s %s; want the oldest left for a later sweep, the others closed",
+			w.status(orphans[0]), w.status(orphans[1]), w.status(orphans[2]))
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), "sweep truncated") {
+		t.Errorf("no warning logged: %s", logs.String())
+	}
+	// The task.canceled walk bounded: the next type is still walked, and
+	// the report says the sweep is incomplete.
+	rep, err = newSweeper("task.canceled", 1).Sweep(context.Background())
+	if err != nil || !rep.Truncated || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "task.canceled") {
+		t.Fatalf("close walk bounded: %+v, %v", rep, err)
+	}
+	walked := map[string]bool{}
+	for _, r := range w.fake.Requests() {
+		walked[r.Query.Get("EventType")] = true
+	}
+	if !walked["workflow.timeout"] || !walked["task.deleted"] {
+		t.Errorf("types walked %v: want the walk to go on after the bounded one", walked)
 	}
 }

@@ -286,6 +286,7 @@ func (h *Handler) logRecord(ctx context.Context, rec *record, d time.Duration) {
 	add("interaction_sid", rec.msg.Job.InteractionSID)
 	add("channel_sid", rec.msg.Job.ChannelSID)
 	add("live_task_sid", rec.res.LiveTaskSID)
+	add("reason", rec.res.Reason)
 	add("channel_status", rec.res.ChannelStatus)
 	if rec.res.Rechecks > 0 {
 		attrs = append(attrs, slog.Int("rechecks", rec.res.Rechecks))

@@ -43,6 +43,7 @@
 //	fl.Park(task.SID)                          // participant closed; task.completed; channel active
 //	fl.Unpark(kd, uo)                          // invite: task.created (reserved)
 //	fl.Transfer(task.SID)                      // task.created (new, assigned); old task.wrapup, task.completed
+//	fl.TransferToQueue(task.SID)               // task.created (new, pending); old task.wrapup, task.completed
 //	fl.DeclineInvite(task.SID)                 // task.canceled; channel active, no agent
 //	fl.WorkflowTimeout(task.SID)               // workflow.timeout, task.canceled
 //	fl.DeleteTask(task.SID)                    // task.deleted carrying the live status

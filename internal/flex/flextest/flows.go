@@ -284,7 +284,17 @@ func (f Flows) Unpark(kd, uo string) (Task, error) {
 // task is invited on the same channel (task.created) and accepted
 // (assigned), then the first task wraps up (task.wrapup) and completes
 // (task.completed). The channel stays active; the new task is returned.
-func (f Flows) Transfer(wt string) (Task, error) {
+func (f Flows) Transfer(wt string) (Task, error) { return f.transfer(wt, TaskAssigned) }
+
+// TransferToQueue transfers the conversation of task wt to a queue (a cold
+// transfer): a new task is created on the same channel (task.created) and
+// waits in the queue (pending), then the first task wraps up (task.wrapup)
+// and completes (task.completed). The channel stays active; the new task,
+// still pending, is returned — if nobody accepts it, WorkflowTimeout ends
+// it.
+func (f Flows) TransferToQueue(wt string) (Task, error) { return f.transfer(wt, TaskPending) }
+
+func (f Flows) transfer(wt, newStatus string) (Task, error) {
 	var out Task
 	err := f.flow(func() error {
 		t, c, err := f.taskAndChannel(wt)
@@ -297,7 +307,7 @@ func (f Flows) Transfer(wt string) (Task, error) {
 		if t.AssignmentStatus != TaskAssigned {
 			return wrongStatus("transfer", wt, t.AssignmentStatus)
 		}
-		out = f.newTask(c, TaskAssigned).Task
+		out = f.newTask(c, newStatus).Task
 		f.setParticipant(c.SID, wt, ParticipantWrapup)
 		f.s.setTaskStatus(t, TaskWrapping, "")
 		f.setParticipant(c.SID, wt, ParticipantClosed)

@@ -132,6 +132,14 @@ func TestFlows(t *testing.T) {
 				t.Errorf("Transfer = %+v, %v", next, err)
 			}
 		}, "active", []string{"task.created/pending", "task.wrapup/wrapping", "task.completed/completed"}, 1},
+		{"transfer to a queue, nobody accepts", func(t *testing.T, fl flextest.Flows, ch flextest.Channel, task flextest.Task) {
+			next, err := fl.TransferToQueue(task.SID)
+			if err != nil || next.AssignmentStatus != "pending" {
+				t.Errorf("TransferToQueue = %+v, %v", next, err)
+			}
+			must(t, fl.WorkflowTimeout(next.SID))
+		}, "active", []string{"task.created/pending", "task.wrapup/wrapping", "task.completed/completed",
+			"workflow.timeout/canceled", "task.canceled/canceled"}, 0},
 		{"declined unpark invite", func(t *testing.T, fl flextest.Flows, ch flextest.Channel, task flextest.Task) {
 			must(t, fl.Park(task.SID))
 			next, err := fl.Unpark(ch.InteractionSID, ch.SID)

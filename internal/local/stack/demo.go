@@ -244,8 +244,9 @@ func startFlow(tw *flextest.Server, n int) (flextest.Flows, flextest.Task) {
 }
 
 // flowSteps are the demo's Flex flows: conversations agents leave open on
-// purpose (Leave, Park) stay open, and a transferred conversation stays
-// open while its new task is live, then closes when that one ends.
+// purpose (Leave, Park) stay open, and a conversation transferred to a
+// queue stays open while its new task waits there, then closes when that
+// task's workflow times out.
 func flowSteps() []Step {
 	var transferred flextest.Task // the transfer's new task, live after step 1
 	return []Step{
@@ -270,25 +271,27 @@ func flowSteps() []Step {
 			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
 		{
-			// A transfer: the new task is live, the first one completes.
+			// A transfer to a queue: the new task waits there (pending,
+			// live), the first one completes.
 			Name: "Transfer: first task completed (flow)", Channel: demoChannel(demoTransfer), Event: "task.completed",
 			Flow: func(tw *flextest.Server) error {
 				fl, task := startFlow(tw, demoTransfer)
 				var err error
-				transferred, err = fl.Transfer(task.SID)
+				transferred, err = fl.TransferToQueue(task.SID)
 				return err
 			},
 			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
 		{
-			// The transferred conversation's last task is canceled:
-			// nothing is live any more, the channel closes.
-			Name: "Transfer: last task canceled (flow)", Channel: demoChannel(demoTransfer), Event: "task.canceled",
+			// Nobody accepts the transferred conversation's new task: its
+			// workflow times out, nothing is live any more, the channel
+			// closes (the task.canceled after it finds it closed).
+			Name: "Transfer: new task timed out (flow)", Channel: demoChannel(demoTransfer), Event: "workflow.timeout",
 			Flow: func(tw *flextest.Server) error {
 				if transferred.SID == "" {
 					return errors.New("the transfer step did not run")
 				}
-				return tw.SetTaskStatus(samples.WorkspaceSID, transferred.SID, flextest.TaskCanceled)
+				return tw.Flows(samples.WorkspaceSID).WorkflowTimeout(transferred.SID)
 			},
 			Want: Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
@@ -458,6 +461,16 @@ func (s *System) runFlow(ctx context.Context, st Step) StepResult {
 		r.Observation.FlexCalls = calls
 	}
 	s.finishStep(ctx, &r, mark)
+	if s.durable != nil {
+		// A flow sends several events (a workflow timeout: also
+		// task.canceled): the step ends when all their jobs have run, so
+		// that none is left in the queue for what comes next.
+		dctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		if err := s.Drained(dctx); err != nil {
+			r.Problems = append(r.Problems, "close queue not drained after the flow: "+err.Error())
+		}
+		cancel()
+	}
 	return r
 }
 

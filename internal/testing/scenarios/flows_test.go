@@ -129,6 +129,7 @@ func (h *harness) step(t *testing.T, err error) {
 const (
 	getChannel  = "GET channel"
 	getTasks    = "GET tasks"
+	getTask     = "GET task"
 	postChannel = "POST channel"
 )
 
@@ -152,6 +153,8 @@ type flowScenario struct {
 	// channel: "event_type outcome" (with " reason" when ignored), from
 	// the webhook's request lines and the worker's job lines.
 	outcomes []string
+	// queueOutcomes, when set, replace outcomes in queue mode.
+	queueOutcomes []string
 }
 
 var flowScenarios = []flowScenario{
@@ -208,21 +211,49 @@ var flowScenarios = []flowScenario{
 		want: flextest.ChannelClosed, calls: closeCalls, closes: 1,
 	},
 	{
-		// The transferred-away task completes while the new one is live:
-		// left open. The new task's cancel closes it, once.
-		name: "transfer, then the new task canceled",
+		// A transfer to a queue: the transferred-away task completes
+		// while the new one waits in the queue: left open. Nobody accepts
+		// the new task: its workflow.timeout closes, once; its
+		// task.canceled finds the channel closed.
+		name: "transfer to a queue, then the new task times out",
 		play: func(t *testing.T, h *harness) flextest.Channel {
 			ch, task := h.fl.Start(flextest.Channel{})
-			next, err := h.fl.Transfer(task.SID)
+			next, err := h.fl.TransferToQueue(task.SID)
 			h.step(t, err)
 			if got := status(h.tw, ch); got != flextest.ChannelActive || h.tw.CloseCount(ch.SID) != 0 {
 				t.Fatalf("after the transfer: channel %s, %d closes", got, h.tw.CloseCount(ch.SID))
 			}
-			h.step(t, h.tw.SetTaskStatus(ws, next.SID, flextest.TaskCanceled))
+			h.step(t, h.fl.WorkflowTimeout(next.SID))
 			return ch
 		},
-		want: flextest.ChannelClosed, calls: closeCalls, closes: 1,
-		outcomes: []string{"task.completed ignored event_not_configured", "task.canceled closed"},
+		want: flextest.ChannelClosed, calls: append(slices.Clone(closeCalls), getChannel), closes: 1,
+		outcomes: []string{"task.completed ignored event_not_configured", "workflow.timeout closed", "task.canceled already_closed"},
+	},
+	{
+		// An invite declined while the agent works the task (a declined
+		// transfer), then the agent parks the conversation. Sync: the
+		// decline's task.canceled skips (the agent's task is live).
+		// Queue: it skips and waits for its recheck; the agent parks
+		// meanwhile; the recheck fetches the blocking task, finds it
+		// completed (ended on purpose) and makes the skip final. The
+		// parked channel stays active.
+		name: "declined invite while the agent works, then Park",
+		play: func(t *testing.T, h *harness) flextest.Channel {
+			ch, task := h.fl.Start(flextest.Channel{})
+			invite := h.tw.AddChannelTask(ws, ch, flextest.TaskReserved)
+			if err := h.fl.DeclineInvite(invite.SID); err != nil {
+				t.Fatal(err)
+			}
+			h.await(t, "the first live-task look", func() bool { return slices.Contains(callsAbout(h.tw, ch.SID), getTasks) })
+			h.step(t, h.fl.Park(task.SID))
+			return ch
+		},
+		want:       flextest.ChannelActive,
+		calls:      []string{getChannel, getTasks},
+		queueCalls: []string{getChannel, getTasks, getChannel, getTask},
+		outcomes:   []string{"task.canceled skipped_live_task", "task.completed ignored event_not_configured"},
+		queueOutcomes: []string{"task.canceled recheck", "task.canceled skipped_live_task blocking_task_completed",
+			"task.completed ignored event_not_configured"},
 	},
 	{
 		// A parked conversation's unpark invite is declined: orphaned.
@@ -303,8 +334,9 @@ var flowScenarios = []flowScenario{
 		// the first one's events skip (the other is live), the second's
 		// close. Queue: the first one's workflow.timeout skips and waits
 		// for its recheck, holding the channel's FIFO group; the second
-		// times out meanwhile; the recheck closes and the three jobs
-		// behind it find the channel closed.
+		// times out meanwhile; the recheck fetches the blocking task
+		// (canceled: guard again), closes, and the three jobs behind it
+		// find the channel closed.
 		name: "two tasks end one after the other",
 		play: func(t *testing.T, h *harness) flextest.Channel {
 			ch := h.tw.AddChannel(flextest.Channel{})
@@ -321,7 +353,7 @@ var flowScenarios = []flowScenario{
 		// workflow.timeout and task.canceled of a: skipped; of b: closed,
 		// then already closed.
 		calls:      []string{getChannel, getTasks, getChannel, getTasks, getChannel, getTasks, postChannel, getChannel},
-		queueCalls: []string{getChannel, getTasks, getChannel, getTasks, postChannel, getChannel, getChannel, getChannel},
+		queueCalls: []string{getChannel, getTasks, getChannel, getTask, getTasks, postChannel, getChannel, getChannel, getChannel},
 		closes:     1,
 	},
 	{
@@ -349,9 +381,10 @@ var flowScenarios = []flowScenario{
 			return ch
 		},
 		want: flextest.ChannelClosed,
-		// First job: skipped; its recheck: closed; the second job
-		// (behind it in the channel's FIFO group): already closed.
-		calls:    []string{getChannel, getTasks, getChannel, getTasks, postChannel, getChannel},
+		// First job: skipped; its recheck: the blocking task canceled,
+		// closed; the second job (behind it in the channel's FIFO group):
+		// already closed.
+		calls:    []string{getChannel, getTasks, getChannel, getTask, getTasks, postChannel, getChannel},
 		closes:   1,
 		outcomes: []string{"task.canceled recheck", "task.canceled closed", "task.canceled already_closed"},
 	},
@@ -382,7 +415,11 @@ func (h *harness) run(t *testing.T, sc flowScenario) {
 	h.tw.Reset()
 	from, logFrom := len(h.tw.Callbacks()), len(h.logs.String())
 	ch := sc.play(t, h)
-	for _, want := range sc.outcomes {
+	outcomes := sc.outcomes
+	if h.queue && sc.queueOutcomes != nil {
+		outcomes = sc.queueOutcomes
+	}
+	for _, want := range outcomes {
 		h.await(t, "decision "+want, func() bool {
 			return slices.Contains(decisions(h.logs.String()[logFrom:], ch.SID, tasksOf(h.tw, ch.SID)), want)
 		})
@@ -397,8 +434,9 @@ func (h *harness) run(t *testing.T, sc flowScenario) {
 	if got := callsAbout(h.tw, ch.SID); !slices.Equal(got, calls) {
 		t.Errorf("Twilio calls = %q, want %q", got, calls)
 	}
+	tasks := tasksOf(h.tw, ch.SID)
 	for _, r := range h.tw.Requests() {
-		if !about(r, ch.SID) {
+		if !about(r, ch.SID, tasks) {
 			t.Errorf("Twilio call about another channel: %s %s?%s", r.Method, r.Path, r.Query.Encode())
 		}
 	}
@@ -464,24 +502,39 @@ func status(tw *flextest.Server, ch flextest.Channel) string {
 }
 
 // callsAbout returns the Twilio calls logged about channel uo — its own
-// path, or a task list filtered on it — named by callName.
+// path, a task list filtered on it, or one of its tasks — named by
+// callName.
 func callsAbout(tw *flextest.Server, uo string) []string {
 	var out []string
+	tasks := tasksOf(tw, uo)
 	for _, r := range tw.Requests() {
-		if about(r, uo) {
+		if about(r, uo, tasks) {
 			out = append(out, callName(r))
 		}
 	}
 	return out
 }
 
-func about(r flextest.Request, uo string) bool {
-	if strings.Contains(r.Path, uo) {
+// about reports whether r concerns channel uo or one of its tasks (a
+// recheck fetches the task that blocked a close).
+func about(r flextest.Request, uo string, tasks map[string]bool) bool {
+	names := func(s string) bool {
+		if strings.Contains(s, uo) {
+			return true
+		}
+		for wt := range tasks {
+			if strings.Contains(s, wt) {
+				return true
+			}
+		}
+		return false
+	}
+	if names(r.Path) {
 		return true
 	}
 	for _, vs := range r.Query {
 		for _, v := range vs {
-			if strings.Contains(v, uo) {
+			if names(v) {
 				return true
 			}
 		}

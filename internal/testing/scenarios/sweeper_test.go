@@ -25,12 +25,17 @@ const (
 	timedOut         // orphan: the customer wrote to a parked channel, workflow timeout
 	deleted          // orphan: the live task deleted through the API
 	failed           // interaction creation failed
+	// declinedThenPark: an invite declined while the agent works the task
+	// (a declined transfer), then, a minute later, Park: active with no
+	// task, and an earlier close event that the Park supersedes.
+	declinedThenPark
+	endings
 )
 
 // daySchedule is the order endings repeat in: mostly conversations to
 // leave alone, so that the day has more than one page (200) of
 // task.system-deleted events for fewer closes.
-var daySchedule = []int{endChat, leave, park, declined, park, endChat, timedOut, leave, leaveLate, park, deleted, failed}
+var daySchedule = []int{endChat, leave, park, declined, park, endChat, timedOut, leave, leaveLate, park, deleted, failed, declinedThenPark}
 
 // conversation plays one conversation of the day, ending in kind.
 func conversation(t *testing.T, tw *flextest.Server, fl flextest.Flows, kind int) flextest.Channel {
@@ -67,6 +72,11 @@ func conversation(t *testing.T, tw *flextest.Server, fl flextest.Flows, kind int
 		check(fl.DeleteTask(task.SID))
 	case failed:
 		check(fl.FailChannel(ch.InteractionSID, ch.SID))
+	case declinedThenPark:
+		invite := tw.AddChannelTask(ws, ch, flextest.TaskReserved)
+		check(fl.DeclineInvite(invite.SID))
+		tw.Advance(time.Minute)
+		check(fl.Park(task.SID))
 	}
 	return ch
 }
@@ -74,13 +84,14 @@ func conversation(t *testing.T, tw *flextest.Server, fl flextest.Flows, kind int
 // TestSweeperDay runs the sweeper binary under the emulator over a
 // simulated day whose events never reached the webhook, every ended task
 // already deleted by TaskRouter: the orphans end closed, once each; Leave,
-// Park and failed channels are never updated.
+// Park (also a Park after a declined invite) and failed channels are never
+// updated.
 func TestSweeperDay(t *testing.T) {
 	b := build(t)
 	tw := flextest.New(flextest.Options{AccountSID: samples.AccountSID, Credentials: map[string]string{samples.AccountSID: samples.AuthToken}})
 	fl := tw.Flows(ws)
 	const n = 192
-	var chans [failed + 1][]flextest.Channel
+	var chans [endings][]flextest.Channel
 	now := time.Now()
 	tw.SetNow(now.Add(-24 * time.Hour))
 	for i := range n {
@@ -139,7 +150,7 @@ func TestSweeperDay(t *testing.T) {
 	}
 
 	want := map[int]string{endChat: "closed", leave: "inactive", park: "active", leaveLate: "inactive",
-		declined: "closed", timedOut: "closed", deleted: "closed", failed: "failed"}
+		declined: "closed", timedOut: "closed", deleted: "closed", failed: "failed", declinedThenPark: "active"}
 	orphans := 0
 	for kind, status := range want {
 		closes := 0
@@ -157,11 +168,12 @@ func TestSweeperDay(t *testing.T) {
 	// The exact Twilio calls: the Events pages, then per channel with a
 	// closing event one look, and for an active one the live-task guard
 	// and the update.
-	var pages, looks, guards, updates, other int
+	var looks, guards, updates, other int
+	pages := map[string]int{}
 	for _, r := range tw.Requests() {
 		switch callName(r) {
 		case "GET events":
-			pages++
+			pages[r.Query.Get("EventType")]++
 		case getChannel:
 			looks++
 		case getTasks:
@@ -177,12 +189,25 @@ func TestSweeperDay(t *testing.T) {
 	if looks != looked || guards != orphans || updates != orphans || other != 0 {
 		t.Errorf("calls: %d looks, %d live-task guards, %d updates; want %d, %d, %d", looks, guards, updates, looked, orphans, orphans)
 	}
-	if pages <= 4 {
-		t.Errorf("%d Events pages for 4 event types: want more than one page", pages)
+	// Every page of the 4 default close event types and of the 2 task
+	// event types the sweeper reads to find superseded close events (200
+	// events a page; an empty walk reads one page).
+	kept := map[string]int{}
+	for _, e := range tw.Events(ws) {
+		kept[e.Type]++
+	}
+	for _, typ := range []string{"task.canceled", "workflow.timeout", "task.deleted", "task.system-deleted", "task.created", "task.completed"} {
+		if want := max(1, (kept[typ]+199)/200); pages[typ] != want {
+			t.Errorf("%d Events pages of %s for %d events, want %d", pages[typ], typ, kept[typ], want)
+		}
+	}
+	if len(pages) != 6 || pages["task.system-deleted"] < 2 {
+		t.Errorf("Events pages by type %v: want 6 types, more than one page of task.system-deleted", pages)
 	}
 	if rep.Outcomes["closed"] != orphans || len(rep.Outcomes) != 1 || rep.Open != orphans || rep.Channels != looked ||
 		rep.Left["inactive"] != len(chans[leaveLate]) || rep.Left["failed"] != len(chans[failed]) || rep.Truncated ||
-		rep.Ignored["task_already_ended"] != systemDeleted {
+		rep.Ignored["task_already_ended"] != systemDeleted || rep.Ignored[sweeper.ReasonSuperseded] != len(chans[declinedThenPark]) ||
+		len(chans[declinedThenPark]) == 0 || rep.TaskEvents != kept["task.created"]+kept["task.completed"] {
 		t.Errorf("report: %+v", rep)
 	}
 	if !strings.Contains(out.String(), `"message":"sweep"`) {
