@@ -400,9 +400,15 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
 	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
 		answered := time.Now()
+		// A summary of several closes (a Salesforce message of several
+		// notifications) names no channel: wait for the step's own.
+		channel := sum.ChannelSID
+		if channel == "" && r.Step.Channel != nil {
+			channel = r.Step.Channel.ChannelSID
+		}
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
 		j, ok := s.durable.jobs.wait(jctx, mark, func(o JobObservation) bool {
-			return o.Job.ChannelSID == sum.ChannelSID && o.Job.Final()
+			return o.Job.ChannelSID == channel && o.Job.Final()
 		})
 		cancel()
 		if ok {
