@@ -27,7 +27,7 @@ var workerBootstrap = sync.OnceValues(func() (string, error) {
 	return emulator.Build(ctx, WorkerPackage, filepath.Join(buildDir, "worker"))
 })
 
-func startDurable(t *testing.T, o Options) (*System, *syncBuffer) {
+func startDurable(t *testing.T, o Options) (*System, *emulator.Output) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the functions under the Lambda emulator with goaws; skipped with -short")
@@ -40,7 +40,7 @@ func startDurable(t *testing.T, o Options) (*System, *syncBuffer) {
 	if err != nil {
 		t.Fatalf("build the worker: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &emulator.Output{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	o.Addr, o.Bootstrap, o.WorkerBootstrap, o.Logs, o.Durable = "127.0.0.1:0", bin, wbin, logs, true
@@ -129,7 +129,7 @@ func TestDurableSystem(t *testing.T) {
 		}
 	}
 
-	var live syncBuffer
+	var live emulator.Output
 	sys.Live(&live)
 	req, err := TaskRouterExample(sys.URL())
 	if err != nil {

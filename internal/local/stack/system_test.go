@@ -40,25 +40,7 @@ var bootstrap = sync.OnceValues(func() (string, error) {
 	return emulator.Build(ctx, FunctionPackage, buildDir)
 })
 
-// syncBuffer is a bytes.Buffer safe for the emulator's output goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func startSystem(t *testing.T) (*System, *syncBuffer) {
+func startSystem(t *testing.T) (*System, *emulator.Output) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the function under the Lambda emulator; skipped with -short")
@@ -67,7 +49,7 @@ func startSystem(t *testing.T) (*System, *syncBuffer) {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &emulator.Output{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sys, err := Start(ctx, Options{Addr: "127.0.0.1:0", Bootstrap: bin, Logs: logs})
@@ -160,7 +142,7 @@ func TestSystem(t *testing.T) {
 
 	// The banner's curl command, sent as is, closes the playground channel;
 	// the live line says so.
-	var live syncBuffer
+	var live emulator.Output
 	sys.Live(&live)
 	req, err := TaskRouterExample(sys.URL())
 	if err != nil {

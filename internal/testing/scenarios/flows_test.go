@@ -74,12 +74,12 @@ type harness struct {
 	tw    *flextest.Server
 	fl    flextest.Flows
 	queue bool
-	logs  *syncBuffer
+	logs  *emulator.Output
 }
 
 func start(t *testing.T, queue bool, b bootstraps) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &emulator.Output{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sys, err := stack.Start(ctx, stack.Options{

@@ -123,7 +123,7 @@ func TestSweeperDay(t *testing.T) {
 	defer smSrv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out := &syncBuffer{}
+	out := &emulator.Output{}
 	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: b.sweeper, Timeout: 90 * time.Second, Stdout: out, Env: []string{
 		"TWILIO_SECRET_ID=flexhook/local",
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + smSrv.URL,
