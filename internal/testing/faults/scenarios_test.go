@@ -55,7 +55,11 @@ func (s *stack) closedOnce(ch flextest.Channel) {
 // the queue and closes the channel.
 func TestTwilio429RetryAfter(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, stackOptions{})
+	// The short channel's delivery waits out two Retry-After: 1 (over 2s),
+	// so the queue's visibility timeout must outlast the worker's timeout,
+	// as AWS requires of a real event source mapping; with the default 2s the
+	// message came back while its delivery was still closing the channel.
+	s := newStack(t, stackOptions{WorkerTimeout: 5 * time.Second, Visibility: 8 * time.Second})
 	short, shortTask := s.channel(flextest.TaskCompleted)
 	long, longTask := s.channel(flextest.TaskCompleted)
 	s.twilio.Inject(flextest.Fault{Method: http.MethodPost, Path: channelPath(short), Status: 429, Code: 20429,
