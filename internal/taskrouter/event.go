@@ -25,17 +25,15 @@ var (
 )
 
 // FieldError reports a malformed request: a form field that is missing,
-// repeated or invalid. It never quotes the value.
-type FieldError struct {
-	Field  string
-	Reason string
-}
+// repeated or invalid, or (Field "") a body that is not a form at all. It
+// never quotes the value.
+type FieldError struct{ Field, Reason string }
 
 func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return "taskrouter: " + e.Reason
+	if e.Field != "" {
+		return "taskrouter: " + e.Field + " " + e.Reason
 	}
-	return fmt.Sprintf("taskrouter: %s %s", e.Field, e.Reason)
+	return "taskrouter: " + e.Reason
 }
 
 // Event is a TaskRouter event callback, reduced to what flexhook uses.
