@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
-	"github.com/flexhook/flexhook/internal/jsondepth"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -91,11 +89,8 @@ type Request struct {
 // field is repeated, or the body gives both or neither of the two forms.
 // Parse never panics, whatever the input.
 func Parse(body []byte) (Request, error) {
-	if !utf8.Valid(body) {
-		return Request{}, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
-	}
-	if jsondepth.Exceeds(body, MaxDepth) {
-		return Request{}, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
+	if err := checkJSONText(body); err != nil {
+		return Request{}, err
 	}
 	if !json.Valid(body) {
 		var skip struct{}
@@ -155,34 +150,41 @@ func Parse(body []byte) (Request, error) {
 	switch {
 	case channelForm && present[2]:
 		return Request{}, &ValidationError{Field: fieldTask, Reason: "cannot be combined with interaction_sid and channel_sid"}
-	case present[2]:
-		if !sid.Valid(sid.Task, r.TaskSID) {
-			return Request{}, badSID(fieldTask, "a TaskRouter Task", sid.Task, r.TaskSID)
-		}
-	case channelForm:
-		if !present[0] {
-			return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required with channel_sid"}
-		}
-		if !present[1] {
-			return Request{}, &ValidationError{Field: fieldChannel, Reason: "is required with interaction_sid"}
-		}
-		if !sid.Valid(sid.Interaction, r.InteractionSID) {
-			return Request{}, badSID(fieldInteraction, "a Flex Interaction", sid.Interaction, r.InteractionSID)
-		}
-		if !sid.Valid(sid.Channel, r.ChannelSID) {
-			return Request{}, badSID(fieldChannel, "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
-		}
-	default:
+	case channelForm && !present[0]:
+		return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required with channel_sid"}
+	case channelForm && !present[1]:
+		return Request{}, &ValidationError{Field: fieldChannel, Reason: "is required with interaction_sid"}
+	case !channelForm && !present[2]:
 		return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required, with channel_sid, unless task_sid is given"}
 	}
+	if err := checkValues(r, func(field string) string { return field }); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// checkValues validates the SIDs and status of a request whose form is
+// known (a task, or an interaction with its channel), naming each field
+// as name returns it.
+func checkValues(r Request, name func(field string) string) error {
+	switch {
+	case r.TaskSID != "":
+		if !sid.Valid(sid.Task, r.TaskSID) {
+			return badSID(name(fieldTask), "a TaskRouter Task", sid.Task, r.TaskSID)
+		}
+	case !sid.Valid(sid.Interaction, r.InteractionSID):
+		return badSID(name(fieldInteraction), "a Flex Interaction", sid.Interaction, r.InteractionSID)
+	case !sid.Valid(sid.Channel, r.ChannelSID):
+		return badSID(name(fieldChannel), "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
+	}
 	if r.Status != "" && r.Status != StatusClosed && r.Status != StatusInactive {
-		return Request{}, &ValidationError{
-			Field:  fieldStatus,
+		return &ValidationError{
+			Field:  name(fieldStatus),
 			Reason: fmt.Sprintf("must be %q or %q", StatusClosed, StatusInactive),
 			Got:    excerpt(r.Status),
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // badSID builds the ValidationError for a value that is not a SID of the

@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/flexhook/flexhook/internal/sid"
 )
 
 // Scheme names how a source authenticates its requests.
@@ -530,41 +528,23 @@ func (s *Source) resolve(lookup func(selector) (any, bool)) (Resolution, error) 
 // check validates a resolved request like Parse does, naming the mapped
 // field. When both forms are mapped, the channel form wins if present.
 func (s *Source) check(r *Request) error {
-	name := func(field string, sel selector) string { return field + " (" + sel.raw + ")" }
+	sels := map[string]selector{fieldInteraction: s.interaction, fieldChannel: s.channel, fieldTask: s.task, fieldStatus: s.status}
+	name := func(field string) string { return field + " (" + sels[field].raw + ")" }
 	switch {
 	case r.InteractionSID != "" || r.ChannelSID != "":
 		r.TaskSID = ""
 		if r.InteractionSID == "" {
-			return &ValidationError{Field: name(fieldInteraction, s.interaction), Reason: "is missing or empty"}
+			return &ValidationError{Field: name(fieldInteraction), Reason: "is missing or empty"}
 		}
 		if r.ChannelSID == "" {
-			return &ValidationError{Field: name(fieldChannel, s.channel), Reason: "is missing or empty"}
+			return &ValidationError{Field: name(fieldChannel), Reason: "is missing or empty"}
 		}
-		if !sid.Valid(sid.Interaction, r.InteractionSID) {
-			return badSID(name(fieldInteraction, s.interaction), "a Flex Interaction", sid.Interaction, r.InteractionSID)
-		}
-		if !sid.Valid(sid.Channel, r.ChannelSID) {
-			return badSID(name(fieldChannel, s.channel), "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
-		}
-	case r.TaskSID != "":
-		if !sid.Valid(sid.Task, r.TaskSID) {
-			return badSID(name(fieldTask, s.task), "a TaskRouter Task", sid.Task, r.TaskSID)
-		}
-	default:
-		f := name(fieldChannel, s.channel)
-		if !s.channel.isSet {
-			f = name(fieldTask, s.task)
-		}
-		return &ValidationError{Field: f, Reason: "is missing or empty: nothing to close"}
+	case r.TaskSID == "" && s.channel.isSet:
+		return &ValidationError{Field: name(fieldChannel), Reason: "is missing or empty: nothing to close"}
+	case r.TaskSID == "":
+		return &ValidationError{Field: name(fieldTask), Reason: "is missing or empty: nothing to close"}
 	}
-	if r.Status != "" && r.Status != StatusClosed && r.Status != StatusInactive {
-		return &ValidationError{
-			Field:  name(fieldStatus, s.status),
-			Reason: fmt.Sprintf("must be %q or %q", StatusClosed, StatusInactive),
-			Got:    excerpt(r.Status),
-		}
-	}
-	return nil
+	return checkValues(*r, name)
 }
 
 // TokenFromQuery returns the salesforce-outbound token of a raw query
