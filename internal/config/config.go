@@ -280,12 +280,7 @@ func (p *parser) tableName(name string) string {
 	if strings.HasPrefix(v, "arn:") {
 		_, n, _ = strings.Cut(v, ":table/")
 	}
-	ok := len(n) >= 3 && len(n) <= 255
-	for _, c := range n {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
-			ok = false
-		}
-	}
+	ok := len(n) >= 3 && len(n) <= 255 && strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == ""
 	if !ok {
 		p.fail(name, "must be a DynamoDB table name (3-255 of a-z A-Z 0-9 _ - .) or table ARN")
 		return ""
@@ -444,15 +439,7 @@ func (p *parser) eventList(name string, def []string) []string {
 // "task.system-deleted" or "task-queue.timeout".
 func validEventType(e string) bool {
 	dot := strings.IndexByte(e, '.')
-	if dot <= 0 || dot == len(e)-1 {
-		return false
-	}
-	for _, c := range e {
-		if !('a' <= c && c <= 'z' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return dot > 0 && dot < len(e)-1 && strings.Trim(e, "abcdefghijklmnopqrstuvwxyz-._") == ""
 }
 
 // integer parses a decimal integer in [lo, hi].

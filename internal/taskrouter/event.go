@@ -136,16 +136,7 @@ func Parse(form url.Values) (Event, error) {
 // isEventType accepts names like task.completed or task-queue.timeout.
 func isEventType(s string) bool {
 	dot := strings.IndexByte(s, '.')
-	if dot <= 0 || dot == len(s)-1 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return dot > 0 && dot < len(s)-1 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz-._") == ""
 }
 
 // eventTime reads TimestampMs (epoch milliseconds) or else Timestamp (epoch
