@@ -234,23 +234,16 @@ const crmSourcePrefix = RouteCRM + "/"
 // source, or for the built-in source "default" (the same as POST /crm).
 func (h *Handler) sourceRoute(path string) (name string, ok bool) {
 	name, ok = strings.CutPrefix(path, crmSourcePrefix)
-	if !ok {
-		return "", false
-	}
-	if name == crm.DefaultSource {
-		return name, true
-	}
-	return name, h.crmSourceByName(name) != nil
+	return name, ok && (name == crm.DefaultSource || h.crmSourceByName(name) != nil)
 }
 
 // crmSourceByName returns the configured source called name, or nil.
 func (h *Handler) crmSourceByName(name string) *crm.Source {
-	for i := range h.cfg.CRMSources {
-		if h.cfg.CRMSources[i].Name == name {
-			return &h.cfg.CRMSources[i]
-		}
+	i := slices.IndexFunc(h.cfg.CRMSources, func(s crm.Source) bool { return s.Name == name })
+	if i < 0 {
+		return nil
 	}
-	return nil
+	return &h.cfg.CRMSources[i]
 }
 
 // crmSourceResult is the JSON answer of a source delivery that closed
