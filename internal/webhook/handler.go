@@ -415,14 +415,14 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return r, outcomeRejectedAuth
 	case isCRMInvalid(err):
 		return crmInvalidResponse(err), outcomeInvalid
-	case errors.Is(err, closejob.ErrInProgress) && route == RouteTaskRouter:
-		// TaskRouter never retries a 4xx, and the first copy may still
-		// fail: only a 5xx keeps the event alive (with #rp=5xx).
-		r := errorResponse(http.StatusServiceUnavailable, "the same event is being processed; retry later")
-		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
-		return r, outcomeDuplicate
 	case errors.Is(err, closejob.ErrInProgress):
-		r := errorResponse(http.StatusConflict, "the same event is being processed; retry later")
+		status := http.StatusConflict
+		if route == RouteTaskRouter {
+			// TaskRouter never retries a 4xx, and the first copy may still
+			// fail: only a 5xx keeps the event alive (with #rp=5xx).
+			status = http.StatusServiceUnavailable
+		}
+		r := errorResponse(status, "the same event is being processed; retry later")
 		r.Header["Retry-After"] = strconv.Itoa(int(defaultRetryAfter / time.Second))
 		return r, outcomeDuplicate
 	case errors.Is(err, closejob.ErrPayloadMismatch):
