@@ -345,9 +345,11 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 	if err := crm.VerifyOrgID(src.OrgID, msg.OrganizationID); err != nil {
 		return gateway.Response{}, err
 	}
-	outcomes := make([]string, 0, len(msg.Notifications))
-	var pending *notificationError // the first retryable failure
-	for _, n := range msg.Notifications {
+	var (
+		pending *notificationError // the first retryable failure
+		outcome string             // the notifications' common outcome, or "mixed"
+	)
+	for i, n := range msg.Notifications {
 		nrec := &record{}
 		err := h.salesforceNotification(ctx, src, n, nrec)
 		rec.attempts += nrec.attempts
@@ -362,7 +364,11 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 			pending = &notificationError{id: n.ID, err: err}
 		}
 		h.logNotification(ctx, src, n.ID, nrec, err, final)
-		outcomes = append(outcomes, nrec.outcome)
+		if i == 0 {
+			outcome = nrec.outcome
+		} else if nrec.outcome != outcome {
+			outcome = "mixed"
+		}
 		if len(msg.Notifications) == 1 {
 			rec.taskSID, rec.interaction, rec.channel = nrec.taskSID, nrec.interaction, nrec.channel
 			rec.liveTask, rec.dryRunRequest = nrec.liveTask, nrec.dryRunRequest
@@ -373,7 +379,7 @@ func (h *Handler) salesforce(ctx context.Context, req *gateway.Request, rec *rec
 		rec.err, rec.outcome = pending, outcome
 		return withNotificationID(resp, pending.id), nil
 	}
-	rec.outcome = summarize(outcomes)
+	rec.outcome = outcome
 	hdr := baseHeader()
 	hdr["Content-Type"] = "text/xml; charset=utf-8"
 	return gateway.Response{Status: http.StatusOK, Header: hdr, Body: []byte(crm.AckResponse)}, nil
@@ -478,17 +484,6 @@ func (h *Handler) logNotification(ctx context.Context, src *crm.Source, id strin
 		level = slog.LevelWarn
 	}
 	h.log.LogAttrs(ctx, level, "salesforce notification", attrs...)
-}
-
-// summarize is the logged outcome of a multi-notification message: the
-// common outcome, or "mixed".
-func summarize(outcomes []string) string {
-	for _, o := range outcomes[1:] {
-		if o != outcomes[0] {
-			return "mixed"
-		}
-	}
-	return outcomes[0]
 }
 
 // verifySource authenticates a delivery with the source's current
