@@ -203,14 +203,20 @@ func fromREST(e *events.APIGatewayProxyRequest) (r *Request, publicPath string, 
 		RequestID: e.RequestContext.RequestID,
 		SourceIP:  e.RequestContext.Identity.SourceIP,
 	}
-	q, h := e.MultiValueQueryStringParameters, e.MultiValueHeaders
-	if len(q) == 0 {
-		q = multi(e.QueryStringParameters)
+	if len(e.MultiValueQueryStringParameters) > 0 {
+		r.RawQuery = url.Values(e.MultiValueQueryStringParameters).Encode()
+	} else {
+		q := make(url.Values, len(e.QueryStringParameters))
+		for k, v := range e.QueryStringParameters {
+			q[k] = []string{v}
+		}
+		r.RawQuery = q.Encode()
 	}
-	if len(h) == 0 {
-		h = multi(e.Headers)
+	if len(e.MultiValueHeaders) > 0 {
+		r.Header = header(e.MultiValueHeaders, func(vs []string) []string { return vs })
+	} else {
+		r.Header = header(e.Headers, func(v string) []string { return []string{v} })
 	}
-	r.RawQuery, r.Header = url.Values(q).Encode(), header(h)
 	publicPath = e.RequestContext.Path
 	if !strings.HasPrefix(publicPath, "/") {
 		publicPath = e.Path
@@ -248,7 +254,7 @@ func fromV2(shape Shape, e v2Event) (r *Request, publicPath string, err error) {
 		Method:    e.method,
 		Path:      publicPath,
 		RawQuery:  e.rawQuery,
-		Header:    header(multi(e.headers)),
+		Header:    header(e.headers, func(v string) []string { return []string{v} }),
 		RequestID: e.requestID,
 		SourceIP:  e.sourceIP,
 	}
@@ -265,22 +271,13 @@ func fromV2(shape Shape, e v2Event) (r *Request, publicPath string, err error) {
 // value. Keys that differ only in case ("cache-control" and
 // "Cache-Control") are merged in sorted key order, so the result never
 // depends on map iteration order.
-func header(m map[string][]string) http.Header {
+func header[V any](m map[string]V, values func(V) []string) http.Header {
 	h := make(http.Header, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ck := http.CanonicalHeaderKey(k)
-		h[ck] = append(h[ck], m[k]...)
+		h[ck] = append(h[ck], values(m[k])...)
 	}
 	return h
-}
-
-// multi gives each value of a single-value map a list of its own.
-func multi(m map[string]string) map[string][]string {
-	out := make(map[string][]string, len(m))
-	for k, v := range m {
-		out[k] = []string{v}
-	}
-	return out
 }
 
 // trimStage removes a leading "/stage" segment from p, which HTTP APIs put
