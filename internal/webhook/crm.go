@@ -199,12 +199,7 @@ func requireMediaType(req *gateway.Request, want, hint string) error {
 }
 
 func isCRMAuth(err error) bool {
-	for _, e := range []error{crm.ErrNotSigned, crm.ErrBadSignature, crm.ErrTimestamp, crm.ErrBadToken, crm.ErrMalformedHeader} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return isAny(err, crm.ErrNotSigned, crm.ErrBadSignature, crm.ErrTimestamp, crm.ErrBadToken, crm.ErrMalformedHeader)
 }
 
 // isCRMInvalid reports a well-formed request the CRM got wrong.

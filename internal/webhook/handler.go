@@ -271,7 +271,7 @@ func (h *Handler) verifyFresh(ctx context.Context, verify func(*secrets.Twilio) 
 		return nil, err
 	}
 	err = verify(sec)
-	if slices.ContainsFunc(retryOn, func(e error) bool { return errors.Is(err, e) }) {
+	if isAny(err, retryOn...) {
 		if fresh, changed, rerr := h.secrets.Refresh(ctx); rerr == nil && changed {
 			if ferr := verify(fresh); !errors.As(ferr, new(*secrets.FormatError)) {
 				sec, err = fresh, ferr
@@ -279,6 +279,11 @@ func (h *Handler) verifyFresh(ctx context.Context, verify func(*secrets.Twilio) 
 		}
 	}
 	return sec, err
+}
+
+// isAny reports whether err is one of targets, as errors.Is tells.
+func isAny(err error, targets ...error) bool {
+	return slices.ContainsFunc(targets, func(t error) bool { return errors.Is(err, t) })
 }
 
 // logText is err's text for the summary log. A CRM validation error quotes
@@ -406,8 +411,7 @@ func respondError(route string, err error) (gateway.Response, string) {
 		return errorResponse(http.StatusUnsupportedMediaType, err.Error()), outcomeInvalid
 	case errors.As(err, &fieldErr):
 		return errorResponse(http.StatusBadRequest, fieldErr.Error()), outcomeInvalid
-	case errors.Is(err, taskrouter.ErrNotSigned), errors.Is(err, taskrouter.ErrBadSignature),
-		errors.Is(err, taskrouter.ErrWrongAccount), errors.Is(err, taskrouter.ErrTooOld):
+	case isAny(err, taskrouter.ErrNotSigned, taskrouter.ErrBadSignature, taskrouter.ErrWrongAccount, taskrouter.ErrTooOld):
 		return errorResponse(http.StatusForbidden, authMessage(err)), outcomeRejectedAuth
 	case isCRMAuth(err):
 		r := errorResponse(http.StatusUnauthorized, authMessage(err))
