@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -392,10 +393,7 @@ func scalarText(v any) (string, bool) {
 	case json.Number:
 		return x.String(), true
 	case bool:
-		if x {
-			return "true", true
-		}
-		return "false", true
+		return strconv.FormatBool(x), true
 	}
 	return "", false
 }
