@@ -280,12 +280,7 @@ func (p *parser) tableName(name string) string {
 	if strings.HasPrefix(v, "arn:") {
 		_, n, _ = strings.Cut(v, ":table/")
 	}
-	ok := len(n) >= 3 && len(n) <= 255
-	for _, c := range n {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
-			ok = false
-		}
-	}
+	ok := len(n) >= 3 && len(n) <= 255 && strings.Trim(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == ""
 	if !ok {
 		p.fail(name, "must be a DynamoDB table name (3-255 of a-z A-Z 0-9 _ - .) or table ARN")
 		return ""
@@ -315,15 +310,8 @@ func unjoin(err error) []error {
 }
 
 func (p *parser) boolean(name string) bool {
-	switch v := strings.ToLower(p.get(name)); v {
-	case "", "false", "0", "no":
-		return false
-	case "true", "1", "yes":
-		return true
-	default:
-		p.fail(name, "must be true or false, not %q", v)
-		return false
-	}
+	return word(p, name, map[string]bool{"": false, "false": false, "0": false, "no": false, "true": true, "1": true, "yes": true},
+		"must be true or false, not %q")
 }
 
 // parser collects every configuration problem rather than stopping at the
@@ -444,15 +432,7 @@ func (p *parser) eventList(name string, def []string) []string {
 // "task.system-deleted" or "task-queue.timeout".
 func validEventType(e string) bool {
 	dot := strings.IndexByte(e, '.')
-	if dot <= 0 || dot == len(e)-1 {
-		return false
-	}
-	for _, c := range e {
-		if !('a' <= c && c <= 'z' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return dot > 0 && dot < len(e)-1 && strings.Trim(e, "abcdefghijklmnopqrstuvwxyz-._") == ""
 }
 
 // integer parses a decimal integer in [lo, hi].
@@ -470,17 +450,18 @@ func (p *parser) integer(name string, def, lo, hi int) int {
 }
 
 func (p *parser) logLevel(name string) slog.Level {
-	switch v := strings.ToLower(p.get(name)); v {
-	case "", "info":
-		return slog.LevelInfo
-	case "debug":
-		return slog.LevelDebug
-	case "warn", "warning":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	default:
-		p.fail(name, "must be debug, info, warn or error, not %q", v)
-		return slog.LevelInfo
+	return word(p, name, map[string]slog.Level{"": slog.LevelInfo, "info": slog.LevelInfo, "debug": slog.LevelDebug,
+		"warn": slog.LevelWarn, "warning": slog.LevelWarn, "error": slog.LevelError}, "must be debug, info, warn or error, not %q")
+}
+
+// word reads a case-insensitive word of name from values (which maps ""
+// to the default), failing with format (given the word) for any other.
+func word[T any](p *parser, name string, values map[string]T, format string) T {
+	v := strings.ToLower(p.get(name))
+	t, ok := values[v]
+	if !ok {
+		p.fail(name, format, v)
+		return values[""]
 	}
+	return t
 }

@@ -1,14 +1,10 @@
 package crm
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"unicode/utf8"
 
-	"github.com/flexhook/flexhook/internal/jsondepth"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -30,6 +26,9 @@ const (
 	fieldTask        = "task_sid"
 	fieldStatus      = "status"
 )
+
+// mapFields are the body fields, in the order they are read and checked.
+var mapFields = []string{fieldInteraction, fieldChannel, fieldTask, fieldStatus}
 
 // ErrMalformedJSON means the body is not a single well-formed JSON object:
 // a syntax error, another kind of value, trailing data, invalid UTF-8 or
@@ -91,98 +90,76 @@ type Request struct {
 // field is repeated, or the body gives both or neither of the two forms.
 // Parse never panics, whatever the input.
 func Parse(body []byte) (Request, error) {
-	if !utf8.Valid(body) {
-		return Request{}, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
-	}
-	if jsondepth.Exceeds(body, MaxDepth) {
-		return Request{}, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
+	if err := checkJSONText(body); err != nil {
+		return Request{}, err
 	}
 	if !json.Valid(body) {
 		var skip struct{}
 		err := json.Unmarshal(body, &skip) // only to describe the syntax error
 		return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
 	}
-	// The top-level fields are walked with the decoder's tokens rather than
-	// decoded into a map, which would keep the last of two "channel_sid"
-	// fields silently: a repeated field is refused.
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	// The members are read in order rather than decoded into a map, which
+	// would keep the last of two "channel_sid" fields silently: a repeated
+	// field is refused.
+	members, err := objectMembers(body)
+	if err != nil {
 		return Request{}, fmt.Errorf("%w: not an object", ErrMalformedJSON)
 	}
-	names := [4]string{fieldInteraction, fieldChannel, fieldTask, fieldStatus}
-	var (
-		values  [4]string // indexed like names
-		present [4]bool   // a non-empty string was given
-		seen    [4]bool   // the field appeared at all
-	)
-	for dec.More() {
-		key, err := dec.Token() // a string: the document is valid JSON
-		if err != nil {
-			return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return Request{}, fmt.Errorf("%w: %v", ErrMalformedJSON, err)
-		}
-		i := slices.Index(names[:], key.(string))
-		if i < 0 {
+	var r Request
+	fields := map[string]*string{fieldInteraction: &r.InteractionSID, fieldChannel: &r.ChannelSID, fieldTask: &r.TaskSID, fieldStatus: &r.Status}
+	seen := map[string]bool{}
+	for _, m := range members {
+		dst, ok := fields[m.key]
+		switch {
+		case !ok:
 			continue
+		case seen[m.key]:
+			return Request{}, &ValidationError{Field: m.key, Reason: "appears more than once"}
 		}
-		name := names[i]
-		if seen[i] {
-			return Request{}, &ValidationError{Field: name, Reason: "appears more than once"}
-		}
-		seen[i] = true
-		if string(raw) == "null" {
-			continue
-		}
-		var v string
-		if json.Unmarshal(raw, &v) != nil {
-			return Request{}, &ValidationError{Field: name, Reason: "must be a string"}
-		}
-		if v != "" {
-			values[i], present[i] = v, true
+		seen[m.key] = true
+		if string(m.value) != "null" && json.Unmarshal(m.value, dst) != nil {
+			return Request{}, &ValidationError{Field: m.key, Reason: "must be a string"}
 		}
 	}
-
-	r := Request{
-		InteractionSID: values[0],
-		ChannelSID:     values[1],
-		TaskSID:        values[2],
-		Status:         values[3],
-	}
-	channelForm := present[0] || present[1]
+	interaction, channel, task := r.InteractionSID != "", r.ChannelSID != "", r.TaskSID != ""
 	switch {
-	case channelForm && present[2]:
+	case (interaction || channel) && task:
 		return Request{}, &ValidationError{Field: fieldTask, Reason: "cannot be combined with interaction_sid and channel_sid"}
-	case present[2]:
-		if !sid.Valid(sid.Task, r.TaskSID) {
-			return Request{}, badSID(fieldTask, "a TaskRouter Task", sid.Task, r.TaskSID)
-		}
-	case channelForm:
-		if !present[0] {
-			return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required with channel_sid"}
-		}
-		if !present[1] {
-			return Request{}, &ValidationError{Field: fieldChannel, Reason: "is required with interaction_sid"}
-		}
-		if !sid.Valid(sid.Interaction, r.InteractionSID) {
-			return Request{}, badSID(fieldInteraction, "a Flex Interaction", sid.Interaction, r.InteractionSID)
-		}
-		if !sid.Valid(sid.Channel, r.ChannelSID) {
-			return Request{}, badSID(fieldChannel, "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
-		}
-	default:
+	case channel && !interaction:
+		return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required with channel_sid"}
+	case interaction && !channel:
+		return Request{}, &ValidationError{Field: fieldChannel, Reason: "is required with interaction_sid"}
+	case !interaction && !task:
 		return Request{}, &ValidationError{Field: fieldInteraction, Reason: "is required, with channel_sid, unless task_sid is given"}
 	}
+	if err := checkValues(r, func(field string) string { return field }); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// checkValues validates the SIDs and status of a request whose form is
+// known (a task, or an interaction with its channel), naming each field
+// as name returns it.
+func checkValues(r Request, name func(field string) string) error {
+	switch {
+	case r.TaskSID != "":
+		if !sid.Valid(sid.Task, r.TaskSID) {
+			return badSID(name(fieldTask), "a TaskRouter Task", sid.Task, r.TaskSID)
+		}
+	case !sid.Valid(sid.Interaction, r.InteractionSID):
+		return badSID(name(fieldInteraction), "a Flex Interaction", sid.Interaction, r.InteractionSID)
+	case !sid.Valid(sid.Channel, r.ChannelSID):
+		return badSID(name(fieldChannel), "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
+	}
 	if r.Status != "" && r.Status != StatusClosed && r.Status != StatusInactive {
-		return Request{}, &ValidationError{
-			Field:  fieldStatus,
+		return &ValidationError{
+			Field:  name(fieldStatus),
 			Reason: fmt.Sprintf("must be %q or %q", StatusClosed, StatusInactive),
 			Got:    excerpt(r.Status),
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // badSID builds the ValidationError for a value that is not a SID of the

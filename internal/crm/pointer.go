@@ -21,12 +21,15 @@ var ErrBadPointer = errors.New("crm: not a JSON Pointer (RFC 6901)")
 // (https://www.rfc-editor.org/rfc/rfc6901): the reference tokens, unescaped.
 // The zero Pointer refers to the whole document.
 type Pointer struct {
-	text   string
 	tokens []string
 }
 
 // maxPointerLen bounds a configured pointer.
 const maxPointerLen = 512
+
+// unescapeToken decodes "~1" to "/" and "~0" to "~", left to right, so
+// "~01" is "~1" as RFC 6901 section 4 asks.
+var unescapeToken = strings.NewReplacer("~1", "/", "~0", "~")
 
 // ParsePointer parses s: "" (the whole document) or a sequence of
 // "/token", where "~1" stands for "/" and "~0" for "~". Any other "~"
@@ -41,32 +44,17 @@ func ParsePointer(s string) (Pointer, error) {
 	if s[0] != '/' {
 		return Pointer{}, fmt.Errorf("%w: %q does not start with '/'", ErrBadPointer, s)
 	}
-	p := Pointer{text: s}
+	// Escapes cannot overlap, so every '~' starts one exactly when the
+	// counts agree.
+	if strings.Count(s, "~") != strings.Count(s, "~0")+strings.Count(s, "~1") {
+		return Pointer{}, fmt.Errorf("%w: %q has '~' not followed by 0 or 1", ErrBadPointer, s)
+	}
+	var p Pointer
 	for _, raw := range strings.Split(s[1:], "/") {
-		var b strings.Builder
-		for i := 0; i < len(raw); i++ {
-			c := raw[i]
-			if c != '~' {
-				b.WriteByte(c)
-				continue
-			}
-			if i+1 == len(raw) || (raw[i+1] != '0' && raw[i+1] != '1') {
-				return Pointer{}, fmt.Errorf("%w: %q has '~' not followed by 0 or 1", ErrBadPointer, s)
-			}
-			if raw[i+1] == '0' {
-				b.WriteByte('~')
-			} else {
-				b.WriteByte('/')
-			}
-			i++
-		}
-		p.tokens = append(p.tokens, b.String())
+		p.tokens = append(p.tokens, unescapeToken.Replace(raw))
 	}
 	return p, nil
 }
-
-// String returns the pointer as written.
-func (p Pointer) String() string { return p.text }
 
 // IsZero reports whether p refers to the whole document.
 func (p Pointer) IsZero() bool { return len(p.tokens) == 0 }
@@ -85,8 +73,9 @@ func (p Pointer) Resolve(doc any) (v any, ok bool) {
 				return nil, false
 			}
 		case []any:
-			i, ok := arrayIndex(tok)
-			if !ok || i >= len(node) {
+			// An index is "0" or digits without a leading zero.
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(node) || tok != strconv.Itoa(i) {
 				return nil, false
 			}
 			v = node[i]
@@ -97,31 +86,13 @@ func (p Pointer) Resolve(doc any) (v any, ok bool) {
 	return v, true
 }
 
-// arrayIndex parses an RFC 6901 array index: "0" or digits without a
-// leading zero.
-func arrayIndex(tok string) (int, bool) {
-	if tok == "" || len(tok) > 9 || (len(tok) > 1 && tok[0] == '0') {
-		return 0, false
-	}
-	for i := 0; i < len(tok); i++ {
-		if tok[i] < '0' || tok[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(tok)
-	return n, err == nil
-}
-
 // DecodeDocument decodes a JSON body for pointer resolution: numbers are
 // kept as json.Number, so a large id is never rounded. It returns an
 // error wrapping ErrMalformedJSON when body is not one JSON value of valid
 // UTF-8 nested at most MaxDepth deep.
 func DecodeDocument(body []byte) (any, error) {
-	if !utf8.Valid(body) {
-		return nil, fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
-	}
-	if jsondepth.Exceeds(body, MaxDepth) {
-		return nil, fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
+	if err := checkJSONText(body); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -133,4 +104,16 @@ func DecodeDocument(body []byte) (any, error) {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformedJSON)
 	}
 	return doc, nil
+}
+
+// checkJSONText refuses, before any decoding, a body of invalid UTF-8 or
+// nested deeper than MaxDepth.
+func checkJSONText(body []byte) error {
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%w: invalid UTF-8", ErrMalformedJSON)
+	}
+	if jsondepth.Exceeds(body, MaxDepth) {
+		return fmt.Errorf("%w: nested deeper than %d", ErrMalformedJSON, MaxDepth)
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -165,14 +166,7 @@ func checkXML(body []byte) error {
 }
 
 // localType strips the prefix of an xsi:type such as "sf:Case".
-func localType(t string) string {
-	for i := len(t) - 1; i >= 0; i-- {
-		if t[i] == ':' {
-			return t[i+1:]
-		}
-	}
-	return t
-}
+func localType(t string) string { return t[strings.LastIndexByte(t, ':')+1:] }
 
 // AckResponse is the SOAP answer that acknowledges every notification of
 // an Outbound Message; Salesforce treats anything else as a failed

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/flexhook/flexhook/internal/sid"
 )
 
 // Scheme names how a source authenticates its requests.
@@ -52,11 +51,10 @@ type Source struct {
 	// OrgID is the Salesforce organization id (salesforce-outbound only).
 	OrgID string
 
-	interaction, channel, task selector
-	status                     selector
-	statusConst                string
-	when                       *condition
-	id                         selector // JSON sources: the delivery id
+	mapped      map[string]selector // by body field: interaction_sid, channel_sid, task_sid, status
+	statusConst string
+	when        *condition
+	id          selector // JSON sources: the delivery id
 }
 
 // selector names a value: a JSON Pointer for JSON sources, an sObject
@@ -182,19 +180,19 @@ var (
 // another case ("Scheme" would set scheme) and a repeated key (the last
 // would win), in the entry, its "map" and its "when".
 func checkKeys(label string, raw json.RawMessage) error {
-	keys, values, err := objectKeys(raw)
+	members, err := objectMembers(raw)
 	if err != nil {
 		return &SourceError{Source: label, Reason: "is not a source object: " + err.Error()}
 	}
-	if err := checkObjectKeys(label, "", keys, sourceKeys); err != nil {
+	if err := checkMembers(label, "", members, sourceKeys); err != nil {
 		return err
 	}
 	for _, k := range []string{"map", "when"} {
-		v, ok := values[k]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		i := slices.IndexFunc(members, func(m member) bool { return m.key == k })
+		if i < 0 || bytes.Equal(bytes.TrimSpace(members[i].value), []byte("null")) {
 			continue
 		}
-		nested, _, err := objectKeys(v)
+		nested, err := objectMembers(members[i].value)
 		if err != nil {
 			return &SourceError{Source: label, Field: k, Reason: "must be an object"}
 		}
@@ -202,66 +200,61 @@ func checkKeys(label string, raw json.RawMessage) error {
 		if k == "map" {
 			allowed = nil // checked by name in buildSource
 		}
-		if err := checkObjectKeys(label, k+".", nested, allowed); err != nil {
+		if err := checkMembers(label, k+".", nested, allowed); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkObjectKeys refuses a repeated key, and one not in allowed (when
+// checkMembers refuses a repeated key, and one not in allowed (when
 // allowed is not nil), naming it as prefix+key.
-func checkObjectKeys(label, prefix string, keys, allowed []string) error {
-	seen := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		if seen[k] {
-			return &SourceError{Source: label, Field: prefix + k, Reason: "is repeated"}
+func checkMembers(label, prefix string, members []member, allowed []string) error {
+	seen := make(map[string]bool, len(members))
+	for _, m := range members {
+		if seen[m.key] {
+			return &SourceError{Source: label, Field: prefix + m.key, Reason: "is repeated"}
 		}
-		seen[k] = true
-		if allowed != nil && !slices.Contains(allowed, k) {
-			return &SourceError{Source: label, Field: prefix + k, Reason: "is not one of " + strings.Join(allowed, ", ") + " (keys are case-sensitive)"}
+		seen[m.key] = true
+		if allowed != nil && !slices.Contains(allowed, m.key) {
+			return &SourceError{Source: label, Field: prefix + m.key, Reason: "is not one of " + strings.Join(allowed, ", ") + " (keys are case-sensitive)"}
 		}
 	}
 	return nil
 }
 
-// objectKeys returns the keys of a JSON object in order, repeats
-// included, and the value of each (the last of a repeated key).
-func objectKeys(raw json.RawMessage) ([]string, map[string]json.RawMessage, error) {
+// member is one key and value of a JSON object.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// objectMembers returns the members of a JSON object in order, repeated
+// keys included.
+func objectMembers(raw []byte) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, nil, errors.New("not a JSON object")
+		return nil, errors.New("not a JSON object")
 	}
-	var keys []string
-	values := map[string]json.RawMessage{}
+	var members []member
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, err
+		m := member{}
+		m.key, _ = t.(string)
+		if err := dec.Decode(&m.value); err != nil {
+			return nil, err
 		}
-		keys = append(keys, k)
-		values[k] = v
+		members = append(members, m)
 	}
-	return keys, values, nil
+	return members, nil
 }
 
 // validName accepts 1-64 of a-z 0-9 - _, starting with a letter or digit.
 func validName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || (i > 0 && (c == '-' || c == '_'))) {
-			return false
-		}
-	}
-	return true
+	return n != "" && len(n) <= 64 && n[0] != '-' && n[0] != '_' && onlyOf(n, "abcdefghijklmnopqrstuvwxyz0123456789-_")
 }
 
 func buildSource(label string, e sourceJSON) (Source, error) {
@@ -276,11 +269,7 @@ func buildSource(label string, e sourceJSON) (Source, error) {
 		return Source{}, fail("name", "%q is the built-in POST /crm source and cannot be redefined", DefaultSource)
 	}
 	s := Source{Name: e.Name, Scheme: Scheme(e.Scheme), OrgID: e.OrgID}
-	known := false
-	for _, k := range Schemes {
-		known = known || k == s.Scheme
-	}
-	if !known {
+	if !slices.Contains(Schemes, s.Scheme) {
 		names := make([]string, len(Schemes))
 		for i, k := range Schemes {
 			names[i] = string(k)
@@ -315,36 +304,26 @@ func buildSource(label string, e sourceJSON) (Source, error) {
 		return selector{raw: v, ptr: p, isSet: true}, nil
 	}
 	for k := range e.Map {
-		switch k {
-		case fieldInteraction, fieldChannel, fieldTask, fieldStatus:
-		default:
+		if !slices.Contains(mapFields, k) {
 			return Source{}, fail("map."+k, "is not one of interaction_sid, channel_sid, task_sid, status")
 		}
 	}
+	s.mapped = make(map[string]selector, len(mapFields))
 	var err error
-	if s.interaction, err = sel("map."+fieldInteraction, e.Map[fieldInteraction]); err != nil {
-		return Source{}, err
-	}
-	if s.channel, err = sel("map."+fieldChannel, e.Map[fieldChannel]); err != nil {
-		return Source{}, err
-	}
-	if s.task, err = sel("map."+fieldTask, e.Map[fieldTask]); err != nil {
-		return Source{}, err
-	}
-	switch st := e.Map[fieldStatus]; st {
-	case StatusClosed, StatusInactive:
-		s.statusConst = st
-	default:
-		if s.status, err = sel("map."+fieldStatus, st); err != nil {
+	for _, k := range mapFields {
+		if v := e.Map[k]; k == fieldStatus && (v == StatusClosed || v == StatusInactive) {
+			s.statusConst = v
+		} else if s.mapped[k], err = sel("map."+k, v); err != nil {
 			return Source{}, err
 		}
 	}
+	interaction, channel, task := s.mapped[fieldInteraction].isSet, s.mapped[fieldChannel].isSet, s.mapped[fieldTask].isSet
 	switch {
-	case s.interaction.isSet != s.channel.isSet && s.interaction.isSet:
+	case interaction && !channel:
 		return Source{}, fail("map."+fieldChannel, "is required with map.interaction_sid")
-	case s.interaction.isSet != s.channel.isSet:
+	case channel && !interaction:
 		return Source{}, fail("map."+fieldInteraction, "is required with map.channel_sid")
-	case !s.channel.isSet && !s.task.isSet:
+	case !channel && !task:
 		return Source{}, fail("map", "must map interaction_sid and channel_sid, or task_sid")
 	}
 	if s.id, err = sel("id", e.ID); err != nil {
@@ -414,26 +393,14 @@ func scalarText(v any) (string, bool) {
 	case json.Number:
 		return x.String(), true
 	case bool:
-		if x {
-			return "true", true
-		}
-		return "false", true
+		return strconv.FormatBool(x), true
 	}
 	return "", false
 }
 
 // validFieldName accepts a Salesforce field API name.
 func validFieldName(n string) bool {
-	if n == "" || len(n) > 80 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return n != "" && len(n) <= 80 && onlyOf(n, alnum+"_")
 }
 
 // Resolution is what a source's delivery asks for.
@@ -484,36 +451,25 @@ func (s *Source) resolve(lookup func(selector) (any, bool)) (Resolution, error) 
 		}
 	}
 	var res Resolution
-	str := func(name string, sel selector) (string, error) {
+	r := &res.Request
+	r.Status = s.statusConst
+	for _, f := range [...]struct {
+		field string
+		dst   *string
+	}{{fieldInteraction, &r.InteractionSID}, {fieldChannel, &r.ChannelSID}, {fieldTask, &r.TaskSID}, {fieldStatus, &r.Status}} {
+		sel := s.mapped[f.field]
 		if !sel.isSet {
-			return "", nil
+			continue
 		}
 		v, ok := lookup(sel)
 		if !ok || v == nil {
-			return "", nil
+			continue
 		}
 		t, isStr := v.(string)
 		if !isStr {
-			return "", &ValidationError{Field: name + " (" + sel.raw + ")", Reason: "must be a string"}
+			return Resolution{}, &ValidationError{Field: f.field + " (" + sel.raw + ")", Reason: "must be a string"}
 		}
-		return strings.TrimSpace(t), nil
-	}
-	var err error
-	r := &res.Request
-	if r.InteractionSID, err = str(fieldInteraction, s.interaction); err != nil {
-		return Resolution{}, err
-	}
-	if r.ChannelSID, err = str(fieldChannel, s.channel); err != nil {
-		return Resolution{}, err
-	}
-	if r.TaskSID, err = str(fieldTask, s.task); err != nil {
-		return Resolution{}, err
-	}
-	r.Status = s.statusConst
-	if s.status.isSet {
-		if r.Status, err = str(fieldStatus, s.status); err != nil {
-			return Resolution{}, err
-		}
+		*f.dst = strings.TrimSpace(t)
 	}
 	if s.id.isSet {
 		v, ok := lookup(s.id)
@@ -530,41 +486,22 @@ func (s *Source) resolve(lookup func(selector) (any, bool)) (Resolution, error) 
 // check validates a resolved request like Parse does, naming the mapped
 // field. When both forms are mapped, the channel form wins if present.
 func (s *Source) check(r *Request) error {
-	name := func(field string, sel selector) string { return field + " (" + sel.raw + ")" }
+	name := func(field string) string { return field + " (" + s.mapped[field].raw + ")" }
 	switch {
 	case r.InteractionSID != "" || r.ChannelSID != "":
 		r.TaskSID = ""
 		if r.InteractionSID == "" {
-			return &ValidationError{Field: name(fieldInteraction, s.interaction), Reason: "is missing or empty"}
+			return &ValidationError{Field: name(fieldInteraction), Reason: "is missing or empty"}
 		}
 		if r.ChannelSID == "" {
-			return &ValidationError{Field: name(fieldChannel, s.channel), Reason: "is missing or empty"}
+			return &ValidationError{Field: name(fieldChannel), Reason: "is missing or empty"}
 		}
-		if !sid.Valid(sid.Interaction, r.InteractionSID) {
-			return badSID(name(fieldInteraction, s.interaction), "a Flex Interaction", sid.Interaction, r.InteractionSID)
-		}
-		if !sid.Valid(sid.Channel, r.ChannelSID) {
-			return badSID(name(fieldChannel, s.channel), "a Flex Interaction Channel", sid.Channel, r.ChannelSID)
-		}
-	case r.TaskSID != "":
-		if !sid.Valid(sid.Task, r.TaskSID) {
-			return badSID(name(fieldTask, s.task), "a TaskRouter Task", sid.Task, r.TaskSID)
-		}
-	default:
-		f := name(fieldChannel, s.channel)
-		if !s.channel.isSet {
-			f = name(fieldTask, s.task)
-		}
-		return &ValidationError{Field: f, Reason: "is missing or empty: nothing to close"}
+	case r.TaskSID == "" && s.mapped[fieldChannel].isSet:
+		return &ValidationError{Field: name(fieldChannel), Reason: "is missing or empty: nothing to close"}
+	case r.TaskSID == "":
+		return &ValidationError{Field: name(fieldTask), Reason: "is missing or empty: nothing to close"}
 	}
-	if r.Status != "" && r.Status != StatusClosed && r.Status != StatusInactive {
-		return &ValidationError{
-			Field:  name(fieldStatus, s.status),
-			Reason: fmt.Sprintf("must be %q or %q", StatusClosed, StatusInactive),
-			Got:    excerpt(r.Status),
-		}
-	}
-	return nil
+	return checkValues(*r, name)
 }
 
 // TokenFromQuery returns the salesforce-outbound token of a raw query

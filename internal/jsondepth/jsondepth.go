@@ -11,15 +11,10 @@ func Exceeds[T string | []byte](b T, limit int) bool {
 	depth, inString, escaped := 0, false, false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
+		case escaped: // only ever inside a string
+			escaped = false
 		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
+			escaped, inString = c == '\\', c != '"'
 		case c == '"':
 			inString = true
 		case c == '{' || c == '[':

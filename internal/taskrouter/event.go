@@ -25,17 +25,15 @@ var (
 )
 
 // FieldError reports a malformed request: a form field that is missing,
-// repeated or invalid. It never quotes the value.
-type FieldError struct {
-	Field  string
-	Reason string
-}
+// repeated or invalid, or (Field "") a body that is not a form at all. It
+// never quotes the value.
+type FieldError struct{ Field, Reason string }
 
 func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return "taskrouter: " + e.Reason
+	if e.Field != "" {
+		return "taskrouter: " + e.Field + " " + e.Reason
 	}
-	return fmt.Sprintf("taskrouter: %s %s", e.Field, e.Reason)
+	return "taskrouter: " + e.Reason
 }
 
 // Event is a TaskRouter event callback, reduced to what flexhook uses.
@@ -138,16 +136,7 @@ func Parse(form url.Values) (Event, error) {
 // isEventType accepts names like task.completed or task-queue.timeout.
 func isEventType(s string) bool {
 	dot := strings.IndexByte(s, '.')
-	if dot <= 0 || dot == len(s)-1 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return dot > 0 && dot < len(s)-1 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz-._") == ""
 }
 
 // eventTime reads TimestampMs (epoch milliseconds) or else Timestamp (epoch

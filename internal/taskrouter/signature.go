@@ -5,8 +5,9 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	twclient "github.com/twilio/twilio-go/client"
@@ -80,14 +81,9 @@ func hasBodySHA256(rawURL string) bool {
 // Sign returns the X-Twilio-Signature Twilio would send for a POST of form to
 // publicURL, signed with token. It is the test signer paired with Verify.
 func Sign(token, publicURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	mac := hmac.New(sha1.New, []byte(token))
 	mac.Write([]byte(publicURL))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(form)) {
 		for _, v := range form[k] {
 			mac.Write([]byte(k))
 			mac.Write([]byte(v))

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -112,20 +111,9 @@ func (h *Handler) verifyTaskRouter(ctx context.Context, req *gateway.Request, fo
 	case len(sigs) > 1:
 		return nil, fmt.Errorf("%w: repeated %s header", taskrouter.ErrBadSignature, taskrouter.SignatureHeader)
 	}
-	sec, err := h.secrets.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	verify := func(s *secrets.Twilio) error {
+	return h.verifyFresh(ctx, func(s *secrets.Twilio) error {
 		return taskrouter.Verify(req.PublicURL, form, req.Body, sigs[0], reveal(s.AuthTokens)...)
-	}
-	err = verify(sec)
-	if errors.Is(err, taskrouter.ErrBadSignature) {
-		if fresh, changed, rerr := h.secrets.Refresh(ctx); rerr == nil && changed {
-			sec, err = fresh, verify(fresh)
-		}
-	}
-	return sec, err
+	}, taskrouter.ErrBadSignature)
 }
 
 func reveal(vs []secrets.Value) []string {

@@ -41,11 +41,10 @@ type EventOptions struct {
 // start with "/"+stage. It serves the local API gateway of `flexhook run`,
 // sample events and tests.
 func NewHTTPEvent(method, rawURL string, header http.Header, body []byte, o EventOptions) ([]byte, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("gatewaytest: event URL %q is not absolute", rawURL)
+	u, o, err := o.parse(rawURL, "$default")
+	if err != nil {
+		return nil, err
 	}
-	o = o.withDefaults("$default")
 	stage := o.Stage
 	routePath := u.EscapedPath()
 	if stage != "$default" {
@@ -103,11 +102,10 @@ func NewHTTPEvent(method, rawURL string, header http.Header, body []byte, o Even
 // go to multiValueHeaders; the query string is delivered only as decoded
 // parameters, as API Gateway does.
 func NewRESTEvent(method, rawURL string, header http.Header, body []byte, o EventOptions) ([]byte, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("gatewaytest: event URL %q is not absolute", rawURL)
+	u, o, err := o.parse(rawURL, "prod")
+	if err != nil {
+		return nil, err
 	}
-	o = o.withDefaults("prod")
 	fullPath := u.Path
 	path := strings.TrimPrefix(fullPath, "/"+o.Stage)
 	e := events.APIGatewayProxyRequest{
@@ -147,7 +145,13 @@ func NewRESTEvent(method, rawURL string, header http.Header, body []byte, o Even
 	return json.Marshal(e)
 }
 
-func (o EventOptions) withDefaults(stage string) EventOptions {
+// parse reads an event's absolute URL and fills in o's defaults, stage
+// being the default stage.
+func (o EventOptions) parse(rawURL, stage string) (*url.URL, EventOptions, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return nil, o, fmt.Errorf("gatewaytest: event URL %q is not absolute", rawURL)
+	}
 	if o.Stage == "" {
 		o.Stage = stage
 	}
@@ -160,7 +164,7 @@ func (o EventOptions) withDefaults(stage string) EventOptions {
 	if o.SourceIP == "" {
 		o.SourceIP = "127.0.0.1"
 	}
-	return o
+	return u, o, nil
 }
 
 // apiID is the first label of an execute-api host, or a placeholder.
