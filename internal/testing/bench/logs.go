@@ -30,7 +30,6 @@ type logs struct {
 	byID    map[string]*invocation
 	lastID  string        // request id of the last summary line
 	changed chan struct{} // closed and replaced whenever a line is parsed
-	lines   int
 }
 
 func newLogs() *logs {
@@ -43,15 +42,12 @@ func (l *logs) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	l.partial = append(l.partial, p...)
 	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
+		line, rest, ok := bytes.Cut(l.partial, []byte("\n"))
+		if !ok {
 			break
 		}
-		l.parse(l.partial[:i])
-		l.partial = l.partial[i+1:]
-	}
-	if len(l.partial) == 0 {
-		l.partial = nil
+		l.parse(line)
+		l.partial = rest
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
@@ -65,7 +61,6 @@ var (
 
 // parse records one line; l.mu is held.
 func (l *logs) parse(line []byte) {
-	l.lines++
 	if m := reportLine.FindSubmatch(line); m != nil {
 		inv := l.get(string(m[1]))
 		inv.reported = true

@@ -23,11 +23,6 @@ import (
 type Options struct {
 	// Root is the module root, where builds and `go test` run.
 	Root string
-	// Bootstrap is a host-architecture bootstrap to run under the emulator;
-	// empty builds one into a temporary directory.
-	Bootstrap string
-	// RIE is the aws-lambda-rie path; empty asks emulator.RIEPath.
-	RIE string
 	// GoBenchtime is -benchtime for the Go benchmarks; empty skips them.
 	GoBenchtime string
 	// GoPackages are the packages whose benchmarks run (default
@@ -40,14 +35,13 @@ type Options struct {
 	// RSSEvents is how many events a container answers before its peak
 	// RSS is read.
 	RSSEvents int
-	// BinaryArch is the GOARCH whose stripped bootstrap is sized (default
-	// arm64, the deployed architecture); "-" skips it.
-	BinaryArch string
 	// Progress receives a line per phase; nil discards them.
 	Progress io.Writer
-	// Now is the clock for the run's date (default time.Now).
-	Now func() time.Time
 }
+
+// binaryArch is the GOARCH whose stripped bootstrap is sized: the deployed
+// architecture.
+const binaryArch = "arm64"
 
 // Run measures flexhook as configured and returns the results with each
 // target judged.
@@ -55,13 +49,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.BinaryArch == "" {
-		o.BinaryArch = "arm64"
-	}
-	r := &Results{Machine: machine(ctx, o.Now())}
+	r := &Results{Machine: machine(ctx, time.Now())}
 
 	if o.GoBenchtime != "" {
 		pkgs := o.GoPackages
@@ -76,15 +64,12 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		r.Benchmarks = b
 	}
 
-	r.Resources = &Resources{BinaryArch: o.BinaryArch}
-	if o.BinaryArch != "-" {
-		fmt.Fprintf(o.Progress, "build the %s bootstrap\n", o.BinaryArch)
-		size, err := binarySize(ctx, o.Root, o.BinaryArch)
-		if err != nil {
-			return nil, err
-		}
-		r.Resources.BinaryBytes = size
+	fmt.Fprintf(o.Progress, "build the %s bootstrap\n", binaryArch)
+	size, err := binarySize(ctx, o.Root, binaryArch)
+	if err != nil {
+		return nil, err
 	}
+	r.Resources = &Resources{BinaryArch: binaryArch, BinaryBytes: size}
 
 	if o.ColdStarts > 0 || o.WarmInvokes > 0 || o.RSSEvents > 0 {
 		if err := runEmulated(ctx, o, r); err != nil {
@@ -98,30 +83,27 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 
 // runEmulated runs the phases that need the emulator.
 func runEmulated(ctx context.Context, o Options, r *Results) error {
-	bin := o.Bootstrap
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "flexhook-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		fmt.Fprintln(o.Progress, "build the host bootstrap for the emulator")
-		if bin, err = emulator.Build(ctx, "./functions/webhook", dir); err != nil {
-			return err
-		}
+	dir, err := os.MkdirTemp("", "flexhook-bench-")
+	if err != nil {
+		return err
 	}
-	if o.RIE == "" {
-		var err error
-		if o.RIE, err = emulator.RIEPath(ctx); err != nil {
-			return err
-		}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(o.Progress, "build the host bootstrap for the emulator")
+	bin, err := emulator.Build(ctx, "./functions/webhook", dir)
+	if err != nil {
+		return err
+	}
+	// Found once, so that no start's wall time includes the look-up.
+	rie, err := emulator.RIEPath(ctx)
+	if err != nil {
+		return err
 	}
 	st, err := newStack()
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	h := &harness{o: o, st: st, bin: bin}
+	h := &harness{rie: rie, st: st, bin: bin}
 
 	if o.ColdStarts > 0 {
 		fmt.Fprintf(o.Progress, "cold starts: %d\n", o.ColdStarts)
@@ -147,7 +129,7 @@ func runEmulated(ctx context.Context, o Options, r *Results) error {
 
 // harness runs containers of one bootstrap against one stack.
 type harness struct {
-	o   Options
+	rie string
 	st  *stack
 	bin string
 	n   int // events sent, to cycle through the stack's events
@@ -166,7 +148,7 @@ type container struct {
 func (h *harness) start(ctx context.Context, extraEnv ...string) (*container, error) {
 	l := newLogs()
 	in, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: h.bin, RIE: h.o.RIE, Env: append(h.st.env(), extraEnv...),
+		Bootstrap: h.bin, RIE: h.rie, Env: append(h.st.env(), extraEnv...),
 		Timeout: 12 * time.Second, Stdout: l, LogLevel: "error",
 	})
 	if err != nil {
