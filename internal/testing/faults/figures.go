@@ -85,18 +85,11 @@ func (f Figures) WriteTable(w io.Writer) error {
 		}
 		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + " %"
 	}
-	sum := func(m map[string]int) int {
-		n := 0
-		for _, v := range m {
-			n += v
-		}
-		return n
-	}
 	answers := 0
 	for _, n := range f.Answers {
 		answers += n
 	}
-	injected := sum(f.Injected)
+	injected := Counts(f.Injected).Total()
 	round := func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 	rows := [][3]string{
 		{"events sent through the webhook", strconv.Itoa(f.Events), ""},
@@ -105,7 +98,7 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
 		{"webhook answers", strconv.Itoa(answers), countsByInt(f.Answers)},
 		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
-		{"  webhook outcomes", strconv.Itoa(sum(f.Webhook)), countsByName(f.Webhook)},
+		{"  webhook outcomes", strconv.Itoa(Counts(f.Webhook).Total()), countsByName(f.Webhook)},
 		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
 		{"channels", strconv.Itoa(f.Channels), countsByKind(f.ByKind)},
 		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
@@ -113,7 +106,7 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
 		{"  refusals (400) of the refused channels", strconv.Itoa(f.Refusals), ""},
 		{"worker invocations", strconv.Itoa(f.Invocations), ""},
-		{"worker job lines", strconv.Itoa(sum(f.Jobs)), countsByName(f.Jobs)},
+		{"worker job lines", strconv.Itoa(Counts(f.Jobs).Total()), countsByName(f.Jobs)},
 		{"  replaying a recorded outcome", strconv.Itoa(f.Replayed), ""},
 		{"close events failed for good, with a reason", strconv.Itoa(f.FailedPermanent), ""},
 		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
@@ -127,31 +120,20 @@ func (f Figures) WriteTable(w io.Writer) error {
 	for _, c := range checks {
 		width = max(width, utf8.RuneCountInString(c.Name))
 	}
-	p := &errWriter{w: w}
+	var b strings.Builder
 	for _, r := range rows {
-		p.printf("%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
+		fmt.Fprintf(&b, "%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
 	}
-	p.printf("%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
+	fmt.Fprintf(&b, "%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
 	for _, c := range checks {
 		mark := "ok"
 		if !c.OK() {
 			mark = "FAILED"
 		}
-		p.printf("%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
+		fmt.Fprintf(&b, "%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
 	}
-	return p.err
-}
-
-// errWriter writes formatted text, keeping the first error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func countsByName(m map[string]int) string {
