@@ -28,12 +28,8 @@ func eventsCommand(_ context.Context, std *stdio, args []string) int {
 	fset := newFlagSet("events", "flexhook events [--dir events] [--check]", eventsDescription)
 	dir := fset.String("dir", "events", "`directory` of the event files")
 	check := fset.Bool("check", false, "only check that the files are current; exit 1 if not")
-	pos, code, ok := fset.parse(std, args)
-	if !ok {
+	if code, ok := fset.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fset.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	report, err := writeEvents(*dir, *check)
 	for _, line := range report.lines {

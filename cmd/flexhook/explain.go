@@ -47,12 +47,9 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	local := fs.Bool("local", false, "use the local test credentials of flexhook run and events/ (internal/local/samples)")
 	at := fs.String("at", "", "judge the event's age at this `time` (RFC 3339) instead of now")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, code, ok := fs.parse(std, args)
+	payload, code, ok := fs.parseEvent(std, args)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fs.fail(std, usageError("want exactly one EVENT file, got %d arguments", len(pos)), exitUsage)
 	}
 	now := time.Now()
 	if *at != "" {
@@ -84,10 +81,6 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 		if _, err := crm.NewVerifier(crm.Config{Secrets: creds.CRMSecrets, Tokens: creds.CRMTokens}); err != nil {
 			return fs.fail(std, usageError("--crm-secret/--crm-token: %v", err), exitUsage)
 		}
-	}
-	payload, err := readEvent(std, pos[0])
-	if err != nil {
-		return fs.fail(std, err, exitUsage)
 	}
 	rep := preview.Explain(payload, cfg, creds, now)
 	if *asJSON {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,6 +73,35 @@ func (fs *flagSet) parse(std *stdio, args []string) (positional []string, code i
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// parseNone is parse for a command that takes no positional argument.
+func (fs *flagSet) parseNone(std *stdio, args []string) (code int, ok bool) {
+	pos, code, ok := fs.parse(std, args)
+	if ok && len(pos) > 0 {
+		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage), false
+	}
+	return code, ok
+}
+
+// parseEvent is parse for a command that takes one EVENT file, a file name
+// or - for stdin: it returns the file's content, checked to be JSON.
+func (fs *flagSet) parseEvent(std *stdio, args []string) (event []byte, code int, ok bool) {
+	pos, code, ok := fs.parse(std, args)
+	if !ok {
+		return nil, code, false
+	}
+	if len(pos) != 1 {
+		return nil, fs.fail(std, usageError("want exactly one EVENT file, got %d arguments", len(pos)), exitUsage), false
+	}
+	b, err := readInput(std, "@"+pos[0])
+	if err == nil && !json.Valid(b) {
+		err = fmt.Errorf("%s is not JSON", pos[0])
+	}
+	if err != nil {
+		return nil, fs.fail(std, err, exitUsage), false
+	}
+	return b, 0, true
 }
 
 // fail reports err and returns its exit code: exitUsage for usage errors

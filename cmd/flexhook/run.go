@@ -65,12 +65,8 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	bootstrap := fs.String("bootstrap", "", "use this prebuilt webhook `binary` (from emulator.Build) instead of building functions/webhook")
 	var env listFlag
 	fs.Var(&env, "env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	opts, err := runOptions(*twilio, *publicURL, *addr, *once, env, std.getenv)
 	if err != nil {

@@ -67,12 +67,8 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
 	source := fs.String("source", "", "CRM source `NAME`: sign --body the way the source's scheme does, with --secret")
 	sources := fs.String("sources", "", "CRM_SOURCES `JSON` or @FILE to find --source in (default: $CRM_SOURCES, else the local presets)")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	now := time.Now()
 	if *ts != 0 {
@@ -131,6 +127,9 @@ func sign(in signInput) (string, error) {
 	if in.url == "" {
 		return "", usageError("--url is required")
 	}
+	if in.format != "curl" && in.format != "event" {
+		return "", usageError("--format %q: want curl or event", in.format)
+	}
 	if in.source != "" {
 		return signSource(in)
 	}
@@ -142,9 +141,6 @@ func sign(in signInput) (string, error) {
 	}
 	if n != 1 {
 		return "", usageError("give exactly one of --token (TaskRouter), --secret or --bearer (CRM)")
-	}
-	if in.format != "curl" && in.format != "event" {
-		return "", usageError("--format %q: want curl or event", in.format)
 	}
 	var (
 		req stack.Request

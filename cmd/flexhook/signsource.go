@@ -41,9 +41,6 @@ func signSource(in signInput) (string, error) {
 	if in.token != "" || in.bearer != "" || len(in.form) > 0 {
 		return "", usageError("--source takes its credential from --secret; --token, --bearer and --form do not apply")
 	}
-	if in.format != "curl" && in.format != "event" {
-		return "", usageError("--format %q: want curl or event", in.format)
-	}
 	if !in.hasBody {
 		return "", usageError("a CRM source request needs its --body (JSON, or the SOAP message for salesforce-outbound)")
 	}

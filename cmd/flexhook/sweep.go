@@ -45,12 +45,8 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 	maxCloses := fs.Int("max-closes", 500, "close at most `N` channels")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	if *minAge <= 0 || *maxCloses < 1 {
 		return fs.fail(std, usageError("--min-age and --max-closes must be positive"), exitUsage)
