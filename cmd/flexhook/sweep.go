@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -124,7 +125,7 @@ func writeSweep(w io.Writer, rep sweeper.Report) error {
 		case a.Outcome == string(channelclose.DryRun):
 			detail = "not sent (dry run): " + a.Request
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, dash(a.ChannelStatus), a.Outcome, dash(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, cmp.Or(a.ChannelStatus, "-"), a.Outcome, cmp.Or(detail, "-"))
 	}
 	fmt.Fprintf(tw, "%d events, %d closing, %d channels (left alone: %s), %d active; outcomes: %s",
 		rep.Events, rep.Closing, rep.Channels, counts(rep.Left), rep.Open, counts(rep.Outcomes))
@@ -148,12 +149,4 @@ func counts(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// dash renders an empty table cell.
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
