@@ -207,12 +207,8 @@ func (h *harness) coldStarts(ctx context.Context, n int) (*ColdStart, error) {
 		}
 		s, err := h.invoke(ctx, c)
 		w := time.Since(t0)
-		cerr := c.in.Close()
-		if err != nil {
+		if err := errors.Join(err, c.in.Close()); err != nil {
 			return nil, err
-		}
-		if cerr != nil {
-			return nil, cerr
 		}
 		tw, sm := h.st.take()
 		conns[apiTaskRouter+"+"+apiFlex] = max(conns[apiTaskRouter+"+"+apiFlex], tw.conns)
@@ -281,52 +277,41 @@ func (h *harness) rss(ctx context.Context, n int) (peak, cur int64, err error) {
 			return 0, 0, err
 		}
 	}
-	pid, err := findProcess(h.bin)
+	dir, err := procDir(h.bin)
 	if err != nil {
 		return 0, 0, err
 	}
-	return procMemory(pid)
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatus(status)
 }
 
-// findProcess returns the pid of the one running process whose executable
-// is bin.
-func findProcess(bin string) (int, error) {
+// procDir returns the /proc directory of the one running process whose
+// executable is bin.
+func procDir(bin string) (string, error) {
 	want, err := filepath.EvalSymlinks(bin)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	entries, err := os.ReadDir("/proc")
+	exes, err := filepath.Glob("/proc/[0-9]*/exe")
 	if err != nil {
-		return 0, fmt.Errorf("bench: find the function process: %w", err)
+		return "", err
 	}
-	found := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == want {
-			if found != 0 {
-				return 0, fmt.Errorf("bench: more than one process runs %s", bin)
-			}
-			found = pid
+	var dirs []string
+	for _, exe := range exes {
+		if got, err := os.Readlink(exe); err == nil && got == want {
+			dirs = append(dirs, filepath.Dir(exe))
 		}
 	}
-	if found == 0 {
-		return 0, fmt.Errorf("bench: no process runs %s", bin)
+	if len(dirs) != 1 {
+		return "", fmt.Errorf("bench: %d processes run %s, want one", len(dirs), bin)
 	}
-	return found, nil
+	return dirs[0], nil
 }
 
-// procMemory reads VmHWM and VmRSS, in KiB, from /proc/pid/status.
-func procMemory(pid int) (peak, cur int64, err error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return 0, 0, err
-	}
-	return parseStatus(b)
-}
-
+// parseStatus reads VmHWM and VmRSS, in KiB, from a /proc/pid/status file.
 func parseStatus(b []byte) (peak, cur int64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
