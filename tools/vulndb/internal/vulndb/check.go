@@ -1,8 +1,8 @@
 package vulndb
 
 import (
-	"cmp"
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
