@@ -39,10 +39,9 @@ const explainPlaceholderSecret = "flexhook-explain-offline"
 // explainCommand implements `flexhook explain`.
 func explainCommand(_ context.Context, std *stdio, args []string) int {
 	fs := newFlagSet("explain", "flexhook explain [--local] [--token T] [--crm-secret S] [--crm-token T] [--account AC…] [--at TIME] [--json] EVENT.json", explainDescription)
-	var tokens, crmSecrets, crmTokens listFlag
-	fs.Var(&tokens, "token", "Twilio auth `token` to verify X-Twilio-Signature with (repeatable, for rotation)")
-	fs.Var(&crmSecrets, "crm-secret", "Standard Webhooks `secret` (whsec_…) to verify CRM signatures with (repeatable)")
-	fs.Var(&crmTokens, "crm-token", "CRM bearer `token` to accept (repeatable)")
+	tokens := fs.list("token", "Twilio auth `token` to verify X-Twilio-Signature with (repeatable, for rotation)")
+	crmSecrets := fs.list("crm-secret", "Standard Webhooks `secret` (whsec_…) to verify CRM signatures with (repeatable)")
+	crmTokens := fs.list("crm-token", "CRM bearer `token` to accept (repeatable)")
 	account := fs.String("account", "", "Twilio account `SID` the event must belong to")
 	local := fs.Bool("local", false, "use the local test credentials of flexhook run and events/ (internal/local/samples)")
 	at := fs.String("at", "", "judge the event's age at this `time` (RFC 3339) instead of now")
@@ -68,7 +67,7 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, usageError("configuration from the environment: %v", err), exitUsage)
 	}
-	creds := preview.Credentials{AuthTokens: tokens, CRMSecrets: crmSecrets, CRMTokens: crmTokens, AccountSID: *account}
+	creds := preview.Credentials{AuthTokens: *tokens, CRMSecrets: *crmSecrets, CRMTokens: *crmTokens, AccountSID: *account}
 	if *local {
 		creds.AuthTokens = append(creds.AuthTokens, samples.AuthToken)
 		creds.CRMSecrets = append(creds.CRMSecrets, samples.CRMWebhookSecret)

@@ -115,16 +115,14 @@ func (fs *flagSet) fail(std *stdio, err error, code int) int {
 	return code
 }
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-// String implements flag.Value.
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
-
-// Set implements flag.Value: each use of the flag adds a value.
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
+// list defines a repeatable string flag: each use adds a value.
+func (fs *flagSet) list(name, usage string) *[]string {
+	var l []string
+	fs.Func(name, usage, func(v string) error {
+		l = append(l, v)
+		return nil
+	})
+	return &l
 }
 
 // readInput reads "@path" as the file's content, "@-" as stdin, and any

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -217,12 +218,7 @@ func printResponse(w io.Writer, r response) {
 		fmt.Fprintf(w, "Function result (not an HTTP response):\n")
 	default:
 		fmt.Fprintf(w, "HTTP %d %s\n", r.status, http.StatusText(r.status))
-		keys := make([]string, 0, len(r.header))
-		for k := range r.header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(r.header)) {
 			for _, v := range r.header[k] {
 				fmt.Fprintf(w, "%s: %s\n", k, v)
 			}

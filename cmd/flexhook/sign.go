@@ -58,8 +58,7 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	token := fs.String("token", "", "Twilio auth `token`: sign a TaskRouter form with X-Twilio-Signature")
 	secret := fs.String("secret", "", "Standard Webhooks `secret` (whsec_...): sign a CRM JSON body")
 	bearer := fs.String("bearer", "", "CRM API `token`: send Authorization: Bearer instead of a signature")
-	var form listFlag
-	fs.Var(&form, "form", "a TaskRouter form field, `KEY=value` (repeatable)")
+	form := fs.list("form", "a TaskRouter form field, `KEY=value` (repeatable)")
 	body := fs.String("body", "", "the body: `TEXT`, @FILE, or @- for stdin (an encoded form for --token, JSON for a CRM request)")
 	format := fs.String("format", "curl", "output `format`: curl or event")
 	id := fs.String("id", "", "webhook-id of a Standard Webhooks signature (default: random msg_...)")
@@ -74,7 +73,7 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	if *ts != 0 {
 		now = time.Unix(*ts, 0)
 	}
-	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: form, format: *format, id: *id, now: now, source: *source}
+	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: *form, format: *format, id: *id, now: now, source: *source}
 	if *source != "" {
 		defs := *sources
 		if defs == "" {
