@@ -209,17 +209,12 @@ type Life struct {
 // task's terminal event the guard leaves that task out, but its Life has
 // ended before the event is sent, so it never counts.
 func LiveCloses(closes []Close, lives []Life) []Close {
-	byChannel := map[string][]Life{}
-	for _, l := range lives {
-		byChannel[l.ChannelSID] = append(byChannel[l.ChannelSID], l)
-	}
 	var bad []Close
 	for _, c := range closes {
-		for _, l := range byChannel[c.ChannelSID] {
-			if l.Start < c.Seq && (l.End == 0 || l.End > c.Seq) {
-				bad = append(bad, c)
-				break
-			}
+		if slices.ContainsFunc(lives, func(l Life) bool {
+			return l.ChannelSID == c.ChannelSID && l.Start < c.Seq && (l.End == 0 || l.End > c.Seq)
+		}) {
+			bad = append(bad, c)
 		}
 	}
 	return bad
