@@ -218,11 +218,9 @@ func (r *Redriver) run(ctx context.Context, f Filter, move bool) (rep Report, er
 				if e.Err != nil {
 					rep.Failed++
 				}
-				if !e.Moved || e.Err != nil {
-					held = append(held, m) // still in the dead-letter queue
-				}
-			} else {
-				held = append(held, m)
+			}
+			if !e.Moved || e.Err != nil {
+				held = append(held, m) // still in the dead-letter queue
 			}
 			rep.Entries = append(rep.Entries, e)
 		}
