@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -75,18 +76,11 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	}
 	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: *form, format: *format, id: *id, now: now, source: *source}
 	if *source != "" {
-		defs := *sources
-		if defs == "" {
-			defs = std.getenv("CRM_SOURCES")
+		defs, err := readInput(std, cmp.Or(*sources, std.getenv("CRM_SOURCES")))
+		if err != nil {
+			return fs.fail(std, fmt.Errorf("--sources: %w", err), exitUsage)
 		}
-		if strings.HasPrefix(defs, "@") {
-			b, err := readInput(std, defs)
-			if err != nil {
-				return fs.fail(std, fmt.Errorf("--sources: %w", err), exitUsage)
-			}
-			defs = string(b)
-		}
-		in.sources = defs
+		in.sources = string(defs)
 	}
 	if *body != "" {
 		b, err := readInput(std, *body)
