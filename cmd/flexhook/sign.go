@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
 	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
@@ -135,25 +136,23 @@ func sign(in signInput) (string, error) {
 	if n != 1 {
 		return "", usageError("give exactly one of --token (TaskRouter), --secret or --bearer (CRM)")
 	}
-	var (
-		req stack.Request
-		err error
-	)
-	if in.token != "" {
-		form, ferr := signForm(in)
-		if ferr != nil {
-			return "", ferr
-		}
-		req, err = stack.TaskRouterRequest(in.url, in.token, form)
-	} else {
+	if in.token == "" {
 		if len(in.form) > 0 {
 			return "", usageError("--form is for TaskRouter requests (--token); give a CRM request's JSON with --body")
 		}
 		if !in.hasBody {
 			return "", usageError("a CRM request needs its JSON --body")
 		}
-		req, err = stack.CRMRequest(in.url, in.body, stack.CRMAuth{Secret: in.secret, ID: in.id, Time: in.now, Token: in.bearer})
+		if in.secret != "" {
+			return signDelivery(in, crm.SchemeStandardWebhooks, in.secret)
+		}
+		return signDelivery(in, crm.SchemeBearer, in.bearer)
 	}
+	form, err := signForm(in)
+	if err != nil {
+		return "", err
+	}
+	req, err := stack.TaskRouterRequest(in.url, in.token, form)
 	if err != nil {
 		return "", usageError("%v", err)
 	}

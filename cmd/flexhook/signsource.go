@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 
 	"github.com/flexhook/flexhook/internal/crm"
@@ -51,17 +49,24 @@ func signSource(in signInput) (string, error) {
 	if secret == "" && src.Scheme.NeedsSecret() {
 		return "", usageError("--secret is required: the %s scheme of source %s signs with it", src.Scheme, src.Name)
 	}
-	id := in.id
-	if id == "" && (src.Scheme == crm.SchemeStandardWebhooks || src.Scheme == crm.SchemeZendesk) {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		id = "msg_" + hex.EncodeToString(b[:])
+	return signDelivery(in, src.Scheme, secret)
+}
+
+// signDelivery builds the POST of in.body to in.url, authenticated the way
+// scheme does with secret, and renders it. Errors wrap errUsage.
+func signDelivery(in signInput, scheme crm.Scheme, secret string) (string, error) {
+	if _, err := absoluteURL("--url", in.url); err != nil {
+		return "", err
 	}
-	h, u, err := crm.SignDelivery(src.Scheme, secret, http.MethodPost, in.url, id, in.body, in.now)
+	id := in.id
+	if id == "" && (scheme == crm.SchemeStandardWebhooks || scheme == crm.SchemeZendesk) {
+		id = stack.NewMessageID()
+	}
+	h, u, err := crm.SignDelivery(scheme, secret, http.MethodPost, in.url, id, in.body, in.now)
 	if err != nil {
 		return "", usageError("%v", err)
 	}
-	if src.Scheme == crm.SchemeSalesforceOutbound {
+	if scheme == crm.SchemeSalesforceOutbound {
 		h.Set("Content-Type", "text/xml; charset=utf-8")
 		h.Set("SOAPAction", `"notifications"`)
 	} else {
