@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,40 +32,32 @@ func eventsCommand(_ context.Context, std *stdio, args []string) int {
 	if code, ok := fset.parseNone(std, args); !ok {
 		return code
 	}
-	report, err := writeEvents(*dir, *check)
-	for _, line := range report.lines {
-		fmt.Fprintln(std.stdout, line)
-	}
+	stale, err := writeEvents(std.stdout, *dir, *check)
 	if err != nil {
 		return fset.fail(std, err, exitUsage)
 	}
-	if *check && report.stale > 0 {
-		fmt.Fprintf(std.stderr, "flexhook events: %d file(s) not current: run `make events`\n", report.stale)
+	if *check && stale > 0 {
+		fmt.Fprintf(std.stderr, "flexhook events: %d file(s) not current: run `make events`\n", stale)
 		return exitFailure
 	}
 	return exitOK
 }
 
-// eventsReport says what writeEvents did, one line per file.
-type eventsReport struct {
-	lines []string
-	stale int // files missing, different or without a sample
-}
-
 // writeEvents brings dir in line with the samples, or only compares when
-// check is set. Files in dir without a sample are reported, never removed.
-func writeEvents(dir string, check bool) (eventsReport, error) {
-	var rep eventsReport
+// check is set, writing one line per file to w. Files in dir without a
+// sample are reported, never removed. stale counts the files missing,
+// different or without a sample.
+func writeEvents(w io.Writer, dir string, check bool) (stale int, err error) {
 	if !check {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return rep, err
+			return 0, err
 		}
 	}
 	var names []string
 	for _, s := range append(samples.All(), samples.Sources()...) {
 		want, err := s.File()
 		if err != nil {
-			return rep, fmt.Errorf("sample %s: %w", s.Name, err)
+			return stale, fmt.Errorf("sample %s: %w", s.Name, err)
 		}
 		name := s.Name + ".json"
 		names = append(names, name)
@@ -72,37 +65,37 @@ func writeEvents(dir string, check bool) (eventsReport, error) {
 		got, err := os.ReadFile(path)
 		switch {
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			return rep, err
+			return stale, err
 		case err == nil && bytes.Equal(got, want):
-			rep.lines = append(rep.lines, "unchanged "+path)
+			fmt.Fprintln(w, "unchanged "+path)
 			continue
 		case check && err != nil:
-			rep.stale++
-			rep.lines = append(rep.lines, "missing   "+path)
+			stale++
+			fmt.Fprintln(w, "missing   "+path)
 			continue
 		case check:
-			rep.stale++
-			rep.lines = append(rep.lines, "stale     "+path)
+			stale++
+			fmt.Fprintln(w, "stale     "+path)
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return rep, err
+			return stale, err
 		}
 		if err := os.WriteFile(path, want, 0o644); err != nil {
-			return rep, err
+			return stale, err
 		}
-		rep.lines = append(rep.lines, "wrote     "+path)
+		fmt.Fprintln(w, "wrote     "+path)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
-		return rep, err
+		return stale, err
 	}
 	sourceFiles, _ := filepath.Glob(filepath.Join(dir, samples.SourcesDir, "*.json"))
 	for _, f := range append(files, sourceFiles...) {
 		if rel, _ := filepath.Rel(dir, f); !slices.Contains(names, filepath.ToSlash(rel)) {
-			rep.stale++
-			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/local/samples)")
+			stale++
+			fmt.Fprintln(w, "no sample "+f+" (remove it or add it to internal/local/samples)")
 		}
 	}
-	return rep, nil
+	return stale, nil
 }
