@@ -145,10 +145,10 @@ type container struct {
 	logs *logs
 }
 
-func (h *harness) start(ctx context.Context, extraEnv ...string) (*container, error) {
+func (h *harness) start(ctx context.Context) (*container, error) {
 	l := newLogs()
 	in, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: h.bin, RIE: h.rie, Env: append(h.st.env(), extraEnv...),
+		Bootstrap: h.bin, RIE: h.rie, Env: h.st.env(),
 		Timeout: 12 * time.Second, Stdout: l, LogLevel: "error",
 	})
 	if err != nil {

@@ -24,29 +24,27 @@ const secretName = "flexhook/bench"
 type server struct {
 	*httptest.Server
 
-	mu      sync.Mutex
-	conns   int
-	handled time.Duration
-	calls   map[string]int
+	mu   sync.Mutex
+	seen counters // since the last take
 }
 
 // serve starts h on a free loopback port. kind names the API a request
 // is for, for the call counts.
 func serve(h http.Handler, kind func(*http.Request) string) *server {
-	s := &server{calls: map[string]int{}}
+	s := &server{seen: counters{calls: map[string]int{}}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
 		d := time.Since(start)
 		s.mu.Lock()
-		s.handled += d
-		s.calls[kind(r)]++
+		s.seen.handled += d
+		s.seen.calls[kind(r)]++
 		s.mu.Unlock()
 	}))
 	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			s.mu.Lock()
-			s.conns++
+			s.seen.conns++
 			s.mu.Unlock()
 		}
 	}
@@ -65,8 +63,8 @@ type counters struct {
 func (s *server) take() counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := counters{conns: s.conns, calls: s.calls, handled: s.handled}
-	s.conns, s.calls, s.handled = 0, map[string]int{}, 0
+	c := s.seen
+	s.seen = counters{calls: map[string]int{}}
 	return c
 }
 
