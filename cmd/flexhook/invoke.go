@@ -62,11 +62,7 @@ func invokeCommand(ctx context.Context, std *stdio, args []string) int {
 	if *emu != "" {
 		resp, err = invokeEmulator(ctx, client, *emu, payload)
 	} else {
-		var note string
-		resp, note, err = invokeGateway(ctx, client, *target, payload)
-		if note != "" {
-			fmt.Fprintln(std.stderr, "flexhook invoke: note: "+note)
-		}
+		resp, err = invokeGateway(ctx, client, *target, payload, std.stderr)
 	}
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
@@ -88,14 +84,14 @@ type response struct {
 }
 
 // invokeGateway sends the HTTP request the event describes to the gateway.
-// note, when set, warns that signatures in the event will not verify there.
-func invokeGateway(ctx context.Context, client *http.Client, base string, payload []byte) (response, string, error) {
+// It warns on stderr when signatures in the event will not verify there.
+func invokeGateway(ctx context.Context, client *http.Client, base string, payload []byte, stderr io.Writer) (response, error) {
 	if _, err := absoluteURL("--url", base); err != nil {
-		return response{}, "", err
+		return response{}, err
 	}
 	ev, err := gateway.Decode(payload, gateway.Options{MaxBody: localrunMaxBody})
 	if err != nil {
-		return response{}, "", fmt.Errorf("the file is not an API Gateway event: %w", err)
+		return response{}, fmt.Errorf("the file is not an API Gateway event: %w", err)
 	}
 	target := strings.TrimRight(base, "/") + ev.Path
 	if ev.RawQuery != "" {
@@ -103,7 +99,7 @@ func invokeGateway(ctx context.Context, client *http.Client, base string, payloa
 	}
 	req, err := http.NewRequestWithContext(ctx, ev.Method, target, bytes.NewReader(ev.Body))
 	if err != nil {
-		return response{}, "", err
+		return response{}, err
 	}
 	for k, v := range ev.Header {
 		switch k {
@@ -112,17 +108,16 @@ func invokeGateway(ctx context.Context, client *http.Client, base string, payloa
 		}
 		req.Header[k] = v
 	}
-	var note string
 	signed := req.Header.Get(taskrouter.SignatureHeader) != "" || req.Header.Get("Webhook-Signature") != ""
 	if signed && ev.PublicURL != "" && ev.PublicURL != target {
-		note = fmt.Sprintf("the event is signed for %s but goes to %s, so its signature will not verify; "+
-			"send it unchanged with --emulator %s, or sign one for this URL with flexhook sign --format event", ev.PublicURL, target, strings.TrimRight(base, "/"))
+		fmt.Fprintf(stderr, "flexhook invoke: note: the event is signed for %s but goes to %s, so its signature will not verify; "+
+			"send it unchanged with --emulator %s, or sign one for this URL with flexhook sign --format event\n", ev.PublicURL, target, strings.TrimRight(base, "/"))
 	}
 	resp, body, err := send(client, req)
 	if err != nil {
-		return response{}, note, err
+		return response{}, err
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: body}, note, nil
+	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
 // absoluteURL parses v, the value of flag, and checks that it is an
