@@ -15,11 +15,11 @@ type invocation struct {
 	reported bool
 	duration float64 // Duration, ms
 	init     float64 // Init Duration, ms; 0 on a warm invocation
-	// From the function's summary log line and the EMF line after it.
-	summarized bool
-	latency    float64 // EMF Latency, ms
-	flex       float64 // EMF FlexLatency, ms
-	emf        map[string]any
+	// From the EMF line after the function's summary log line; nil
+	// until it is written.
+	emf     map[string]any
+	latency float64 // EMF Latency, ms
+	flex    float64 // EMF FlexLatency, ms
 }
 
 // logs parses the emulator's output line by line as it is written and
@@ -54,10 +54,7 @@ func (l *logs) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var (
-	reportLine   = regexp.MustCompile(`^REPORT RequestId: (\S+)\t(?:Init Duration: ([0-9.]+) ms\t)?Duration: ([0-9.]+) ms`)
-	summaryStart = []byte(`{"`)
-)
+var reportLine = regexp.MustCompile(`^REPORT RequestId: (\S+)\t(?:Init Duration: ([0-9.]+) ms\t)?Duration: ([0-9.]+) ms`)
 
 // parse records one line; l.mu is held.
 func (l *logs) parse(line []byte) {
@@ -70,7 +67,7 @@ func (l *logs) parse(line []byte) {
 		}
 		return
 	}
-	if !bytes.HasPrefix(line, summaryStart) {
+	if !bytes.HasPrefix(line, []byte(`{"`)) {
 		return
 	}
 	var rec map[string]any
@@ -87,7 +84,6 @@ func (l *logs) parse(line []byte) {
 		inv.emf = rec
 		inv.latency, _ = rec["Latency"].(float64)
 		inv.flex, _ = rec["FlexLatency"].(float64)
-		inv.summarized = true
 		return
 	}
 	if rec["message"] == "request" {
@@ -115,7 +111,7 @@ func (l *logs) wait(id string, timeout time.Duration) (invocation, bool) {
 		l.mu.Lock()
 		inv := l.byID[id]
 		changed := l.changed
-		if inv != nil && inv.reported && inv.summarized {
+		if inv != nil && inv.reported && inv.emf != nil {
 			out := *inv
 			delete(l.byID, id)
 			l.mu.Unlock()
