@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -96,11 +97,11 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"  duplicates (an event sent again)", strconv.Itoa(f.Duplicates), pct(f.Duplicates, f.Events)},
 		{"  unique events", strconv.Itoa(f.Events - f.Duplicates), ""},
 		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
-		{"webhook answers", strconv.Itoa(answers), countsByInt(f.Answers)},
+		{"webhook answers", strconv.Itoa(answers), countsOf(f.Answers, "%d ×%d")},
 		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
 		{"  webhook outcomes", strconv.Itoa(Counts(f.Webhook).Total()), countsByName(f.Webhook)},
 		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
-		{"channels", strconv.Itoa(f.Channels), countsByKind(f.ByKind)},
+		{"channels", strconv.Itoa(f.Channels), countsOf(f.ByKind, "%v %d")},
 		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
 		{"Twilio requests (worker)", strconv.Itoa(f.TwilioRequests), ""},
 		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
@@ -136,31 +137,17 @@ func (f Figures) WriteTable(w io.Writer) error {
 	return err
 }
 
-func countsByName(m map[string]int) string {
+// countsOf renders m in key order, each entry as format renders its key
+// and count, or "none".
+func countsOf[K cmp.Ordered](m map[K]int, format string) string {
 	if len(m) == 0 {
 		return "none"
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf(format, k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func countsByInt(m map[int]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%d ×%d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func countsByKind(m map[Kind]int) string {
-	var parts []string
-	for _, k := range Kinds() {
-		if m[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+func countsByName(m map[string]int) string { return countsOf(m, "%s %d") }
