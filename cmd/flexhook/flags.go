@@ -32,15 +32,10 @@ func newFlagSet(name, synopsis, description string) *flagSet {
 	return fs
 }
 
-// printUsage writes the synopsis, the description and the flags.
+// printUsage writes the synopsis, the description and the flags (every
+// command has some).
 func (fs *flagSet) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n", fs.synopsis, strings.TrimSpace(fs.description))
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nFlags:\n")
+	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\nFlags:\n", fs.synopsis, strings.TrimSpace(fs.description))
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
