@@ -63,13 +63,7 @@ func SIDs(valid string) []Value {
 // scripts that render the same: Cyrillic А С К О Т Ѕ Ԝ, Cherokee Ꭰ,
 // Armenian Ս.
 func lookalike(s string) string {
-	m := map[rune]rune{'A': 'А', 'C': 'С', 'K': 'К', 'O': 'О', 'T': 'Т', 'S': 'Ѕ', 'W': 'Ԝ', 'D': 'Ꭰ', 'U': 'Ս'}
-	return strings.Map(func(r rune) rune {
-		if l, ok := m[r]; ok {
-			return l
-		}
-		return r
-	}, s)
+	return strings.NewReplacer("A", "А", "C", "С", "K", "К", "O", "О", "T", "Т", "S", "Ѕ", "W", "Ԝ", "D", "Ꭰ", "U", "Ս").Replace(s)
 }
 
 // Nested returns a JSON array nested depth levels deep: "[[[…]]]".
