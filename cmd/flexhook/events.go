@@ -48,11 +48,6 @@ func eventsCommand(_ context.Context, std *stdio, args []string) int {
 // sample are reported, never removed. stale counts the files missing,
 // different or without a sample.
 func writeEvents(w io.Writer, dir string, check bool) (stale int, err error) {
-	if !check {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 0, err
-		}
-	}
 	var names []string
 	for _, s := range append(samples.All(), samples.Sources()...) {
 		want, err := s.File()
@@ -63,28 +58,25 @@ func writeEvents(w io.Writer, dir string, check bool) (stale int, err error) {
 		names = append(names, name)
 		path := filepath.Join(dir, name)
 		got, err := os.ReadFile(path)
+		state := "wrote    "
 		switch {
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return stale, err
 		case err == nil && bytes.Equal(got, want):
-			fmt.Fprintln(w, "unchanged "+path)
-			continue
+			state = "unchanged"
 		case check && err != nil:
-			stale++
-			fmt.Fprintln(w, "missing   "+path)
-			continue
+			state, stale = "missing  ", stale+1
 		case check:
-			stale++
-			fmt.Fprintln(w, "stale     "+path)
-			continue
+			state, stale = "stale    ", stale+1
+		default:
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return stale, err
+			}
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				return stale, err
+			}
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return stale, err
-		}
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			return stale, err
-		}
-		fmt.Fprintln(w, "wrote     "+path)
+		fmt.Fprintln(w, state+" "+path)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
