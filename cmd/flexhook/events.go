@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -28,85 +29,65 @@ func eventsCommand(_ context.Context, std *stdio, args []string) int {
 	fset := newFlagSet("events", "flexhook events [--dir events] [--check]", eventsDescription)
 	dir := fset.String("dir", "events", "`directory` of the event files")
 	check := fset.Bool("check", false, "only check that the files are current; exit 1 if not")
-	pos, code, ok := fset.parse(std, args)
-	if !ok {
+	if code, ok := fset.parseNone(std, args); !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		return fset.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
-	}
-	report, err := writeEvents(*dir, *check)
-	for _, line := range report.lines {
-		fmt.Fprintln(std.stdout, line)
-	}
+	stale, err := writeEvents(std.stdout, *dir, *check)
 	if err != nil {
 		return fset.fail(std, err, exitUsage)
 	}
-	if *check && report.stale > 0 {
-		fmt.Fprintf(std.stderr, "flexhook events: %d file(s) not current: run `make events`\n", report.stale)
+	if *check && stale > 0 {
+		fmt.Fprintf(std.stderr, "flexhook events: %d file(s) not current: run `make events`\n", stale)
 		return exitFailure
 	}
 	return exitOK
 }
 
-// eventsReport says what writeEvents did, one line per file.
-type eventsReport struct {
-	lines []string
-	stale int // files missing, different or without a sample
-}
-
 // writeEvents brings dir in line with the samples, or only compares when
-// check is set. Files in dir without a sample are reported, never removed.
-func writeEvents(dir string, check bool) (eventsReport, error) {
-	var rep eventsReport
-	if !check {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return rep, err
-		}
-	}
+// check is set, writing one line per file to w. Files in dir without a
+// sample are reported, never removed. stale counts the files missing,
+// different or without a sample.
+func writeEvents(w io.Writer, dir string, check bool) (stale int, err error) {
 	var names []string
 	for _, s := range append(samples.All(), samples.Sources()...) {
 		want, err := s.File()
 		if err != nil {
-			return rep, fmt.Errorf("sample %s: %w", s.Name, err)
+			return stale, fmt.Errorf("sample %s: %w", s.Name, err)
 		}
 		name := s.Name + ".json"
 		names = append(names, name)
 		path := filepath.Join(dir, name)
 		got, err := os.ReadFile(path)
+		state := "wrote    "
 		switch {
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			return rep, err
+			return stale, err
 		case err == nil && bytes.Equal(got, want):
-			rep.lines = append(rep.lines, "unchanged "+path)
-			continue
+			state = "unchanged"
 		case check && err != nil:
-			rep.stale++
-			rep.lines = append(rep.lines, "missing   "+path)
-			continue
+			state, stale = "missing  ", stale+1
 		case check:
-			rep.stale++
-			rep.lines = append(rep.lines, "stale     "+path)
-			continue
+			state, stale = "stale    ", stale+1
+		default:
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return stale, err
+			}
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				return stale, err
+			}
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return rep, err
-		}
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			return rep, err
-		}
-		rep.lines = append(rep.lines, "wrote     "+path)
+		fmt.Fprintln(w, state+" "+path)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
-		return rep, err
+		return stale, err
 	}
 	sourceFiles, _ := filepath.Glob(filepath.Join(dir, samples.SourcesDir, "*.json"))
 	for _, f := range append(files, sourceFiles...) {
 		if rel, _ := filepath.Rel(dir, f); !slices.Contains(names, filepath.ToSlash(rel)) {
-			rep.stale++
-			rep.lines = append(rep.lines, "no sample "+f+" (remove it or add it to internal/local/samples)")
+			stale++
+			fmt.Fprintln(w, "no sample "+f+" (remove it or add it to internal/local/samples)")
 		}
 	}
-	return rep, nil
+	return stale, nil
 }

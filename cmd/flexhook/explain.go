@@ -39,20 +39,16 @@ const explainPlaceholderSecret = "flexhook-explain-offline"
 // explainCommand implements `flexhook explain`.
 func explainCommand(_ context.Context, std *stdio, args []string) int {
 	fs := newFlagSet("explain", "flexhook explain [--local] [--token T] [--crm-secret S] [--crm-token T] [--account AC…] [--at TIME] [--json] EVENT.json", explainDescription)
-	var tokens, crmSecrets, crmTokens listFlag
-	fs.Var(&tokens, "token", "Twilio auth `token` to verify X-Twilio-Signature with (repeatable, for rotation)")
-	fs.Var(&crmSecrets, "crm-secret", "Standard Webhooks `secret` (whsec_…) to verify CRM signatures with (repeatable)")
-	fs.Var(&crmTokens, "crm-token", "CRM bearer `token` to accept (repeatable)")
+	tokens := fs.list("token", "Twilio auth `token` to verify X-Twilio-Signature with (repeatable, for rotation)")
+	crmSecrets := fs.list("crm-secret", "Standard Webhooks `secret` (whsec_…) to verify CRM signatures with (repeatable)")
+	crmTokens := fs.list("crm-token", "CRM bearer `token` to accept (repeatable)")
 	account := fs.String("account", "", "Twilio account `SID` the event must belong to")
 	local := fs.Bool("local", false, "use the local test credentials of flexhook run and events/ (internal/local/samples)")
 	at := fs.String("at", "", "judge the event's age at this `time` (RFC 3339) instead of now")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, code, ok := fs.parse(std, args)
+	payload, code, ok := fs.parseEvent(std, args)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fs.fail(std, usageError("want exactly one EVENT file, got %d arguments", len(pos)), exitUsage)
 	}
 	now := time.Now()
 	if *at != "" {
@@ -71,7 +67,7 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, usageError("configuration from the environment: %v", err), exitUsage)
 	}
-	creds := preview.Credentials{AuthTokens: tokens, CRMSecrets: crmSecrets, CRMTokens: crmTokens, AccountSID: *account}
+	creds := preview.Credentials{AuthTokens: *tokens, CRMSecrets: *crmSecrets, CRMTokens: *crmTokens, AccountSID: *account}
 	if *local {
 		creds.AuthTokens = append(creds.AuthTokens, samples.AuthToken)
 		creds.CRMSecrets = append(creds.CRMSecrets, samples.CRMWebhookSecret)
@@ -84,10 +80,6 @@ func explainCommand(_ context.Context, std *stdio, args []string) int {
 		if _, err := crm.NewVerifier(crm.Config{Secrets: creds.CRMSecrets, Tokens: creds.CRMTokens}); err != nil {
 			return fs.fail(std, usageError("--crm-secret/--crm-token: %v", err), exitUsage)
 		}
-	}
-	payload, err := readEvent(std, pos[0])
-	if err != nil {
-		return fs.fail(std, err, exitUsage)
 	}
 	rep := preview.Explain(payload, cfg, creds, now)
 	if *asJSON {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,15 +32,10 @@ func newFlagSet(name, synopsis, description string) *flagSet {
 	return fs
 }
 
-// printUsage writes the synopsis, the description and the flags.
+// printUsage writes the synopsis, the description and the flags (every
+// command has some).
 func (fs *flagSet) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n", fs.synopsis, strings.TrimSpace(fs.description))
-	n := 0
-	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nFlags:\n")
+	fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\nFlags:\n", fs.synopsis, strings.TrimSpace(fs.description))
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -74,6 +70,35 @@ func (fs *flagSet) parse(std *stdio, args []string) (positional []string, code i
 	}
 }
 
+// parseNone is parse for a command that takes no positional argument.
+func (fs *flagSet) parseNone(std *stdio, args []string) (code int, ok bool) {
+	pos, code, ok := fs.parse(std, args)
+	if ok && len(pos) > 0 {
+		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage), false
+	}
+	return code, ok
+}
+
+// parseEvent is parse for a command that takes one EVENT file, a file name
+// or - for stdin: it returns the file's content, checked to be JSON.
+func (fs *flagSet) parseEvent(std *stdio, args []string) (event []byte, code int, ok bool) {
+	pos, code, ok := fs.parse(std, args)
+	if !ok {
+		return nil, code, false
+	}
+	if len(pos) != 1 {
+		return nil, fs.fail(std, usageError("want exactly one EVENT file, got %d arguments", len(pos)), exitUsage), false
+	}
+	b, err := readInput(std, "@"+pos[0])
+	if err == nil && !json.Valid(b) {
+		err = fmt.Errorf("%s is not JSON", pos[0])
+	}
+	if err != nil {
+		return nil, fs.fail(std, err, exitUsage), false
+	}
+	return b, 0, true
+}
+
 // fail reports err and returns its exit code: exitUsage for usage errors
 // (with a hint to -h), else code.
 func (fs *flagSet) fail(std *stdio, err error, code int) int {
@@ -85,16 +110,14 @@ func (fs *flagSet) fail(std *stdio, err error, code int) int {
 	return code
 }
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-// String implements flag.Value.
-func (l *listFlag) String() string { return strings.Join(*l, " ") }
-
-// Set implements flag.Value: each use of the flag adds a value.
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
+// list defines a repeatable string flag: each use adds a value.
+func (fs *flagSet) list(name, usage string) *[]string {
+	var l []string
+	fs.Func(name, usage, func(v string) error {
+		l = append(l, v)
+		return nil
+	})
+	return &l
 }
 
 // readInput reads "@path" as the file's content, "@-" as stdin, and any

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,29 +48,21 @@ func invokeCommand(ctx context.Context, std *stdio, args []string) int {
 	target := fs.String("url", "http://"+stack.DefaultAddr, "base `URL` of the local API gateway")
 	emu := fs.String("emulator", "", "base `URL` of an emulator (or of flexhook run's gateway): send the event unchanged to its Invoke API path")
 	timeout := fs.Duration("timeout", time.Minute, "give up after this `duration`")
-	pos, code, ok := fs.parse(std, args)
+	payload, code, ok := fs.parseEvent(std, args)
 	if !ok {
 		return code
-	}
-	if len(pos) != 1 {
-		return fs.fail(std, usageError("want exactly one EVENT file, got %d arguments", len(pos)), exitUsage)
-	}
-	payload, err := readEvent(std, pos[0])
-	if err != nil {
-		return fs.fail(std, err, exitUsage)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var resp response
+	var (
+		resp response
+		err  error
+	)
 	if *emu != "" {
 		resp, err = invokeEmulator(ctx, client, *emu, payload)
 	} else {
-		var note string
-		resp, note, err = invokeGateway(ctx, client, *target, payload)
-		if note != "" {
-			fmt.Fprintln(std.stderr, "flexhook invoke: note: "+note)
-		}
+		resp, err = invokeGateway(ctx, client, *target, payload, std.stderr)
 	}
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
@@ -79,26 +72,6 @@ func invokeCommand(ctx context.Context, std *stdio, args []string) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-// readEvent reads the event file ("-" is stdin) and checks it is JSON.
-func readEvent(std *stdio, name string) ([]byte, error) {
-	var (
-		b   []byte
-		err error
-	)
-	if name == "-" {
-		b, err = io.ReadAll(std.stdin)
-	} else {
-		b, err = readInput(std, "@"+name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("%s is not JSON", name)
-	}
-	return b, nil
 }
 
 // response is what invoke prints.
@@ -111,15 +84,14 @@ type response struct {
 }
 
 // invokeGateway sends the HTTP request the event describes to the gateway.
-// note, when set, warns that signatures in the event will not verify there.
-func invokeGateway(ctx context.Context, client *http.Client, base string, payload []byte) (response, string, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return response{}, "", usageError("--url %q is not an absolute http(s) URL", base)
+// It warns on stderr when signatures in the event will not verify there.
+func invokeGateway(ctx context.Context, client *http.Client, base string, payload []byte, stderr io.Writer) (response, error) {
+	if _, err := absoluteURL("--url", base); err != nil {
+		return response{}, err
 	}
 	ev, err := gateway.Decode(payload, gateway.Options{MaxBody: localrunMaxBody})
 	if err != nil {
-		return response{}, "", fmt.Errorf("the file is not an API Gateway event: %w", err)
+		return response{}, fmt.Errorf("the file is not an API Gateway event: %w", err)
 	}
 	target := strings.TrimRight(base, "/") + ev.Path
 	if ev.RawQuery != "" {
@@ -127,7 +99,7 @@ func invokeGateway(ctx context.Context, client *http.Client, base string, payloa
 	}
 	req, err := http.NewRequestWithContext(ctx, ev.Method, target, bytes.NewReader(ev.Body))
 	if err != nil {
-		return response{}, "", err
+		return response{}, err
 	}
 	for k, v := range ev.Header {
 		switch k {
@@ -136,22 +108,37 @@ func invokeGateway(ctx context.Context, client *http.Client, base string, payloa
 		}
 		req.Header[k] = v
 	}
-	var note string
 	signed := req.Header.Get(taskrouter.SignatureHeader) != "" || req.Header.Get("Webhook-Signature") != ""
 	if signed && ev.PublicURL != "" && ev.PublicURL != target {
-		note = fmt.Sprintf("the event is signed for %s but goes to %s, so its signature will not verify; "+
-			"send it unchanged with --emulator %s, or sign one for this URL with flexhook sign --format event", ev.PublicURL, target, strings.TrimRight(base, "/"))
+		fmt.Fprintf(stderr, "flexhook invoke: note: the event is signed for %s but goes to %s, so its signature will not verify; "+
+			"send it unchanged with --emulator %s, or sign one for this URL with flexhook sign --format event\n", ev.PublicURL, target, strings.TrimRight(base, "/"))
 	}
+	resp, body, err := send(client, req)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// absoluteURL parses v, the value of flag, and checks that it is an
+// absolute http(s) URL.
+func absoluteURL(flag, v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError("%s %q is not an absolute http(s) URL", flag, v)
+	}
+	return u, nil
+}
+
+// send sends req and reads the whole response.
+func send(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
-		return response{}, note, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, note, err
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: body}, note, nil
+	return resp, body, err
 }
 
 // localrunMaxBody is the largest body invoke turns into a request: the
@@ -161,9 +148,9 @@ const localrunMaxBody = 10 << 20
 // invokeEmulator posts the event unchanged to the Invoke API path at base
 // and decodes the function's answer.
 func invokeEmulator(ctx context.Context, client *http.Client, base string, payload []byte) (response, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return response{}, usageError("--emulator %q is not an absolute http(s) URL", base)
+	u, err := absoluteURL("--emulator", base)
+	if err != nil {
+		return response{}, err
 	}
 	target := base
 	if !strings.HasSuffix(u.Path, "/invocations") {
@@ -174,25 +161,20 @@ func invokeEmulator(ctx context.Context, client *http.Client, base string, paylo
 		return response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
+	resp, body, err := send(client, req)
 	if err != nil {
 		return response{}, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return response{}, err
-	}
+	raw := response{status: resp.StatusCode, header: resp.Header, body: body, raw: true}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadGateway {
-		// The emulator's (or gateway's) own refusal, not the function's.
-		return response{status: resp.StatusCode, header: resp.Header, body: body, raw: true}, nil
+		return raw, nil // the emulator's (or gateway's) own refusal, not the function's
 	}
-	if fe := functionError(resp, body); fe != "" {
-		return response{status: resp.StatusCode, header: resp.Header, body: body, functionError: fe, raw: true}, nil
+	if raw.functionError = functionError(resp, body); raw.functionError != "" {
+		return raw, nil
 	}
 	r, err := gatewaytest.ParseResponse(body)
 	if err != nil {
-		return response{status: resp.StatusCode, header: resp.Header, body: body, raw: true}, nil
+		return raw, nil
 	}
 	h := http.Header{}
 	for k, v := range r.Header {
@@ -231,12 +213,7 @@ func printResponse(w io.Writer, r response) {
 		fmt.Fprintf(w, "Function result (not an HTTP response):\n")
 	default:
 		fmt.Fprintf(w, "HTTP %d %s\n", r.status, http.StatusText(r.status))
-		keys := make([]string, 0, len(r.header))
-		for k := range r.header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(r.header)) {
 			for _, v := range r.header[k] {
 				fmt.Fprintf(w, "%s: %s\n", k, v)
 			}

@@ -57,12 +57,8 @@ func redriveCommand(ctx context.Context, std *stdio, args []string) int {
 	maxN := fs.Int("max", redrive.DefaultMax, "examine at most `N` dead-letter messages")
 	hold := fs.Duration("hold", redrive.DefaultHold, "how long examined messages stay invisible, at least the length of the run")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this `duration`")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	now := time.Now()
 	f, err := redriveFilter(*sid, *since, *until, now)

@@ -63,16 +63,11 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	localEnv := fs.String("local-env", stack.LocalEnvFile, "write the functions' environment for `sam local invoke --env-vars` to this `file` (empty: do not)")
 	localEnvHost := fs.String("local-env-host", "", "`host` that replaces 127.0.0.1 in local-env.json's URLs, e.g. host.docker.internal for Docker Desktop")
 	bootstrap := fs.String("bootstrap", "", "use this prebuilt webhook `binary` (from emulator.Build) instead of building functions/webhook")
-	var env listFlag
-	fs.Var(&env, "env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	env := fs.list("env", "override a function environment variable, as `KEY=value` (repeatable), e.g. CLOSE_STATUS=inactive")
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
-	}
-	opts, err := runOptions(*twilio, *publicURL, *addr, *once, env, std.getenv)
+	opts, err := runOptions(*twilio, *publicURL, *addr, *once, *env, std.getenv)
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
 	}

@@ -2,16 +2,20 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/crm"
 	"github.com/flexhook/flexhook/internal/gateway/gatewaytest"
+	"github.com/flexhook/flexhook/internal/local/samples"
 	"github.com/flexhook/flexhook/internal/local/stack"
 	"github.com/flexhook/flexhook/internal/taskrouter"
 )
@@ -58,8 +62,7 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	token := fs.String("token", "", "Twilio auth `token`: sign a TaskRouter form with X-Twilio-Signature")
 	secret := fs.String("secret", "", "Standard Webhooks `secret` (whsec_...): sign a CRM JSON body")
 	bearer := fs.String("bearer", "", "CRM API `token`: send Authorization: Bearer instead of a signature")
-	var form listFlag
-	fs.Var(&form, "form", "a TaskRouter form field, `KEY=value` (repeatable)")
+	form := fs.list("form", "a TaskRouter form field, `KEY=value` (repeatable)")
 	body := fs.String("body", "", "the body: `TEXT`, @FILE, or @- for stdin (an encoded form for --token, JSON for a CRM request)")
 	format := fs.String("format", "curl", "output `format`: curl or event")
 	id := fs.String("id", "", "webhook-id of a Standard Webhooks signature (default: random msg_...)")
@@ -67,31 +70,20 @@ func signCommand(_ context.Context, std *stdio, args []string) int {
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
 	source := fs.String("source", "", "CRM source `NAME`: sign --body the way the source's scheme does, with --secret")
 	sources := fs.String("sources", "", "CRM_SOURCES `JSON` or @FILE to find --source in (default: $CRM_SOURCES, else the local presets)")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	now := time.Now()
 	if *ts != 0 {
 		now = time.Unix(*ts, 0)
 	}
-	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: form, format: *format, id: *id, now: now, source: *source}
+	in := signInput{url: *rawURL, token: *token, secret: *secret, bearer: *bearer, form: *form, format: *format, id: *id, now: now, source: *source}
 	if *source != "" {
-		defs := *sources
-		if defs == "" {
-			defs = std.getenv("CRM_SOURCES")
+		defs, err := readInput(std, cmp.Or(*sources, std.getenv("CRM_SOURCES")))
+		if err != nil {
+			return fs.fail(std, fmt.Errorf("--sources: %w", err), exitUsage)
 		}
-		if strings.HasPrefix(defs, "@") {
-			b, err := readInput(std, defs)
-			if err != nil {
-				return fs.fail(std, fmt.Errorf("--sources: %w", err), exitUsage)
-			}
-			defs = string(b)
-		}
-		in.sources = defs
+		in.sources = string(defs)
 	}
 	if *body != "" {
 		b, err := readInput(std, *body)
@@ -131,6 +123,9 @@ func sign(in signInput) (string, error) {
 	if in.url == "" {
 		return "", usageError("--url is required")
 	}
+	if in.format != "curl" && in.format != "event" {
+		return "", usageError("--format %q: want curl or event", in.format)
+	}
 	if in.source != "" {
 		return signSource(in)
 	}
@@ -143,28 +138,23 @@ func sign(in signInput) (string, error) {
 	if n != 1 {
 		return "", usageError("give exactly one of --token (TaskRouter), --secret or --bearer (CRM)")
 	}
-	if in.format != "curl" && in.format != "event" {
-		return "", usageError("--format %q: want curl or event", in.format)
-	}
-	var (
-		req stack.Request
-		err error
-	)
-	if in.token != "" {
-		form, ferr := signForm(in)
-		if ferr != nil {
-			return "", ferr
-		}
-		req, err = stack.TaskRouterRequest(in.url, in.token, form)
-	} else {
+	if in.token == "" {
 		if len(in.form) > 0 {
 			return "", usageError("--form is for TaskRouter requests (--token); give a CRM request's JSON with --body")
 		}
 		if !in.hasBody {
 			return "", usageError("a CRM request needs its JSON --body")
 		}
-		req, err = stack.CRMRequest(in.url, in.body, stack.CRMAuth{Secret: in.secret, ID: in.id, Time: in.now, Token: in.bearer})
+		if in.secret != "" {
+			return signDelivery(in, crm.SchemeStandardWebhooks, in.secret)
+		}
+		return signDelivery(in, crm.SchemeBearer, in.bearer)
 	}
+	form, err := signForm(in)
+	if err != nil {
+		return "", err
+	}
+	req, err := stack.TaskRouterRequest(in.url, in.token, form)
 	if err != nil {
 		return "", usageError("%v", err)
 	}
@@ -221,4 +211,71 @@ func indentJSON(b []byte) []byte {
 	}
 	buf.WriteByte('\n')
 	return buf.Bytes()
+}
+
+// presetSecrets are the local test secrets of the presets in
+// samples.CRMSourcesJSON, used when --secret is not given.
+var presetSecrets = map[string]string{
+	"zendesk":    samples.ZendeskSigningSecret,
+	"hubspot":    samples.HubSpotClientSecret,
+	"salesforce": samples.SalesforceToken,
+}
+
+// signSource builds the delivery of in.body to a CRM source, signed the way
+// its scheme signs. Errors wrap errUsage.
+func signSource(in signInput) (string, error) {
+	defs, presets := in.sources, false
+	if defs == "" {
+		defs, presets = samples.CRMSourcesJSON(), true
+	}
+	srcs, err := crm.ParseSources(defs)
+	if err != nil {
+		return "", usageError("CRM sources: %v", err)
+	}
+	var src *crm.Source
+	for i := range srcs {
+		if srcs[i].Name == in.source {
+			src = &srcs[i]
+		}
+	}
+	if src == nil {
+		return "", usageError("--source %q is not among the CRM sources", in.source)
+	}
+	if in.token != "" || in.bearer != "" || len(in.form) > 0 {
+		return "", usageError("--source takes its credential from --secret; --token, --bearer and --form do not apply")
+	}
+	if !in.hasBody {
+		return "", usageError("a CRM source request needs its --body (JSON, or the SOAP message for salesforce-outbound)")
+	}
+	secret := in.secret
+	if secret == "" && presets {
+		secret = presetSecrets[src.Name]
+	}
+	if secret == "" && src.Scheme.NeedsSecret() {
+		return "", usageError("--secret is required: the %s scheme of source %s signs with it", src.Scheme, src.Name)
+	}
+	return signDelivery(in, src.Scheme, secret)
+}
+
+// signDelivery builds the POST of in.body to in.url, authenticated the way
+// scheme does with secret, and renders it. Errors wrap errUsage.
+func signDelivery(in signInput, scheme crm.Scheme, secret string) (string, error) {
+	if _, err := absoluteURL("--url", in.url); err != nil {
+		return "", err
+	}
+	id := in.id
+	if id == "" && (scheme == crm.SchemeStandardWebhooks || scheme == crm.SchemeZendesk) {
+		id = stack.NewMessageID()
+	}
+	h, u, err := crm.SignDelivery(scheme, secret, http.MethodPost, in.url, id, in.body, in.now)
+	if err != nil {
+		return "", usageError("%v", err)
+	}
+	if scheme == crm.SchemeSalesforceOutbound {
+		h.Set("Content-Type", "text/xml; charset=utf-8")
+		h.Set("SOAPAction", `"notifications"`)
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	return render(in, stack.Request{Method: http.MethodPost, URL: u, Header: h, Body: in.body})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,12 +46,8 @@ func sweepCommand(ctx context.Context, std *stdio, args []string) int {
 	maxCloses := fs.Int("max-closes", 500, "close at most `N` channels")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this `duration`")
-	pos, code, ok := fs.parse(std, args)
-	if !ok {
+	if code, ok := fs.parseNone(std, args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		return fs.fail(std, usageError("unexpected argument %q", pos[0]), exitUsage)
 	}
 	if *minAge <= 0 || *maxCloses < 1 {
 		return fs.fail(std, usageError("--min-age and --max-closes must be positive"), exitUsage)
@@ -128,7 +125,7 @@ func writeSweep(w io.Writer, rep sweeper.Report) error {
 		case a.Outcome == string(channelclose.DryRun):
 			detail = "not sent (dry run): " + a.Request
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, dash(a.ChannelStatus), a.Outcome, dash(detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ChannelSID, a.InteractionSID, a.TaskSID, a.EventType, cmp.Or(a.ChannelStatus, "-"), a.Outcome, cmp.Or(detail, "-"))
 	}
 	fmt.Fprintf(tw, "%d events, %d closing, %d channels (left alone: %s), %d active; outcomes: %s",
 		rep.Events, rep.Closing, rep.Channels, counts(rep.Left), rep.Open, counts(rep.Outcomes))
@@ -152,12 +149,4 @@ func counts(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// dash renders an empty table cell.
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

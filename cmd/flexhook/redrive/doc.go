@@ -23,7 +23,7 @@
 //
 // SQS has no way to read a queue without receiving its messages: while a
 // run examines them they are invisible (Options.Hold), and the ones not
-// moved are made visible again at the end (Options.Release). On a FIFO
+// moved are made visible again at the end. On a FIFO
 // dead-letter queue, SQS delivers a message group's messages only once the
 // earlier ones are deleted or visible again, so a List shows the first
 // messages of each group (up to ten), and a Move that skips a message keeps

@@ -1,6 +1,7 @@
 package redrive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,10 +26,16 @@ type sqsClient interface {
 
 // Defaults of Options.
 const (
-	DefaultMax     = 1000
-	DefaultHold    = 5 * time.Minute
-	DefaultRelease = time.Second
-	DefaultWait    = 2 * time.Second
+	DefaultMax  = 1000
+	DefaultHold = 5 * time.Minute
+	DefaultWait = 2 * time.Second
+)
+
+const (
+	// release is the visibility timeout given back to the examined
+	// messages that were not moved. SQS accepts 0 (visible at once); goaws
+	// mishandles 0 on FIFO queues, hence one second.
+	release = time.Second
 	// releaseTimeout bounds giving the examined messages back.
 	releaseTimeout = 30 * time.Second
 )
@@ -41,10 +48,6 @@ type Options struct {
 	// length of a run (default 5 min). A message seen again because its
 	// hold ran out ends the run.
 	Hold time.Duration
-	// Release is the visibility timeout given back to the examined
-	// messages that were not moved (default 1 s). SQS accepts 0 (visible at
-	// once); goaws mishandles 0 on FIFO queues, hence one second.
-	Release time.Duration
 	// Wait is the long-polling wait of each receive (default 2 s): long
 	// enough that messages released by a dry run just before are seen.
 	Wait time.Duration
@@ -66,9 +69,6 @@ func New(c sqsClient, dlqURL, queueURL string, o Options) *Redriver {
 	}
 	if o.Hold <= 0 {
 		o.Hold = DefaultHold
-	}
-	if o.Release <= 0 {
-		o.Release = DefaultRelease
 	}
 	if o.Wait <= 0 {
 		o.Wait = DefaultWait
@@ -218,11 +218,9 @@ func (r *Redriver) run(ctx context.Context, f Filter, move bool) (rep Report, er
 				if e.Err != nil {
 					rep.Failed++
 				}
-				if !e.Moved || e.Err != nil {
-					held = append(held, m) // still in the dead-letter queue
-				}
-			} else {
-				held = append(held, m)
+			}
+			if !e.Moved || e.Err != nil {
+				held = append(held, m) // still in the dead-letter queue
 			}
 			rep.Entries = append(rep.Entries, e)
 		}
@@ -262,7 +260,7 @@ func (r *Redriver) release(ctx context.Context, msgs []sqsreceive.Message) error
 	defer cancel()
 	var errs []error
 	for _, m := range msgs {
-		if err := r.sqs.ChangeVisibility(ctx, r.dlq, m.ReceiptHandle, r.o.Release); err != nil {
+		if err := r.sqs.ChangeVisibility(ctx, r.dlq, m.ReceiptHandle, release); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -306,7 +304,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 			result = e.Err.Error()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.MessageID, at, strconv.Itoa(e.ReceiveCount),
-			dash(e.ChannelSID), dash(e.TaskSID), dash(e.Key), yesNo(e.Selected), result)
+			cmp.Or(e.ChannelSID, "-"), cmp.Or(e.TaskSID, "-"), cmp.Or(e.Key, "-"), yesNo(e.Selected), result)
 	}
 	fmt.Fprintf(tw, "%d examined, %d selected, %d moved, %d failed", len(rep.Entries), rep.Selected, rep.Moved, rep.Failed)
 	if rep.Incomplete {
@@ -314,13 +312,6 @@ func (rep Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintln(tw)
 	return tw.Flush()
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func yesNo(b bool) string {

@@ -13,11 +13,11 @@
 //
 // Where each number comes from:
 //
-//   - Init: the emulator's REPORT line "Init Duration", the time from
-//     starting the bootstrap process to its first call for an event, which
-//     is what Lambda reports as Init Duration. It includes the function's
-//     cold start work: configuration, AWS SDK setup and the first secret
-//     fetch from the fake.
+//   - Init: the first event's REPORT Duration minus the handler's own
+//     Latency (aws-lambda-rie starts the bootstrap inside the first
+//     invocation, so its "Init Duration" covers only registration). It
+//     includes the function's cold start work: configuration, AWS SDK setup
+//     and the first secret fetch from the fake.
 //   - Cold start wall time: from launching the emulator to the first
 //     response, as seen by the client.
 //   - Warm latency: the client's round trip through the emulator, and the

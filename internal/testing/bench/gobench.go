@@ -106,12 +106,10 @@ func parseGoBench(out []byte) ([]GoBench, error) {
 
 // trimProcs removes the -GOMAXPROCS suffix go test adds to names.
 func trimProcs(name string) string {
-	i := strings.LastIndexByte(name, '-')
-	if i < 0 {
-		return name
+	if i := strings.LastIndexByte(name, '-'); i >= 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
 	}
-	if _, err := strconv.Atoi(name[i+1:]); err != nil {
-		return name
-	}
-	return name[:i]
+	return name
 }

@@ -15,11 +15,11 @@ type invocation struct {
 	reported bool
 	duration float64 // Duration, ms
 	init     float64 // Init Duration, ms; 0 on a warm invocation
-	// From the function's summary log line and the EMF line after it.
-	summarized bool
-	latency    float64 // EMF Latency, ms
-	flex       float64 // EMF FlexLatency, ms
-	emf        map[string]any
+	// From the EMF line after the function's summary log line; nil
+	// until it is written.
+	emf     map[string]any
+	latency float64 // EMF Latency, ms
+	flex    float64 // EMF FlexLatency, ms
 }
 
 // logs parses the emulator's output line by line as it is written and
@@ -30,7 +30,6 @@ type logs struct {
 	byID    map[string]*invocation
 	lastID  string        // request id of the last summary line
 	changed chan struct{} // closed and replaced whenever a line is parsed
-	lines   int
 }
 
 func newLogs() *logs {
@@ -43,29 +42,22 @@ func (l *logs) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	l.partial = append(l.partial, p...)
 	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
+		line, rest, ok := bytes.Cut(l.partial, []byte("\n"))
+		if !ok {
 			break
 		}
-		l.parse(l.partial[:i])
-		l.partial = l.partial[i+1:]
-	}
-	if len(l.partial) == 0 {
-		l.partial = nil
+		l.parse(line)
+		l.partial = rest
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
 	return len(p), nil
 }
 
-var (
-	reportLine   = regexp.MustCompile(`^REPORT RequestId: (\S+)\t(?:Init Duration: ([0-9.]+) ms\t)?Duration: ([0-9.]+) ms`)
-	summaryStart = []byte(`{"`)
-)
+var reportLine = regexp.MustCompile(`^REPORT RequestId: (\S+)\t(?:Init Duration: ([0-9.]+) ms\t)?Duration: ([0-9.]+) ms`)
 
 // parse records one line; l.mu is held.
 func (l *logs) parse(line []byte) {
-	l.lines++
 	if m := reportLine.FindSubmatch(line); m != nil {
 		inv := l.get(string(m[1]))
 		inv.reported = true
@@ -75,7 +67,7 @@ func (l *logs) parse(line []byte) {
 		}
 		return
 	}
-	if !bytes.HasPrefix(line, summaryStart) {
+	if !bytes.HasPrefix(line, []byte(`{"`)) {
 		return
 	}
 	var rec map[string]any
@@ -92,7 +84,6 @@ func (l *logs) parse(line []byte) {
 		inv.emf = rec
 		inv.latency, _ = rec["Latency"].(float64)
 		inv.flex, _ = rec["FlexLatency"].(float64)
-		inv.summarized = true
 		return
 	}
 	if rec["message"] == "request" {
@@ -120,7 +111,7 @@ func (l *logs) wait(id string, timeout time.Duration) (invocation, bool) {
 		l.mu.Lock()
 		inv := l.byID[id]
 		changed := l.changed
-		if inv != nil && inv.reported && inv.summarized {
+		if inv != nil && inv.reported && inv.emf != nil {
 			out := *inv
 			delete(l.byID, id)
 			l.mu.Unlock()

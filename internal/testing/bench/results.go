@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -109,122 +111,113 @@ type Target struct {
 	Method string  `json:"method"`
 }
 
-// WriteTable prints the results as plain-text tables.
-func (r *Results) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	p := func(format string, args ...any) { fmt.Fprintf(tw, format+"\n", args...) }
+// table is one table of the results; its first row is the header.
+type table struct {
+	rows    [][]string
+	figures bool // the columns after the first are figures, right-aligned in Markdown
+}
+
+// layout returns the results as the machine's line, tables and the
+// sentences after them, which WriteTable and WriteMarkdown lay out.
+func (r *Results) layout() (machine string, tables []table, notes []string) {
 	m := r.Machine
-	p("machine\t%d CPUs, %s, %s %s/%s, %s", m.CPUs, m.CPUModel, m.GoVersion, m.GOOS, m.GOARCH, m.Date)
-	p("")
-	if len(r.Benchmarks) > 0 {
-		p("benchmark\tns/op\tB/op\tallocs/op")
-		for _, b := range r.Benchmarks {
-			p("%s\t%.0f\t%.0f\t%.0f", b.Name, b.NsPerOp, b.BytesPerOp, b.AllocsPerOp)
-		}
-		p("")
-	}
-	if c := r.Cold; c != nil {
-		p("cold start (%d starts)\tp50\tp90\tmax", c.Starts)
-		p("emulator launch to first response\t%.1f ms\t%.1f ms\t%.1f ms", c.Wall.Median, c.Wall.P90, c.Wall.Max)
-		p("own init (first Duration - Latency)\t%.1f ms\t%.1f ms\t%.1f ms", c.Init.Median, c.Init.P90, c.Init.Max)
-		p("first event duration (REPORT)\t%.2f ms\t%.2f ms\t%.2f ms", c.FirstInvoke.Median, c.FirstInvoke.P90, c.FirstInvoke.Max)
-		p("")
-	}
-	if wm := r.Warm; wm != nil {
-		p("warm (%d events)\tp50\tp99\tmax", wm.Invokes)
-		p("client round trip\t%.3f ms\t%.3f ms\t%.3f ms", wm.Client.Median, wm.Client.P99, wm.Client.Max)
-		p("duration (REPORT)\t%.3f ms\t%.3f ms\t%.3f ms", wm.Report.Median, wm.Report.P99, wm.Report.Max)
-		p("handler (EMF Latency)\t%.3f ms\t%.3f ms\t%.3f ms", wm.Handler.Median, wm.Handler.P99, wm.Handler.Max)
-		p("Twilio calls (EMF FlexLatency)\t%.3f ms\t%.3f ms\t%.3f ms", wm.Flex.Median, wm.Flex.P99, wm.Flex.Max)
-		p("own overhead (Latency - FlexLatency)\t%.3f ms\t%.3f ms\t%.3f ms", wm.Own.Median, wm.Own.P99, wm.Own.Max)
-		p("")
-		p("upstream calls per event\tFlex %.2f\tTaskRouter %.2f\tSecrets Manager %.2f",
-			wm.CallsPerEvent[apiFlex], wm.CallsPerEvent[apiTaskRouter], wm.CallsPerEvent[apiSecrets])
-		p("")
-	}
-	if t := r.Tracing; t != nil {
-		p("X-Ray tracing, added per sampled event\t%.3f ms\t%.0f B\t%.0f allocs", t.NsPerOp/1e6, t.BytesPerOp, t.AllocsPerOp)
-		p("")
-	}
-	if rs := r.Resources; rs != nil {
-		p("bootstrap (%s, stripped)\t%.2f MB", rs.BinaryArch, float64(rs.BinaryBytes)/1e6)
-		if rs.RSSEvents > 0 {
-			p("RSS after %d events\tpeak %.1f MB\tnow %.1f MB", rs.RSSEvents, float64(rs.PeakRSSKiB)/1024, float64(rs.RSSKiB)/1024)
-		}
-		p("")
-	}
+	machine = fmt.Sprintf("Machine: %d CPUs (`nproc`), %s, %s %s/%s, %s.", m.CPUs, m.CPUModel, m.GoVersion, m.GOOS, m.GOARCH, m.Date)
 	if len(r.Targets) > 0 {
-		p("target\tvalue\tlimit\tresult\tmethod")
-		for _, t := range r.Targets {
+		t := table{rows: [][]string{{"target", "value", "limit", "result", "how it is measured"}}}
+		for _, g := range r.Targets {
 			res := "FAIL"
-			if t.Pass {
+			if g.Pass {
 				res = "pass"
 			}
-			p("%s\t%s\t%s\t%s\t%s", t.Name, format(t.Value, t.Unit), format(t.Limit, t.Unit), res, t.Method)
+			t.rows = append(t.rows, []string{g.Name, format(g.Value, g.Unit), format(g.Limit, g.Unit), res, g.Method})
 		}
+		tables = append(tables, t)
+	}
+	if len(r.Benchmarks) > 0 {
+		t := table{rows: [][]string{{"Go benchmark", "ns/op", "B/op", "allocs/op"}}, figures: true}
+		for _, g := range r.Benchmarks {
+			t.rows = append(t.rows, []string{"`" + g.Name + "`", format(g.NsPerOp, ""), format(g.BytesPerOp, ""), format(g.AllocsPerOp, "")})
+		}
+		tables = append(tables, t)
+	}
+	// row renders figures in milliseconds with prec decimals.
+	row := func(name string, prec int, ms ...float64) []string {
+		cells := []string{name}
+		for _, v := range ms {
+			cells = append(cells, strconv.FormatFloat(v, 'f', prec, 64)+" ms")
+		}
+		return cells
+	}
+	if c := r.Cold; c != nil {
+		tables = append(tables, table{figures: true, rows: [][]string{
+			{fmt.Sprintf("cold start (%d starts)", c.Starts), "p50", "p90", "max"},
+			row("emulator launch to first response", 1, c.Wall.Median, c.Wall.P90, c.Wall.Max),
+			row("own init (first event Duration − its Latency)", 1, c.Init.Median, c.Init.P90, c.Init.Max),
+			row("first event Duration (REPORT)", 2, c.FirstInvoke.Median, c.FirstInvoke.P90, c.FirstInvoke.Max),
+		}})
+	}
+	if wm := r.Warm; wm != nil {
+		tables = append(tables, table{figures: true, rows: [][]string{
+			{fmt.Sprintf("warm (%d events)", wm.Invokes), "p50", "p99", "max"},
+			row("client round trip through the emulator", 3, wm.Client.Median, wm.Client.P99, wm.Client.Max),
+			row("Duration (REPORT)", 3, wm.Report.Median, wm.Report.P99, wm.Report.Max),
+			row("handler (EMF Latency)", 3, wm.Handler.Median, wm.Handler.P99, wm.Handler.Max),
+			row("Twilio calls (EMF FlexLatency)", 3, wm.Flex.Median, wm.Flex.P99, wm.Flex.Max),
+			row("own overhead (Latency − FlexLatency)", 3, wm.Own.Median, wm.Own.P99, wm.Own.Max),
+		}})
+		notes = append(notes, fmt.Sprintf("Upstream calls per event: Flex %.2f, TaskRouter %.2f, Secrets Manager %.2f. The fakes spent %.3f ms per event in their handlers.",
+			wm.CallsPerEvent[apiFlex], wm.CallsPerEvent[apiTaskRouter], wm.CallsPerEvent[apiSecrets], wm.FakeTimeMs))
+	}
+	if t := r.Tracing; t != nil {
+		notes = append(notes, fmt.Sprintf("X-Ray tracing adds %.3f ms, %.0f B and %.0f allocations to a sampled event (two subsegments), from `%s` minus `%s`.",
+			t.NsPerOp/1e6, t.BytesPerOp, t.AllocsPerOp, TracedBenchmark, UntracedBenchmark))
+	}
+	if rs := r.Resources; rs != nil {
+		note := fmt.Sprintf("Stripped `bootstrap` for %s: %.2f MB (%d bytes).", rs.BinaryArch, float64(rs.BinaryBytes)/1e6, rs.BinaryBytes)
+		if rs.RSSEvents > 0 {
+			note += fmt.Sprintf("\nAfter %d events: peak RSS (VmHWM) %.1f MiB, RSS (VmRSS) %.1f MiB.", rs.RSSEvents, float64(rs.PeakRSSKiB)/1024, float64(rs.RSSKiB)/1024)
+		}
+		notes = append(notes, note)
+	}
+	return machine, tables, notes
+}
+
+// WriteTable prints the results as plain-text tables.
+func (r *Results) WriteTable(w io.Writer) error {
+	machine, tables, notes := r.layout()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\n\n", machine)
+	for _, t := range tables {
+		for _, row := range t.rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(tw, n)
 	}
 	return tw.Flush()
 }
 
 // WriteMarkdown writes the results as Markdown tables, for bench/README.md.
 func (r *Results) WriteMarkdown(w io.Writer) error {
+	machine, tables, notes := r.layout()
 	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	m := r.Machine
-	p("Machine: %d CPUs (`nproc`), %s, %s %s/%s, %s.", m.CPUs, m.CPUModel, m.GoVersion, m.GOOS, m.GOARCH, m.Date)
-	p("")
-	if len(r.Targets) > 0 {
-		p("| target | value | limit | result | how it is measured |")
-		p("| --- | --- | --- | --- | --- |")
-		for _, t := range r.Targets {
-			res := "FAIL"
-			if t.Pass {
-				res = "pass"
+	b.WriteString(machine + "\n\n")
+	for _, t := range tables {
+		for i, row := range t.rows {
+			b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+			if i == 0 {
+				sep := slices.Repeat([]string{"---"}, len(row))
+				for c := 1; t.figures && c < len(sep); c++ {
+					sep[c] = "---:"
+				}
+				b.WriteString("| " + strings.Join(sep, " | ") + " |\n")
 			}
-			p("| %s | %s | %s | %s | %s |", t.Name, format(t.Value, t.Unit), format(t.Limit, t.Unit), res, t.Method)
 		}
-		p("")
+		b.WriteString("\n")
 	}
-	if len(r.Benchmarks) > 0 {
-		p("| Go benchmark | ns/op | B/op | allocs/op |")
-		p("| --- | ---: | ---: | ---: |")
-		for _, g := range r.Benchmarks {
-			p("| `%s` | %.0f | %.0f | %.0f |", g.Name, g.NsPerOp, g.BytesPerOp, g.AllocsPerOp)
-		}
-		p("")
-	}
-	if c := r.Cold; c != nil {
-		p("| cold start (%d starts) | p50 | p90 | max |", c.Starts)
-		p("| --- | ---: | ---: | ---: |")
-		p("| emulator launch to first response | %.1f ms | %.1f ms | %.1f ms |", c.Wall.Median, c.Wall.P90, c.Wall.Max)
-		p("| own init (first event Duration − its Latency) | %.1f ms | %.1f ms | %.1f ms |", c.Init.Median, c.Init.P90, c.Init.Max)
-		p("| first event Duration (REPORT) | %.2f ms | %.2f ms | %.2f ms |", c.FirstInvoke.Median, c.FirstInvoke.P90, c.FirstInvoke.Max)
-		p("")
-	}
-	if wm := r.Warm; wm != nil {
-		p("| warm (%d events) | p50 | p99 | max |", wm.Invokes)
-		p("| --- | ---: | ---: | ---: |")
-		p("| client round trip through the emulator | %.3f ms | %.3f ms | %.3f ms |", wm.Client.Median, wm.Client.P99, wm.Client.Max)
-		p("| Duration (REPORT) | %.3f ms | %.3f ms | %.3f ms |", wm.Report.Median, wm.Report.P99, wm.Report.Max)
-		p("| handler (EMF Latency) | %.3f ms | %.3f ms | %.3f ms |", wm.Handler.Median, wm.Handler.P99, wm.Handler.Max)
-		p("| Twilio calls (EMF FlexLatency) | %.3f ms | %.3f ms | %.3f ms |", wm.Flex.Median, wm.Flex.P99, wm.Flex.Max)
-		p("| own overhead (Latency − FlexLatency) | %.3f ms | %.3f ms | %.3f ms |", wm.Own.Median, wm.Own.P99, wm.Own.Max)
-		p("")
-		p("Upstream calls per event: Flex %.2f, TaskRouter %.2f, Secrets Manager %.2f. The fakes spent %.3f ms per event in their handlers.",
-			wm.CallsPerEvent[apiFlex], wm.CallsPerEvent[apiTaskRouter], wm.CallsPerEvent[apiSecrets], wm.FakeTimeMs)
-		p("")
-	}
-	if t := r.Tracing; t != nil {
-		p("X-Ray tracing adds %.3f ms, %.0f B and %.0f allocations to a sampled event (two subsegments), from `%s` minus `%s`.",
-			t.NsPerOp/1e6, t.BytesPerOp, t.AllocsPerOp, TracedBenchmark, UntracedBenchmark)
-		p("")
-	}
-	if rs := r.Resources; rs != nil {
-		p("Stripped `bootstrap` for %s: %.2f MB (%d bytes).", rs.BinaryArch, float64(rs.BinaryBytes)/1e6, rs.BinaryBytes)
-		if rs.RSSEvents > 0 {
-			p("After %d events: peak RSS (VmHWM) %.1f MiB, RSS (VmRSS) %.1f MiB.", rs.RSSEvents, float64(rs.PeakRSSKiB)/1024, float64(rs.RSSKiB)/1024)
-		}
-	}
+	b.WriteString(strings.Join(notes, "\n\n") + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -23,11 +23,6 @@ import (
 type Options struct {
 	// Root is the module root, where builds and `go test` run.
 	Root string
-	// Bootstrap is a host-architecture bootstrap to run under the emulator;
-	// empty builds one into a temporary directory.
-	Bootstrap string
-	// RIE is the aws-lambda-rie path; empty asks emulator.RIEPath.
-	RIE string
 	// GoBenchtime is -benchtime for the Go benchmarks; empty skips them.
 	GoBenchtime string
 	// GoPackages are the packages whose benchmarks run (default
@@ -40,14 +35,13 @@ type Options struct {
 	// RSSEvents is how many events a container answers before its peak
 	// RSS is read.
 	RSSEvents int
-	// BinaryArch is the GOARCH whose stripped bootstrap is sized (default
-	// arm64, the deployed architecture); "-" skips it.
-	BinaryArch string
 	// Progress receives a line per phase; nil discards them.
 	Progress io.Writer
-	// Now is the clock for the run's date (default time.Now).
-	Now func() time.Time
 }
+
+// binaryArch is the GOARCH whose stripped bootstrap is sized: the deployed
+// architecture.
+const binaryArch = "arm64"
 
 // Run measures flexhook as configured and returns the results with each
 // target judged.
@@ -55,13 +49,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.BinaryArch == "" {
-		o.BinaryArch = "arm64"
-	}
-	r := &Results{Machine: machine(ctx, o.Now())}
+	r := &Results{Machine: machine(ctx, time.Now())}
 
 	if o.GoBenchtime != "" {
 		pkgs := o.GoPackages
@@ -76,15 +64,12 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		r.Benchmarks = b
 	}
 
-	r.Resources = &Resources{BinaryArch: o.BinaryArch}
-	if o.BinaryArch != "-" {
-		fmt.Fprintf(o.Progress, "build the %s bootstrap\n", o.BinaryArch)
-		size, err := binarySize(ctx, o.Root, o.BinaryArch)
-		if err != nil {
-			return nil, err
-		}
-		r.Resources.BinaryBytes = size
+	fmt.Fprintf(o.Progress, "build the %s bootstrap\n", binaryArch)
+	size, err := binarySize(ctx, o.Root, binaryArch)
+	if err != nil {
+		return nil, err
 	}
+	r.Resources = &Resources{BinaryArch: binaryArch, BinaryBytes: size}
 
 	if o.ColdStarts > 0 || o.WarmInvokes > 0 || o.RSSEvents > 0 {
 		if err := runEmulated(ctx, o, r); err != nil {
@@ -98,30 +83,27 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 
 // runEmulated runs the phases that need the emulator.
 func runEmulated(ctx context.Context, o Options, r *Results) error {
-	bin := o.Bootstrap
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "flexhook-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		fmt.Fprintln(o.Progress, "build the host bootstrap for the emulator")
-		if bin, err = emulator.Build(ctx, "./functions/webhook", dir); err != nil {
-			return err
-		}
+	dir, err := os.MkdirTemp("", "flexhook-bench-")
+	if err != nil {
+		return err
 	}
-	if o.RIE == "" {
-		var err error
-		if o.RIE, err = emulator.RIEPath(ctx); err != nil {
-			return err
-		}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(o.Progress, "build the host bootstrap for the emulator")
+	bin, err := emulator.Build(ctx, "./functions/webhook", dir)
+	if err != nil {
+		return err
+	}
+	// Found once, so that no start's wall time includes the look-up.
+	rie, err := emulator.RIEPath(ctx)
+	if err != nil {
+		return err
 	}
 	st, err := newStack()
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	h := &harness{o: o, st: st, bin: bin}
+	h := &harness{rie: rie, st: st, bin: bin}
 
 	if o.ColdStarts > 0 {
 		fmt.Fprintf(o.Progress, "cold starts: %d\n", o.ColdStarts)
@@ -147,7 +129,7 @@ func runEmulated(ctx context.Context, o Options, r *Results) error {
 
 // harness runs containers of one bootstrap against one stack.
 type harness struct {
-	o   Options
+	rie string
 	st  *stack
 	bin string
 	n   int // events sent, to cycle through the stack's events
@@ -163,10 +145,10 @@ type container struct {
 	logs *logs
 }
 
-func (h *harness) start(ctx context.Context, extraEnv ...string) (*container, error) {
+func (h *harness) start(ctx context.Context) (*container, error) {
 	l := newLogs()
 	in, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: h.bin, RIE: h.o.RIE, Env: append(h.st.env(), extraEnv...),
+		Bootstrap: h.bin, RIE: h.rie, Env: h.st.env(),
 		Timeout: 12 * time.Second, Stdout: l, LogLevel: "error",
 	})
 	if err != nil {
@@ -225,12 +207,8 @@ func (h *harness) coldStarts(ctx context.Context, n int) (*ColdStart, error) {
 		}
 		s, err := h.invoke(ctx, c)
 		w := time.Since(t0)
-		cerr := c.in.Close()
-		if err != nil {
+		if err := errors.Join(err, c.in.Close()); err != nil {
 			return nil, err
-		}
-		if cerr != nil {
-			return nil, cerr
 		}
 		tw, sm := h.st.take()
 		conns[apiTaskRouter+"+"+apiFlex] = max(conns[apiTaskRouter+"+"+apiFlex], tw.conns)
@@ -299,52 +277,41 @@ func (h *harness) rss(ctx context.Context, n int) (peak, cur int64, err error) {
 			return 0, 0, err
 		}
 	}
-	pid, err := findProcess(h.bin)
+	dir, err := procDir(h.bin)
 	if err != nil {
 		return 0, 0, err
 	}
-	return procMemory(pid)
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatus(status)
 }
 
-// findProcess returns the pid of the one running process whose executable
-// is bin.
-func findProcess(bin string) (int, error) {
+// procDir returns the /proc directory of the one running process whose
+// executable is bin.
+func procDir(bin string) (string, error) {
 	want, err := filepath.EvalSymlinks(bin)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	entries, err := os.ReadDir("/proc")
+	exes, err := filepath.Glob("/proc/[0-9]*/exe")
 	if err != nil {
-		return 0, fmt.Errorf("bench: find the function process: %w", err)
+		return "", err
 	}
-	found := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == want {
-			if found != 0 {
-				return 0, fmt.Errorf("bench: more than one process runs %s", bin)
-			}
-			found = pid
+	var dirs []string
+	for _, exe := range exes {
+		if got, err := os.Readlink(exe); err == nil && got == want {
+			dirs = append(dirs, filepath.Dir(exe))
 		}
 	}
-	if found == 0 {
-		return 0, fmt.Errorf("bench: no process runs %s", bin)
+	if len(dirs) != 1 {
+		return "", fmt.Errorf("bench: %d processes run %s, want one", len(dirs), bin)
 	}
-	return found, nil
+	return dirs[0], nil
 }
 
-// procMemory reads VmHWM and VmRSS, in KiB, from /proc/pid/status.
-func procMemory(pid int) (peak, cur int64, err error) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
-	if err != nil {
-		return 0, 0, err
-	}
-	return parseStatus(b)
-}
-
+// parseStatus reads VmHWM and VmRSS, in KiB, from a /proc/pid/status file.
 func parseStatus(b []byte) (peak, cur int64, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {

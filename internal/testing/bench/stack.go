@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -24,45 +22,34 @@ const secretName = "flexhook/bench"
 // server is a fake served on loopback that counts the connections it
 // accepts and the time its handler spends.
 type server struct {
-	url  string
-	srv  *http.Server
-	done chan error
+	*httptest.Server
 
-	mu      sync.Mutex
-	conns   int
-	handled time.Duration
-	calls   map[string]int
+	mu   sync.Mutex
+	seen counters // since the last take
 }
 
 // serve starts h on a free loopback port. kind names the API a request
 // is for, for the call counts.
-func serve(h http.Handler, kind func(*http.Request) string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("bench: listen: %w", err)
-	}
-	s := &server{url: "http://" + ln.Addr().String(), done: make(chan error, 1), calls: map[string]int{}}
-	s.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			h.ServeHTTP(w, r)
-			d := time.Since(start)
+func serve(h http.Handler, kind func(*http.Request) string) *server {
+	s := &server{seen: counters{calls: map[string]int{}}}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h.ServeHTTP(w, r)
+		d := time.Since(start)
+		s.mu.Lock()
+		s.seen.handled += d
+		s.seen.calls[kind(r)]++
+		s.mu.Unlock()
+	}))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
 			s.mu.Lock()
-			s.handled += d
-			s.calls[kind(r)]++
+			s.seen.conns++
 			s.mu.Unlock()
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			if st == http.StateNew {
-				s.mu.Lock()
-				s.conns++
-				s.mu.Unlock()
-			}
-		},
+		}
 	}
-	go func() { s.done <- s.srv.Serve(ln) }()
-	return s, nil
+	s.Start()
+	return s
 }
 
 // counters are what a server saw since the last reset.
@@ -76,19 +63,9 @@ type counters struct {
 func (s *server) take() counters {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := counters{conns: s.conns, calls: s.calls, handled: s.handled}
-	s.conns, s.calls, s.handled = 0, map[string]int{}, 0
+	c := s.seen
+	s.seen = counters{calls: map[string]int{}}
 	return c
-}
-
-func (s *server) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
 }
 
 // stack is the function's upstreams: the Twilio fake and the Secrets
@@ -126,14 +103,7 @@ func newStack() (*stack, error) {
 		st.events = append(st.events, ev)
 		st.channels = append(st.channels, ch)
 	}
-	var err error
-	if st.twilioSrv, err = serve(st.twilio, twilioAPI); err != nil {
-		return nil, err
-	}
-	if st.secretsSrv, err = serve(st.secrets, secretsAPI); err != nil {
-		st.twilioSrv.close()
-		return nil, err
-	}
+	st.twilioSrv, st.secretsSrv = serve(st.twilio, twilioAPI), serve(st.secrets, secretsAPI)
 	return st, nil
 }
 
@@ -163,8 +133,8 @@ func (st *stack) reopen(i int) error {
 func (st *stack) env() []string {
 	return []string{
 		"TWILIO_SECRET_ID=" + secretName,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + st.secretsSrv.url,
-		"TWILIO_API_BASE_URL=" + st.twilioSrv.url,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + st.secretsSrv.URL,
+		"TWILIO_API_BASE_URL=" + st.twilioSrv.URL,
 		"TASKROUTER_WORKSPACE_SID=" + samples.WorkspaceSID,
 		"AWS_REGION=us-east-1",
 		"LOG_LEVEL=info",
@@ -194,6 +164,7 @@ func (st *stack) take() (twilio, secrets counters) {
 	return st.twilioSrv.take(), st.secretsSrv.take()
 }
 
-func (st *stack) close() error {
-	return errors.Join(st.twilioSrv.close(), st.secretsSrv.close())
+func (st *stack) close() {
+	st.twilioSrv.Close()
+	st.secretsSrv.Close()
 }

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -85,35 +86,28 @@ func (f Figures) WriteTable(w io.Writer) error {
 		}
 		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + " %"
 	}
-	sum := func(m map[string]int) int {
-		n := 0
-		for _, v := range m {
-			n += v
-		}
-		return n
-	}
 	answers := 0
 	for _, n := range f.Answers {
 		answers += n
 	}
-	injected := sum(f.Injected)
+	injected := Counts(f.Injected).Total()
 	round := func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 	rows := [][3]string{
 		{"events sent through the webhook", strconv.Itoa(f.Events), ""},
 		{"  duplicates (an event sent again)", strconv.Itoa(f.Duplicates), pct(f.Duplicates, f.Events)},
 		{"  unique events", strconv.Itoa(f.Events - f.Duplicates), ""},
 		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
-		{"webhook answers", strconv.Itoa(answers), countsByInt(f.Answers)},
+		{"webhook answers", strconv.Itoa(answers), countsOf(f.Answers, "%d ×%d")},
 		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
-		{"  webhook outcomes", strconv.Itoa(sum(f.Webhook)), countsByName(f.Webhook)},
+		{"  webhook outcomes", strconv.Itoa(Counts(f.Webhook).Total()), countsByName(f.Webhook)},
 		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
-		{"channels", strconv.Itoa(f.Channels), countsByKind(f.ByKind)},
+		{"channels", strconv.Itoa(f.Channels), countsOf(f.ByKind, "%v %d")},
 		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
 		{"Twilio requests (worker)", strconv.Itoa(f.TwilioRequests), ""},
 		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
 		{"  refusals (400) of the refused channels", strconv.Itoa(f.Refusals), ""},
 		{"worker invocations", strconv.Itoa(f.Invocations), ""},
-		{"worker job lines", strconv.Itoa(sum(f.Jobs)), countsByName(f.Jobs)},
+		{"worker job lines", strconv.Itoa(Counts(f.Jobs).Total()), countsByName(f.Jobs)},
 		{"  replaying a recorded outcome", strconv.Itoa(f.Replayed), ""},
 		{"close events failed for good, with a reason", strconv.Itoa(f.FailedPermanent), ""},
 		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
@@ -127,58 +121,33 @@ func (f Figures) WriteTable(w io.Writer) error {
 	for _, c := range checks {
 		width = max(width, utf8.RuneCountInString(c.Name))
 	}
-	p := &errWriter{w: w}
+	var b strings.Builder
 	for _, r := range rows {
-		p.printf("%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
+		fmt.Fprintf(&b, "%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
 	}
-	p.printf("%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
+	fmt.Fprintf(&b, "%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
 	for _, c := range checks {
 		mark := "ok"
 		if !c.OK() {
 			mark = "FAILED"
 		}
-		p.printf("%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
+		fmt.Fprintf(&b, "%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
 	}
-	return p.err
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
-// errWriter writes formatted text, keeping the first error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
-}
-
-func countsByName(m map[string]int) string {
+// countsOf renders m in key order, each entry as format renders its key
+// and count, or "none".
+func countsOf[K cmp.Ordered](m map[K]int, format string) string {
 	if len(m) == 0 {
 		return "none"
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf(format, k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func countsByInt(m map[int]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%d ×%d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func countsByKind(m map[Kind]int) string {
-	var parts []string
-	for _, k := range Kinds() {
-		if m[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+func countsByName(m map[string]int) string { return countsOf(m, "%s %d") }

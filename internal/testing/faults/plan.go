@@ -189,7 +189,7 @@ func NewPlan(o PlanOptions) Plan {
 	rare := map[Kind]int{}
 	newChannel := func() {
 		n := len(p.Channels)
-		k := drawKind(rng)
+		k := Kind(draw(rng, kindWeights))
 		// Every plan has a few refused and throttled channels, however
 		// small: the 10th and 11th channels are refused, the 20th and 21st
 		// throttled, unless the draw gave enough already.
@@ -256,18 +256,6 @@ func NewPlan(o PlanOptions) Plan {
 		}
 	}
 	return p
-}
-
-// drawKind draws a channel's kind by kindWeights.
-func drawKind(rng *mrand.Rand) Kind {
-	n := rng.IntN(1000)
-	for k, w := range kindWeights {
-		if n < w {
-			return Kind(k)
-		}
-		n -= w
-	}
-	return Handled
 }
 
 // sidFrom returns a SID with prefix drawn from rng.

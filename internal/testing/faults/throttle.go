@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httputil"
@@ -47,8 +48,8 @@ type Throttle struct {
 	rng       *mrand.Rand
 	share     float64
 	requests  int
-	throttled map[string]int // by operation
-	next      int            // alternates the error code
+	throttled Counts // by operation
+	next      int    // alternates the error code
 }
 
 // NewThrottle returns a Throttle forwarding to the DynamoDB endpoint
@@ -61,7 +62,7 @@ func NewThrottle(target string, seed uint64) (*Throttle, error) {
 	return &Throttle{
 		proxy:     &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = u.Host }},
 		rng:       mrand.New(mrand.NewPCG(seed, seed^0x7468726f74746c65)),
-		throttled: map[string]int{},
+		throttled: Counts{},
 	}, nil
 }
 
@@ -75,28 +76,18 @@ func (t *Throttle) SetShare(share float64) {
 
 // ThrottleStats count what a Throttle did.
 type ThrottleStats struct {
-	Requests  int            // requests received
-	Throttled map[string]int // throttled requests, by DynamoDB operation (GetItem, UpdateItem…)
+	Requests  int    // requests received
+	Throttled Counts // throttled requests, by DynamoDB operation (GetItem, UpdateItem…)
 }
 
 // Total returns the number of throttled requests.
-func (s ThrottleStats) Total() int {
-	n := 0
-	for _, v := range s.Throttled {
-		n += v
-	}
-	return n
-}
+func (s ThrottleStats) Total() int { return s.Throttled.Total() }
 
 // Stats returns the counts so far.
 func (t *Throttle) Stats() ThrottleStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := ThrottleStats{Requests: t.requests, Throttled: map[string]int{}}
-	for k, v := range t.throttled {
-		s.Throttled[k] = v
-	}
-	return s
+	return ThrottleStats{Requests: t.requests, Throttled: maps.Clone(t.throttled)}
 }
 
 // ServeHTTP implements http.Handler.

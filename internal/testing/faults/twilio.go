@@ -2,8 +2,10 @@ package faults
 
 import (
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +69,7 @@ type Close struct {
 type FlakyTwilio struct {
 	sim      *flextest.Server
 	failures []Failure
-	weight   int
+	weights  []int // the failures' weights
 	share    float64
 	spare    func(string) bool
 
@@ -75,7 +77,7 @@ type FlakyTwilio struct {
 	rng      *mrand.Rand
 	seq      int
 	requests int
-	injected map[string]int
+	injected Counts
 	closes   []Close
 }
 
@@ -85,9 +87,9 @@ func NewFlakyTwilio(sim *flextest.Server, o FlakyOptions) *FlakyTwilio {
 		o.Failures = DefaultFailures()
 	}
 	f := &FlakyTwilio{sim: sim, failures: o.Failures, share: o.Share, spare: o.Spare,
-		rng: mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x7477696c696f)), injected: map[string]int{}}
+		rng: mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x7477696c696f)), injected: Counts{}}
 	for _, fl := range o.Failures {
-		f.weight += fl.Weight
+		f.weights = append(f.weights, fl.Weight)
 	}
 	return f
 }
@@ -108,8 +110,8 @@ func (f *FlakyTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.seq++
 	f.requests++
-	if f.share > 0 && f.weight > 0 && f.rng.Float64() < f.share && (f.spare == nil || !f.spare(r.URL.Path)) {
-		fl := f.pick()
+	if f.share > 0 && slices.Max(f.weights) > 0 && f.rng.Float64() < f.share && (f.spare == nil || !f.spare(r.URL.Path)) {
+		fl := f.failures[draw(f.rng, f.weights)]
 		fault := fl.Fault
 		fault.Method, fault.Path, fault.Times = r.Method, r.URL.Path, 1
 		f.sim.Inject(fault)
@@ -129,42 +131,49 @@ func (f *FlakyTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pick draws a failure by weight.
-func (f *FlakyTwilio) pick() Failure {
-	n := f.rng.IntN(f.weight)
-	for _, fl := range f.failures {
-		if n < fl.Weight {
-			return fl
-		}
-		n -= fl.Weight
+// draw returns an index of weights, each drawn with its weight's share of
+// their sum, which must be positive.
+func draw(rng *mrand.Rand, weights []int) int {
+	sum := 0
+	for _, w := range weights {
+		sum += w
 	}
-	return f.failures[len(f.failures)-1]
+	n := rng.IntN(sum)
+	for i, w := range weights {
+		if n < w {
+			return i
+		}
+		n -= w
+	}
+	return len(weights) - 1
 }
 
-// FlakyStats count what a FlakyTwilio did.
-type FlakyStats struct {
-	Requests int            // requests served
-	Injected map[string]int // injected failures, by Failure.Name
-}
+// Counts are counts by name.
+type Counts map[string]int
 
-// Total returns the number of injected failures.
-func (s FlakyStats) Total() int {
+// Total returns the sum of the counts.
+func (c Counts) Total() int {
 	n := 0
-	for _, v := range s.Injected {
+	for _, v := range c {
 		n += v
 	}
 	return n
 }
 
+// FlakyStats count what a FlakyTwilio did.
+type FlakyStats struct {
+	Requests int    // requests served
+	Injected Counts // injected failures, by Failure.Name
+}
+
+// Total returns the number of injected failures.
+func (s FlakyStats) Total() int { return s.Injected.Total() }
+
 // Stats returns the counts so far.
 func (f *FlakyTwilio) Stats() FlakyStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := FlakyStats{Requests: f.requests, Injected: map[string]int{}}
-	for k, v := range f.injected {
-		s.Injected[k] = v
-	}
-	return s
+	return FlakyStats{Requests: f.requests, Injected: maps.Clone(f.injected)}
 }
 
 // Closes returns the close effects so far, in timeline order.
@@ -200,17 +209,12 @@ type Life struct {
 // task's terminal event the guard leaves that task out, but its Life has
 // ended before the event is sent, so it never counts.
 func LiveCloses(closes []Close, lives []Life) []Close {
-	byChannel := map[string][]Life{}
-	for _, l := range lives {
-		byChannel[l.ChannelSID] = append(byChannel[l.ChannelSID], l)
-	}
 	var bad []Close
 	for _, c := range closes {
-		for _, l := range byChannel[c.ChannelSID] {
-			if l.Start < c.Seq && (l.End == 0 || l.End > c.Seq) {
-				bad = append(bad, c)
-				break
-			}
+		if slices.ContainsFunc(lives, func(l Life) bool {
+			return l.ChannelSID == c.ChannelSID && l.Start < c.Seq && (l.End == 0 || l.End > c.Seq)
+		}) {
+			bad = append(bad, c)
 		}
 	}
 	return bad

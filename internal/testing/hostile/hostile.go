@@ -1,6 +1,6 @@
 // Package hostile is a corpus of hostile input for flexhook's security
 // tests: stand-ins for Twilio SIDs that must never reach a Twilio URL,
-// JSON built to exhaust a parser, oversized bodies and fuzz seed files.
+// JSON built to exhaust a parser and oversized bodies.
 // The in-process hostile table (internal/webhook) and its subset under the
 // Lambda emulator (functions/webhook) draw from the same values, so both
 // prove the same claims.
@@ -9,15 +9,12 @@
 // (https://www.twilio.com/docs/glossary/what-is-a-sid); every value SIDs
 // returns differs from that in one way an attacker might try: path
 // traversal, an encoded slash, a Unicode look-alike, a wrong prefix or
-// length. Fuzz seed files use the go test fuzz v1 format
-// (https://go.dev/doc/security/fuzz/#corpus-file-format).
+// length.
 package hostile
 
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -66,13 +63,7 @@ func SIDs(valid string) []Value {
 // scripts that render the same: Cyrillic А С К О Т Ѕ Ԝ, Cherokee Ꭰ,
 // Armenian Ս.
 func lookalike(s string) string {
-	m := map[rune]rune{'A': 'А', 'C': 'С', 'K': 'К', 'O': 'О', 'T': 'Т', 'S': 'Ѕ', 'W': 'Ԝ', 'D': 'Ꭰ', 'U': 'Ս'}
-	return strings.Map(func(r rune) rune {
-		if l, ok := m[r]; ok {
-			return l
-		}
-		return r
-	}, s)
+	return strings.NewReplacer("A", "А", "C", "С", "K", "К", "O", "О", "T", "Т", "S", "Ѕ", "W", "Ԝ", "D", "Ꭰ", "U", "Ս").Replace(s)
 }
 
 // Nested returns a JSON array nested depth levels deep: "[[[…]]]".
@@ -91,37 +82,9 @@ const HugeNumber = "1" + "00000000000000000000000000000000000000000000000000" + 
 
 // Body returns n bytes of a form body, "a=aaaa…", for size limits.
 func Body(n int) []byte {
-	if n < 2 {
-		return bytes.Repeat([]byte("a"), n)
-	}
 	b := bytes.Repeat([]byte("a"), n)
-	b[1] = '='
+	if n >= 2 {
+		b[1] = '='
+	}
 	return b
-}
-
-// WriteSeed writes a fuzz seed file dir/name holding vals in the go test
-// fuzz v1 format, creating dir if needed. vals may be string, []byte,
-// bool, byte, int, int64, uint16, uint32 or uint64 values, in the order of
-// the fuzz function's arguments.
-func WriteSeed(dir, name string, vals ...any) error {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, v := range vals {
-		switch t := v.(type) {
-		case string:
-			fmt.Fprintf(&b, "string(%q)\n", t)
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", t)
-		case byte:
-			fmt.Fprintf(&b, "byte(%q)\n", t)
-		case bool, int, int64, uint16, uint32, uint64:
-			fmt.Fprintf(&b, "%T(%v)\n", t, t)
-		default:
-			return fmt.Errorf("hostile.WriteSeed: unsupported type %T", v)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644)
 }

@@ -2,8 +2,6 @@ package hostile
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,23 +52,5 @@ func TestNested(t *testing.T) {
 	}
 	if b := Body(10); len(b) != 10 || string(b[:2]) != "a=" {
 		t.Errorf("Body(10) = %q", b)
-	}
-}
-
-func TestWriteSeed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "FuzzX")
-	if err := WriteSeed(dir, "s", "a\"b", []byte{0, 0xff}, true, byte('x'), uint16(443)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "go test fuzz v1\nstring(\"a\\\"b\")\n[]byte(\"\\x00\\xff\")\nbool(true)\nbyte('x')\nuint16(443)\n"
-	if string(got) != want {
-		t.Errorf("WriteSeed wrote %q, want %q", got, want)
-	}
-	if err := WriteSeed(dir, "bad", 1.5); err == nil {
-		t.Errorf("WriteSeed(float64) = nil, want an error")
 	}
 }

@@ -2,6 +2,7 @@ package vulndb
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,30 +153,18 @@ func Check(r io.Reader, exceptions []Exception) (Report, error) {
 // Write prints the report for a person: each finding, accepted or not,
 // and each stale exception.
 func (r Report) Write(w io.Writer) {
+	accepted := 0
 	for _, f := range r.Findings {
 		verdict := "NOT ACCEPTED"
 		if f.Accepted != nil {
 			verdict = "accepted: " + f.Accepted.Reason
+			accepted++
 		}
-		fixed := f.Fixed
-		if fixed == "" {
-			fixed = "no fix"
-		}
-		fmt.Fprintf(w, "%s %s@%s (fixed in %s): %s\n    %s\n", f.ID, f.Module, f.Version, fixed, f.Summary, verdict)
+		fmt.Fprintf(w, "%s %s@%s (fixed in %s): %s\n    %s\n", f.ID, f.Module, f.Version, cmp.Or(f.Fixed, "no fix"), f.Summary, verdict)
 	}
 	for _, e := range r.Unused {
 		fmt.Fprintf(w, "stale exception %s %s@%s: no such finding any more; remove it\n", e.ID, e.Module, e.Version)
 	}
 	fmt.Fprintf(w, "govulncheck: %d called vulnerabilities (%d accepted), %d more in code flexhook does not call\n",
-		len(r.Findings), r.accepted(), r.Imported)
-}
-
-func (r Report) accepted() int {
-	n := 0
-	for _, f := range r.Findings {
-		if f.Accepted != nil {
-			n++
-		}
-	}
-	return n
+		len(r.Findings), accepted, r.Imported)
 }
