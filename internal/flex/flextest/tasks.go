@@ -131,7 +131,7 @@ type listQuery struct {
 	priority   *int
 	workflow   string
 	queue      string
-	expr       expr // nil: any
+	expr       *expr // nil: any
 	order      []orderKey
 	pageSize   int
 	page       int
