@@ -27,7 +27,7 @@ type channelJSON struct {
 }
 
 func (s *Server) channelJSON(c *Channel) channelJSON {
-	u := s.flexURL + "/v1/Interactions/" + c.InteractionSID + "/Channels/" + c.SID
+	u := flexURL + "/v1/Interactions/" + c.InteractionSID + "/Channels/" + c.SID
 	j := channelJSON{
 		SID:            c.SID,
 		InteractionSID: c.InteractionSID,

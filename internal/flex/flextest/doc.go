@@ -31,9 +31,11 @@
 // participant and task state the way Flex does and emits the TaskRouter
 // events Flex would emit, both as entries of the Events resource and as
 // signed callbacks (form POST, X-Twilio-Signature made with the account's
-// auth token, the fields of a Workspace EventCallbackUrl callback) to
-// Options.EventCallbackURL or SetEventCallbackURL, sent before the flow
-// returns:
+// auth token, the fields of a Workspace EventCallbackUrl callback) to the
+// URL given to SetEventCallbackURL (signed with the auth token of
+// Options.AccountSID in Options.Credentials), sent before the flow returns. Callbacks
+// are sent one at a time: a receiver must not call a Flows method (which
+// waits for its own callbacks) while handling one.
 //
 //	fl := srv.Flows(ws)
 //	ch, task := fl.Start(flextest.Channel{})   // task.created; assigned, agent joined
@@ -56,10 +58,10 @@
 // was sent and how the receiver answered.
 //
 // The clock is Options.Now, moved by SetNow and Advance. An ended
-// (canceled or completed) task is deleted Options.TaskRetention (default
-// five minutes) after it ended, emitting task.system-deleted dated then,
-// so FetchTask answers 404 and the task list omits it; a task seeded ended
-// by AddTask ended at its DateUpdated. Events are kept 30 days. AddEvent
+// (canceled or completed) task is deleted five minutes after it ended,
+// emitting task.system-deleted dated then, so FetchTask answers 404 and the
+// task list omits it; a task seeded ended by AddTask ended at its
+// DateUpdated. Events are kept 30 days. AddEvent
 // seeds history without a callback.
 //
 // Where Twilio's behaviour is not documented (closing an already closed

@@ -3,12 +3,12 @@ package flextest
 import (
 	"bytes"
 	"cmp"
-	"container/heap"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,10 +19,10 @@ import (
 
 // Retention periods documented by TaskRouter.
 const (
-	// DefaultTaskRetention is how long a canceled or completed task is
-	// kept: "the Task will be deleted five minutes after moving into this
-	// state" (Lifecycle of a Task).
-	DefaultTaskRetention = 5 * time.Minute
+	// taskRetention is how long a canceled or completed task is kept: "the
+	// Task will be deleted five minutes after moving into this state"
+	// (Lifecycle of a Task).
+	taskRetention = 5 * time.Minute
 	// EventRetention is how long the Events resource keeps an event.
 	EventRetention = 30 * 24 * time.Hour
 	// defaultEventMinutes is the Events resource's default window when
@@ -201,52 +201,28 @@ func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
 
 // ended records when t ended, for retention. s.mu must be held.
 func (s *Server) ended(t *task, at time.Time) {
-	if s.retention < 0 || liveTask(t.AssignmentStatus) {
-		return
+	if !liveTask(t.AssignmentStatus) {
+		t.endedAt = at
 	}
-	t.endedAt = at
-	s.expirySeq++
-	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), n: s.expirySeq, t: t})
 }
 
-// expiry is a task's retention deadline.
-type expiry struct {
-	due time.Time
-	n   uint64 // orders tasks that ended at the same instant
-	t   *task
-}
-
-// expiries is a min-heap of retention deadlines (container/heap).
-type expiries []expiry
-
-func (h expiries) Len() int { return len(h) }
-func (h expiries) Less(i, j int) bool {
-	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].n, h[j].n)) < 0
-}
-func (h expiries) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *expiries) Push(x any)   { *h = append(*h, x.(expiry)) }
-func (h *expiries) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// expire deletes the ended tasks whose retention has run out, emitting
-// task.system-deleted dated at the deadline, and drops events older than
-// the Events resource keeps. s.mu must be held.
+// expire deletes the ended tasks whose retention has run out, in the order
+// of their deadlines, emitting task.system-deleted dated at the deadline,
+// and drops events older than the Events resource keeps. s.mu must be held.
 func (s *Server) expire() {
 	now := s.now()
-	for len(s.expiries) > 0 && !now.Before(s.expiries[0].due) {
-		x := heap.Pop(&s.expiries).(expiry)
-		t := x.t
-		// Skip a stale deadline: the task was replaced, deleted, or
-		// ended again since.
-		if s.tasks[taskKey(t.WorkspaceSID, t.SID)] != t || t.endedAt.IsZero() || !t.endedAt.Add(s.retention).Equal(x.due) {
-			continue
+	var due []*task
+	for _, ws := range slices.Sorted(maps.Keys(s.workspaces)) {
+		for _, t := range s.workspaces[ws] {
+			if !t.endedAt.IsZero() && !now.Before(t.endedAt.Add(taskRetention)) {
+				due = append(due, t)
+			}
 		}
+	}
+	slices.SortStableFunc(due, func(a, b *task) int { return a.endedAt.Compare(b.endedAt) })
+	for _, t := range due {
 		s.removeTask(t)
-		s.emit(EventTaskSystemDeleted, t, x.due, "Task "+t.SID+" deleted after its retention")
+		s.emit(EventTaskSystemDeleted, t, t.endedAt.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {
@@ -387,7 +363,7 @@ type eventJSON struct {
 }
 
 func (s *Server) eventJSON(e *Event) eventJSON {
-	ws := s.taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
+	ws := taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
 	data := map[string]any{
 		"task_sid":                 e.TaskSID,
 		"task_attributes":          e.TaskAttributes,
@@ -578,7 +554,7 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 		if tok != nil {
 			v.Set("PageToken", tok.String())
 		}
-		return s.taskRouterURL + p + "?" + v.Encode()
+		return taskRouterURL + p + "?" + v.Encode()
 	}
 	pageNum := 0
 	if token != nil {

@@ -162,7 +162,8 @@ func TestFlows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rcv := newReceiver(t)
-			f := newFixture(t, func(o *flextest.Options) { o.EventCallbackURL = rcv.url })
+			f := newFixture(t)
+			f.fake.SetEventCallbackURL(rcv.url)
 			fl := f.fake.Flows(testWS)
 			ch, task := fl.Start(flextest.Channel{})
 			if task.AssignmentStatus != "assigned" || !slices.Equal(rcv.types(), []string{"task.created/pending"}) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -20,8 +21,8 @@ import (
 // links and paging fields of its answers, as Twilio does, so a client that
 // follows them goes back through its rewriting transport.
 const (
-	FlexBaseURL       = "https://flex-api.twilio.com"
-	TaskRouterBaseURL = "https://taskrouter.twilio.com"
+	flexURL       = "https://flex-api.twilio.com"
+	taskRouterURL = "https://taskrouter.twilio.com"
 )
 
 // maxFormBytes bounds the request bodies the fake reads.
@@ -61,30 +62,9 @@ type Options struct {
 	// returns ctx.Err(). It defaults to a timer; tests replace it to control
 	// delays without real time passing.
 	Wait func(ctx context.Context, d time.Duration) error
-	// FlexURL and TaskRouterURL are the base URLs written into url, links
-	// and paging fields. They default to FlexBaseURL and TaskRouterBaseURL.
-	FlexURL, TaskRouterURL string
-	// OmitListAttributes makes the task list answer "attributes": null, as
-	// the TaskRouter API reference says it may ("only displayed in FETCH").
-	// By default lists include the attributes.
-	OmitListAttributes bool
 	// LogLimit is the maximum number of requests kept in the log; older
 	// entries are dropped first. Zero keeps every request.
 	LogLimit int
-	// EventCallbackURL, when set, receives every TaskRouter event the
-	// simulator emits as a form POST signed (X-Twilio-Signature) with the
-	// auth token of AccountSID in Credentials, like a Workspace's
-	// EventCallbackUrl. SetEventCallbackURL changes it later. Callbacks are
-	// sent one at a time: a receiver must not call a Flows method (which
-	// waits for its own callbacks) while handling one.
-	EventCallbackURL string
-	// CallbackClient sends the event callbacks (default: an http.Client
-	// with TaskRouter's 15-second timeout).
-	CallbackClient *http.Client
-	// TaskRetention is how long an ended (canceled or completed) task is
-	// kept before TaskRouter deletes it with task.system-deleted (default
-	// five minutes, as documented). A negative value keeps ended tasks.
-	TaskRetention time.Duration
 }
 
 // Server is the fake Twilio API. It implements http.Handler. All its methods
@@ -92,14 +72,10 @@ type Options struct {
 type Server struct {
 	accountSID    string
 	repeatClose   RepeatClose
-	nowFn         func() time.Time
-	retention     time.Duration
-	callbacks     *http.Client
-	wait          func(context.Context, time.Duration) error
-	flexURL       string
-	taskRouterURL string
-	omitListAttrs bool
-	logLimit      int
+	nowFn       func() time.Time
+	callbacks   *http.Client
+	wait        func(context.Context, time.Duration) error
+	logLimit    int
 
 	mu          sync.Mutex
 	creds       map[string]string
@@ -120,8 +96,6 @@ type Server struct {
 	events       map[string][]*Event // by workspace SID, in emission order
 	eventSeq     uint64
 	participants map[string][]*Participant
-	expiries     expiries // retention deadlines of ended tasks
-	expirySeq    uint64
 	callbackURL  string
 	outbox       []*Event // emitted, not yet sent to callbackURL
 	deliverMu    sync.Mutex
@@ -133,23 +107,18 @@ func New(opts Options) *Server {
 	s := &Server{
 		accountSID:    opts.AccountSID,
 		repeatClose:   opts.RepeatClose,
-		nowFn:         opts.Now,
-		retention:     opts.TaskRetention,
-		callbacks:     opts.CallbackClient,
-		callbackURL:   opts.EventCallbackURL,
-		events:        make(map[string][]*Event),
-		participants:  make(map[string][]*Participant),
-		wait:          opts.Wait,
-		flexURL:       strings.TrimRight(opts.FlexURL, "/"),
-		taskRouterURL: strings.TrimRight(opts.TaskRouterURL, "/"),
-		omitListAttrs: opts.OmitListAttributes,
-		logLimit:      opts.LogLimit,
-		creds:         maps.Clone(opts.Credentials),
-		channels:      make(map[string]*Channel),
-		tasks:         make(map[string]*task),
-		workspaces:    make(map[string][]*task),
-		byChannel:     make(map[string][]*task),
-		closeCounts:   make(map[string]int),
+		nowFn:        opts.Now,
+		callbacks:    &http.Client{Timeout: 15 * time.Second}, // TaskRouter's callback timeout
+		events:       make(map[string][]*Event),
+		participants: make(map[string][]*Participant),
+		wait:         opts.Wait,
+		logLimit:     opts.LogLimit,
+		creds:        maps.Clone(opts.Credentials),
+		channels:     make(map[string]*Channel),
+		tasks:        make(map[string]*task),
+		workspaces:   make(map[string][]*task),
+		byChannel:    make(map[string][]*task),
+		closeCounts:  make(map[string]int),
 	}
 	if s.accountSID == "" {
 		s.accountSID = NewSID(sid.Account)
@@ -157,20 +126,8 @@ func New(opts Options) *Server {
 	if s.nowFn == nil {
 		s.nowFn = time.Now
 	}
-	if s.retention == 0 {
-		s.retention = DefaultTaskRetention
-	}
-	if s.callbacks == nil {
-		s.callbacks = &http.Client{Timeout: 15 * time.Second}
-	}
 	if s.wait == nil {
-		s.wait = waitTimer
-	}
-	if s.flexURL == "" {
-		s.flexURL = FlexBaseURL
-	}
-	if s.taskRouterURL == "" {
-		s.taskRouterURL = TaskRouterBaseURL
+		s.wait = retry.Sleep
 	}
 	return s
 }
@@ -186,17 +143,6 @@ func (s *Server) SetCredentials(creds map[string]string) {
 	s.mu.Lock()
 	s.creds = c
 	s.mu.Unlock()
-}
-
-func waitTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // response is an answer before it is written.

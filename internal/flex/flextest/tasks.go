@@ -33,7 +33,7 @@ type taskJSON struct {
 	Addons                string            `json:"addons"`
 	Age                   int64             `json:"age"`
 	AssignmentStatus      string            `json:"assignment_status"`
-	Attributes            *string           `json:"attributes"`
+	Attributes            string            `json:"attributes"`
 	DateCreated           string            `json:"date_created"`
 	DateUpdated           string            `json:"date_updated"`
 	IgnoreCapacity        *bool             `json:"ignore_capacity"`
@@ -63,8 +63,8 @@ func optional(s string) *string {
 }
 
 // taskJSON renders t; s.mu must be held.
-func (s *Server) taskJSON(t *task, withAttributes bool) taskJSON {
-	ws := s.taskRouterURL + "/v1/Workspaces/" + t.WorkspaceSID
+func (s *Server) taskJSON(t *task) taskJSON {
+	ws := taskRouterURL + "/v1/Workspaces/" + t.WorkspaceSID
 	u := ws + "/Tasks/" + t.SID
 	created := t.DateCreated.UTC().Format(twilioTime)
 	j := taskJSON{
@@ -72,6 +72,7 @@ func (s *Server) taskJSON(t *task, withAttributes bool) taskJSON {
 		Addons:                "{}",
 		Age:                   max(0, int64(s.now().Sub(t.DateCreated)/time.Second)),
 		AssignmentStatus:      t.AssignmentStatus,
+		Attributes:            t.Attributes,
 		DateCreated:           created,
 		DateUpdated:           t.DateUpdated.UTC().Format(twilioTime),
 		Links:                 map[string]string{"workspace": ws, "reservations": u + "/Reservations"},
@@ -85,9 +86,6 @@ func (s *Server) taskJSON(t *task, withAttributes bool) taskJSON {
 		VirtualStartTime:      created,
 		WorkflowSID:           optional(t.WorkflowSID),
 		WorkspaceSID:          t.WorkspaceSID,
-	}
-	if withAttributes {
-		j.Attributes = optional(t.Attributes)
 	}
 	if t.TaskQueueSID != "" {
 		j.Links["task_queue"] = ws + "/TaskQueues/" + t.TaskQueueSID
@@ -106,7 +104,7 @@ func (s *Server) fetchTask(p, ws, wt string) *response {
 	if !ok {
 		return notFound(p)
 	}
-	return jsonResponse(http.StatusOK, s.taskJSON(t, true))
+	return jsonResponse(http.StatusOK, s.taskJSON(t))
 }
 
 // pageMeta is the "meta" object of a Twilio v1 list page.
@@ -345,10 +343,10 @@ func (s *Server) listTasks(p, ws string, q url.Values) *response {
 	start, end := lq.window(matched)
 	page := taskPage{Tasks: make([]taskJSON, 0, end-start)}
 	for _, t := range matched[start:end] {
-		page.Tasks = append(page.Tasks, s.taskJSON(t, !s.omitListAttrs))
+		page.Tasks = append(page.Tasks, s.taskJSON(t))
 	}
 
-	base := s.taskRouterURL + p
+	base := taskRouterURL + p
 	link := func(pageNum int, tok *pageToken) string {
 		v := cloneValues(lq.filterArgs)
 		v.Set("PageSize", strconv.Itoa(lq.pageSize))

@@ -3,7 +3,6 @@ package flextest_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -391,22 +390,6 @@ func TestListTaskPageByNumber(t *testing.T) {
 	_, err = f.tr.PageTask(testWS, nil, "PTnot-a-token", "")
 	if te := restError(t, err); te.Status != 400 || te.Code != 20001 {
 		t.Errorf("PageTask(bad token) = %d/%d, want 400/20001", te.Status, te.Code)
-	}
-}
-
-func TestListTaskOmitAttributes(t *testing.T) {
-	for _, omit := range []bool{false, true} {
-		t.Run(fmt.Sprint("omit=", omit), func(t *testing.T) {
-			f := newFixture(t, func(o *flextest.Options) { o.OmitListAttributes = omit })
-			task := f.fake.AddTask(flextest.Task{WorkspaceSID: testWS, Attributes: `{"a":1}`})
-			got, err := f.tr.ListTask(testWS, nil)
-			if err != nil || len(got) != 1 {
-				t.Fatalf("ListTask = %d tasks, %v; want 1, nil", len(got), err)
-			}
-			if want := map[bool]*string{false: &task.Attributes, true: nil}[omit]; !reflect.DeepEqual(got[0].Attributes, want) {
-				t.Errorf("listed attributes = %v, want %v", got[0].Attributes, want)
-			}
-		})
 	}
 }
 
