@@ -70,8 +70,8 @@ type Options struct {
 // Server is the fake Twilio API. It implements http.Handler. All its methods
 // are safe for concurrent use. Create it with New.
 type Server struct {
-	accountSID    string
-	repeatClose   RepeatClose
+	accountSID  string
+	repeatClose RepeatClose
 	nowFn       func() time.Time
 	callbacks   *http.Client
 	wait        func(context.Context, time.Duration) error
@@ -105,8 +105,8 @@ type Server struct {
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
 	s := &Server{
-		accountSID:    opts.AccountSID,
-		repeatClose:   opts.RepeatClose,
+		accountSID:   opts.AccountSID,
+		repeatClose:  opts.RepeatClose,
 		nowFn:        opts.Now,
 		callbacks:    &http.Client{Timeout: 15 * time.Second}, // TaskRouter's callback timeout
 		events:       make(map[string][]*Event),
