@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
 // Retention periods documented by TaskRouter.
@@ -136,7 +133,7 @@ func (s *Server) Events(ws string) []Event {
 		out = append(out, *e)
 	}
 	s.mu.Unlock()
-	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(&a, &b) })
+	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(eventKey(&a), eventKey(&b)) })
 	return out
 }
 
@@ -291,28 +288,6 @@ func (s *Server) CallbackForm(e Event) url.Values {
 	return f
 }
 
-// Sign returns the X-Twilio-Signature of a form POST to rawURL made with
-// authToken: HMAC-SHA1 over the URL followed by each parameter's name and
-// value in name order, base64-encoded, as twilio-go's RequestValidator
-// checks it.
-func Sign(authToken, rawURL string, form url.Values) string {
-	var b strings.Builder
-	b.WriteString(rawURL)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range form {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		b.WriteString(k)
-		b.WriteString(form.Get(k))
-	}
-	m := hmac.New(sha1.New, []byte(authToken))
-	m.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
 // send posts one callback and returns what happened.
 func (s *Server) send(u, token string, e Event) Callback {
 	cb := Callback{Event: e, URL: u}
@@ -326,7 +301,7 @@ func (s *Server) send(u, token string, e Event) Callback {
 		return cb
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", Sign(token, u, form))
+	req.Header.Set("X-Twilio-Signature", taskrouter.Sign(token, u, form))
 	req.Header.Set("I-Twilio-Idempotency-Token", e.SID)
 	req.Header.Set("User-Agent", "TwilioProxy/1.1")
 	resp, err := s.callbacks.Do(req)
@@ -399,41 +374,6 @@ func (s *Server) eventJSON(e *Event) eventJSON {
 	}
 }
 
-type eventPage struct {
-	Events []eventJSON `json:"events"`
-	Meta   pageMeta    `json:"meta"`
-}
-
-// Filters of the Events resource the simulator does not implement: they
-// are answered 400 rather than ignored.
-var unsupportedEventParams = [...]string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"}
-
-// eventToken marks the last event of a page in the list's order (newest
-// first).
-type eventToken struct {
-	Date int64  `json:"d"`
-	Seq  uint64 `json:"n"`
-	SID  string `json:"s"`
-}
-
-func (t eventToken) String() string {
-	b, _ := json.Marshal(t) // an int and a string; cannot fail
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-func parseEventToken(s string) (eventToken, bool) {
-	var t eventToken
-	raw, ok := strings.CutPrefix(s, tokenPrefix)
-	if !ok {
-		return t, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
-		return t, false
-	}
-	return t, true
-}
-
 // parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a
 // plain date.
 func parseDate(v string) (time.Time, bool) {
@@ -446,43 +386,32 @@ func parseDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// eventKey returns the sort key of e: its date, emission order and SID.
+func eventKey(e *Event) pageToken {
+	return pageToken{Time: e.Date.UnixNano(), N: int64(e.seq), SID: e.SID}
+}
+
 // compareEvents orders the Events list: newest first, and among events of
 // the same instant the last emitted first.
-func compareEvents(a, b *Event) int {
-	return cmp.Or(-cmp.Compare(a.Date.UnixNano(), b.Date.UnixNano()), -cmp.Compare(a.seq, b.seq), cmp.Compare(a.SID, b.SID))
+func compareEvents(a, b pageToken) int {
+	return cmp.Or(-cmp.Compare(a.Time, b.Time), -cmp.Compare(a.N, b.N), cmp.Compare(a.SID, b.SID))
 }
 
 // listEvents answers GET /v1/Workspaces/{WS}/Events: the events between
 // StartDate (or Minutes ago, by default 15) and EndDate (or now), of one
 // EventType and one TaskSid when given, newest first, paged by PageToken.
 func (s *Server) listEvents(p, ws string, q url.Values) *response {
-	for _, name := range unsupportedEventParams {
-		if q.Has(name) {
-			return twilioError(http.StatusBadRequest, 20001, "Parameter "+name+" is not supported by flextest")
-		}
+	pg, bad := parsePaging(q, []string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"},
+		[]string{"Minutes", "StartDate", "EndDate", "EventType", "TaskSid", "Sid"})
+	if bad != nil {
+		return bad
 	}
-	now := s.now()
-	args := url.Values{}
-	pageSize := defaultPageSize
-	if q.Has("PageSize") {
-		n, err := strconv.Atoi(q.Get("PageSize"))
-		if err != nil || n < 1 || n > maxPageSize {
-			return badParam("PageSize")
-		}
-		pageSize = n
-	}
-	var token *eventToken
-	if q.Has("PageToken") {
-		t, ok := parseEventToken(q.Get("PageToken"))
-		if !ok {
-			return badParam("PageToken")
-		}
-		token = &t
-	} else if q.Has("Page") {
+	if pg.token == nil && q.Has("Page") {
 		// "Pagination is not supported under this resource. Please avoid
 		// usage of the page query parameter."
 		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
 	}
+	now := s.now()
 	start, end := now.Add(-defaultEventMinutes*time.Minute), now
 	if q.Has("Minutes") {
 		n, err := strconv.Atoi(q.Get("Minutes"))
@@ -490,30 +419,20 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 			return badParam("Minutes")
 		}
 		start = now.Add(-time.Duration(n) * time.Minute)
-		args.Set("Minutes", q.Get("Minutes"))
 	}
-	if q.Has("StartDate") {
-		t, ok := parseDate(q.Get("StartDate"))
-		if !ok {
-			return badParam("StartDate")
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"StartDate", &start}, {"EndDate", &end}} {
+		if q.Has(d.name) {
+			t, ok := parseDate(q.Get(d.name))
+			if !ok {
+				return badParam(d.name)
+			}
+			*d.t = t
 		}
-		start = t
-		args.Set("StartDate", q.Get("StartDate"))
-	}
-	if q.Has("EndDate") {
-		t, ok := parseDate(q.Get("EndDate"))
-		if !ok {
-			return badParam("EndDate")
-		}
-		end = t
-		args.Set("EndDate", q.Get("EndDate"))
 	}
 	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
-	for _, k := range []string{"EventType", "TaskSid", "Sid"} {
-		if q.Has(k) {
-			args.Set(k, q.Get(k))
-		}
-	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -532,39 +451,6 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 			matched = append(matched, e)
 		}
 	}
-	slices.SortFunc(matched, compareEvents)
-	from := 0
-	if token != nil {
-		key := &Event{Date: time.Unix(0, token.Date), seq: token.Seq, SID: token.SID}
-		i, found := slices.BinarySearchFunc(matched, key, compareEvents)
-		if found {
-			i++
-		}
-		from = i
-	}
-	to := min(len(matched), from+pageSize)
-	page := eventPage{Events: make([]eventJSON, 0, to-from)}
-	for _, e := range matched[from:to] {
-		page.Events = append(page.Events, s.eventJSON(e))
-	}
-	link := func(pageNum int, tok *eventToken) string {
-		v := cloneValues(args)
-		v.Set("PageSize", strconv.Itoa(pageSize))
-		v.Set("Page", strconv.Itoa(pageNum))
-		if tok != nil {
-			v.Set("PageToken", tok.String())
-		}
-		return taskRouterURL + p + "?" + v.Encode()
-	}
-	pageNum := 0
-	if token != nil {
-		pageNum, _ = strconv.Atoi(q.Get("Page"))
-	}
-	page.Meta = pageMeta{Page: pageNum, PageSize: pageSize, FirstPageURL: link(0, nil), URL: link(pageNum, token), Key: "events"}
-	if to < len(matched) {
-		last := matched[to-1]
-		next := link(pageNum+1, &eventToken{Date: last.Date.UnixNano(), Seq: last.seq, SID: last.SID})
-		page.Meta.NextPageURL = &next
-	}
-	return jsonResponse(http.StatusOK, page)
+	slices.SortFunc(matched, func(a, b *Event) int { return compareEvents(eventKey(a), eventKey(b)) })
+	return listPage(pg, p, "events", matched, eventKey, compareEvents, func(e *Event) any { return s.eventJSON(e) })
 }
