@@ -229,15 +229,6 @@ func (s *Server) expire() {
 	}
 }
 
-// removeTask deletes t from every index. s.mu must be held.
-func (s *Server) removeTask(t *task) {
-	delete(s.tasks, taskKey(t.WorkspaceSID, t.SID))
-	s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == t })
-	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
-		s.byChannel[uo] = slices.DeleteFunc(s.byChannel[uo], func(x *task) bool { return x == t })
-	}
-}
-
 // flush sends the queued callbacks, one at a time and in order.
 func (s *Server) flush() {
 	s.deliverMu.Lock()

@@ -77,9 +77,7 @@ func (f Flows) newTask(c *Channel, status string) *task {
 		Attributes: doc, TaskChannelUniqueName: c.Type, Timeout: 86400,
 		DateCreated: now, DateUpdated: now,
 	}, attrs: attrs}
-	f.s.tasks[taskKey(f.ws, t.SID)] = t
-	f.s.workspaces[f.ws] = append(f.s.workspaces[f.ws], t)
-	f.s.byChannel[c.SID] = append(f.s.byChannel[c.SID], t)
+	f.s.storeTask(t)
 	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
 	if status != TaskPending {
 		f.s.setTaskStatus(t, status, "")
@@ -103,6 +101,22 @@ func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
 	c, ok := f.s.channels[channelKey(kd, uo)]
 	if !ok {
 		return nil, nil, fmt.Errorf("channel of task %s: %w", wt, ErrNotFound)
+	}
+	return t, c, nil
+}
+
+// check finds task wt and its channel for flow op, and checks that the
+// channel is active (when active is set) and the task is in one of
+// statuses. s.mu must be held.
+func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Channel, error) {
+	t, c, err := f.taskAndChannel(wt)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case active && c.Status != ChannelActive:
+		return nil, nil, wrongStatus(op, c.SID, c.Status)
+	case !slices.Contains(statuses, t.AssignmentStatus):
+		return nil, nil, wrongStatus(op, wt, t.AssignmentStatus)
 	}
 	return t, c, nil
 }
@@ -161,15 +175,9 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 // (task.completed). This is not an API close: CloseCount is unchanged.
 func (f Flows) AgentEndsChat(wt string) error {
 	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		_, c, err := f.check("agent ends chat", wt, true, liveStatuses...)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("agent ends chat", c.SID, c.Status)
-		}
-		if !liveTask(t.AssignmentStatus) {
-			return wrongStatus("agent ends chat", wt, t.AssignmentStatus)
 		}
 		c.Status = ChannelClosed
 		f.s.closeTasks(c.SID, ChannelClosed, false)
@@ -191,15 +199,9 @@ func (f Flows) AgentEndsChat(wt string) error {
 // next message (CustomerMessage) reactivates it with a new task.
 func (f Flows) Leave(wt string) error {
 	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		t, c, err := f.check("leave", wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("leave", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
-			return wrongStatus("leave", wt, t.AssignmentStatus)
 		}
 		f.setParticipant(c.SID, wt, ParticipantClosed)
 		f.s.setTaskStatus(t, TaskCompleted, "Agent left the conversation")
@@ -240,15 +242,9 @@ func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 // while the channel stays active with no live task.
 func (f Flows) Park(wt string) error {
 	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		t, c, err := f.check("park", wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("park", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
-			return wrongStatus("park", wt, t.AssignmentStatus)
 		}
 		f.setParticipant(c.SID, wt, ParticipantClosed)
 		f.s.setTaskStatus(t, TaskCompleted, "Participant closed")
@@ -297,15 +293,9 @@ func (f Flows) TransferToQueue(wt string) (Task, error) { return f.transfer(wt, 
 func (f Flows) transfer(wt, newStatus string) (Task, error) {
 	var out Task
 	err := f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		t, c, err := f.check("transfer", wt, true, TaskAssigned)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("transfer", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned {
-			return wrongStatus("transfer", wt, t.AssignmentStatus)
 		}
 		out = f.newTask(c, newStatus).Task
 		f.setParticipant(c.SID, wt, ParticipantWrapup)
@@ -322,12 +312,9 @@ func (f Flows) transfer(wt, newStatus string) (Task, error) {
 // active with no agent — the orphan Twilio's best practices warn about.
 func (f Flows) DeclineInvite(wt string) error {
 	return f.flow(func() error {
-		t, _, err := f.taskAndChannel(wt)
+		t, _, err := f.check("decline invite", wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
-		}
-		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
-			return wrongStatus("decline invite", wt, t.AssignmentStatus)
 		}
 		f.s.setTaskStatus(t, TaskCanceled, "Task declined")
 		return nil
@@ -340,18 +327,13 @@ func (f Flows) DeclineInvite(wt string) error {
 // channel stays active with no agent.
 func (f Flows) WorkflowTimeout(wt string) error {
 	return f.flow(func() error {
-		t, _, err := f.taskAndChannel(wt)
+		t, _, err := f.check("workflow timeout", wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
 		}
-		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
-			return wrongStatus("workflow timeout", wt, t.AssignmentStatus)
-		}
-		now := f.s.now()
-		t.AssignmentStatus, t.Reason, t.DateUpdated = TaskCanceled, "Workflow Timeout", now
-		f.s.emit(EventWorkflowTimeout, t, now, "Task "+wt+" reached the end of its workflow")
-		f.s.emit(EventTaskCanceled, t, now, "Task "+wt+" canceled")
-		f.s.ended(t, now)
+		t.AssignmentStatus, t.Reason = TaskCanceled, "Workflow Timeout"
+		f.s.emit(EventWorkflowTimeout, t, f.s.now(), "Task "+wt+" reached the end of its workflow")
+		f.s.setTaskStatus(t, TaskCanceled, "")
 		return nil
 	})
 }

@@ -31,31 +31,16 @@ const (
 	TaskCanceled  = "canceled"
 )
 
-func validChannelStatus(s string) bool {
-	switch s {
-	case ChannelSetup, ChannelActive, ChannelFailed, ChannelClosed, ChannelInactive, ChannelPause, ChannelTransfer:
-		return true
-	}
-	return false
-}
+var (
+	channelStatuses = []string{ChannelSetup, ChannelActive, ChannelFailed, ChannelClosed, ChannelInactive, ChannelPause, ChannelTransfer}
+	taskStatuses    = []string{TaskPending, TaskReserved, TaskAssigned, TaskWrapping, TaskCompleted, TaskCanceled}
+	// liveStatuses are those of a task still being routed or worked on,
+	// which closing its channel changes.
+	liveStatuses = taskStatuses[:4]
+)
 
-func validTaskStatus(s string) bool {
-	switch s {
-	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping, TaskCompleted, TaskCanceled:
-		return true
-	}
-	return false
-}
-
-// liveTask reports whether a task in status s is still being routed or
-// worked on, so that closing its channel changes it.
-func liveTask(s string) bool {
-	switch s {
-	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping:
-		return true
-	}
-	return false
-}
+func validTaskStatus(s string) bool { return slices.Contains(taskStatuses, s) }
+func liveTask(s string) bool        { return slices.Contains(liveStatuses, s) }
 
 // Channel is a Flex Interaction Channel held by the fake.
 type Channel struct {
@@ -129,7 +114,7 @@ func (s *Server) AddChannel(ch Channel) Channel {
 	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
 		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
 	}
-	if !validChannelStatus(ch.Status) {
+	if !slices.Contains(channelStatuses, ch.Status) {
 		panic(fmt.Sprintf("flextest: AddChannel: invalid status %q", ch.Status))
 	}
 	c := ch
@@ -220,25 +205,34 @@ func (s *Server) AddTask(t Task) Task {
 		t.DateUpdated = t.DateCreated
 	}
 	stored := &task{Task: t, attrs: attrs}
-	uo, _ := attrs["flexInteractionChannelSid"].(string)
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := taskKey(t.WorkspaceSID, t.SID)
-	if old, ok := s.tasks[key]; ok {
-		s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == old })
-		if oldUO, _ := old.attrs["flexInteractionChannelSid"].(string); oldUO != "" {
-			s.byChannel[oldUO] = slices.DeleteFunc(s.byChannel[oldUO], func(x *task) bool { return x == old })
-		}
-	}
-	s.tasks[key] = stored
-	s.workspaces[t.WorkspaceSID] = append(s.workspaces[t.WorkspaceSID], stored)
-	if uo != "" {
-		s.byChannel[uo] = append(s.byChannel[uo], stored)
-	}
+	s.storeTask(stored)
 	// A task seeded as ended ended when it was last updated.
 	s.ended(stored, t.DateUpdated)
 	return t
+}
+
+// storeTask adds t to every index, replacing the task with its SIDs.
+// s.mu must be held.
+func (s *Server) storeTask(t *task) {
+	if old, ok := s.tasks[taskKey(t.WorkspaceSID, t.SID)]; ok {
+		s.removeTask(old)
+	}
+	s.tasks[taskKey(t.WorkspaceSID, t.SID)] = t
+	s.workspaces[t.WorkspaceSID] = append(s.workspaces[t.WorkspaceSID], t)
+	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
+		s.byChannel[uo] = append(s.byChannel[uo], t)
+	}
+}
+
+// removeTask deletes t from every index. s.mu must be held.
+func (s *Server) removeTask(t *task) {
+	delete(s.tasks, taskKey(t.WorkspaceSID, t.SID))
+	s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == t })
+	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
+		s.byChannel[uo] = slices.DeleteFunc(s.byChannel[uo], func(x *task) bool { return x == t })
+	}
 }
 
 // AddChannelTask stores a task in workspace ws for channel ch, with Flex

@@ -132,9 +132,6 @@ func New(opts Options) *Server {
 	return s
 }
 
-// AccountSID returns the account SID written into tasks.
-func (s *Server) AccountSID() string { return s.accountSID }
-
 // SetCredentials replaces the accepted credentials, as a rotation of the
 // auth token or API key secret does: from now on only creds are accepted.
 // The map is copied.
