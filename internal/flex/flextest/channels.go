@@ -3,7 +3,6 @@ package flextest
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 )
 
 // Messages of the Flex error codes the channel update answers.
@@ -51,24 +50,25 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 	return j
 }
 
-func (s *Server) fetchChannel(p, kd, uo string) *response {
+func (s *Server) fetchChannel(r *http.Request, ids []string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
+	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
-		return notFound(p)
+		return notFound(r.URL.Path)
 	}
 	return jsonResponse(http.StatusOK, s.channelJSON(c))
 }
 
 // updateChannel applies POST /v1/Interactions/{KD}/Channels/{UO}.
-func (s *Server) updateChannel(p, kd, uo string, form url.Values) *response {
+func (s *Server) updateChannel(r *http.Request, ids []string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
+	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
-		return notFound(p)
+		return notFound(r.URL.Path)
 	}
+	form := r.PostForm
 
 	status := form.Get("Status")
 	switch status {

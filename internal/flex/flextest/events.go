@@ -391,7 +391,8 @@ func compareEvents(a, b pageToken) int {
 // listEvents answers GET /v1/Workspaces/{WS}/Events: the events between
 // StartDate (or Minutes ago, by default 15) and EndDate (or now), of one
 // EventType and one TaskSid when given, newest first, paged by PageToken.
-func (s *Server) listEvents(p, ws string, q url.Values) *response {
+func (s *Server) listEvents(r *http.Request, ids []string) *response {
+	p, ws, q := r.URL.Path, ids[0], r.URL.Query()
 	pg, bad := parsePaging(q, []string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"},
 		[]string{"Minutes", "StartDate", "EndDate", "EventType", "TaskSid", "Sid"})
 	if bad != nil {

@@ -221,34 +221,28 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 		resp.header.Set("WWW-Authenticate", `Basic realm="Twilio API"`)
 		return resp
 	}
-	rt, ok := matchRoute(r.URL.Path)
-	if !ok {
+	var allow []string
+	for _, rt := range routes {
+		ids, ok := matchPath(rt.path, r.URL.Path)
+		switch {
+		case !ok:
+		case rt.method != r.Method:
+			allow = append(allow, rt.method)
+		case formErr != nil:
+			return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
+		default:
+			s.mu.Lock()
+			s.expire()
+			s.mu.Unlock()
+			return rt.serve(s, r, ids)
+		}
+	}
+	if allow == nil {
 		return notFound(r.URL.Path)
 	}
-	if !rt.allows(r.Method) {
-		resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
-		resp.header.Set("Allow", strings.Join(rt.methods(), ", "))
-		return resp
-	}
-	if formErr != nil {
-		return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
-	}
-	s.mu.Lock()
-	s.expire()
-	s.mu.Unlock()
-	switch rt.kind {
-	case routeEvents:
-		return s.listEvents(r.URL.Path, rt.parent, r.URL.Query())
-	case routeChannel:
-		if r.Method == http.MethodPost {
-			return s.updateChannel(r.URL.Path, rt.parent, rt.sid, r.PostForm)
-		}
-		return s.fetchChannel(r.URL.Path, rt.parent, rt.sid)
-	case routeTasks:
-		return s.listTasks(r.URL.Path, rt.parent, r.URL.Query())
-	default: // routeTask
-		return s.fetchTask(r.URL.Path, rt.parent, rt.sid)
-	}
+	resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
+	resp.header.Set("Allow", strings.Join(allow, ", "))
+	return resp
 }
 
 // authorized reports whether user and pass are an accepted pair. The
@@ -260,56 +254,36 @@ func (s *Server) authorized(user, pass string) bool {
 	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
 }
 
-type routeKind int
-
-const (
-	routeChannel routeKind = iota // /v1/Interactions/{KD}/Channels/{UO}
-	routeTasks                    // /v1/Workspaces/{WS}/Tasks
-	routeTask                     // /v1/Workspaces/{WS}/Tasks/{WT}
-	routeEvents                   // /v1/Workspaces/{WS}/Events
-)
-
-// route is a matched path: its kind and the SIDs in it.
-type route struct {
-	kind        routeKind
-	parent, sid string
+// routes are the served requests. "{XX}" in a path is a SID with prefix
+// XX: a path whose SIDs do not have the documented format does not match,
+// so it answers 404 as on Twilio.
+var routes = []struct {
+	method, path string
+	serve        func(s *Server, r *http.Request, ids []string) *response
+}{
+	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).fetchChannel},
+	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).updateChannel},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks", (*Server).listTasks},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks/{WT}", (*Server).fetchTask},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Events", (*Server).listEvents},
 }
 
-func (rt route) methods() []string {
-	if rt.kind == routeChannel {
-		return []string{http.MethodGet, http.MethodPost}
+// matchPath matches p against a route's path and returns its SIDs.
+func matchPath(pattern, p string) ([]string, bool) {
+	pat, seg := strings.Split(pattern, "/"), strings.Split(p, "/")
+	if len(pat) != len(seg) {
+		return nil, false
 	}
-	return []string{http.MethodGet}
-}
-
-func (rt route) allows(method string) bool {
-	for _, m := range rt.methods() {
-		if m == method {
-			return true
+	var ids []string
+	for i, x := range pat {
+		switch {
+		case strings.HasPrefix(x, "{") && sid.Valid(x[1:3], seg[i]):
+			ids = append(ids, seg[i])
+		case x != seg[i]:
+			return nil, false
 		}
 	}
-	return false
-}
-
-// matchRoute matches p against the served paths. A path whose SIDs do not
-// have the documented format does not match, so it answers 404 as on Twilio.
-func matchRoute(p string) (route, bool) {
-	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	switch {
-	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Interactions" && seg[3] == "Channels" &&
-		sid.Valid(sid.Interaction, seg[2]) && sid.Valid(sid.Channel, seg[4]):
-		return route{kind: routeChannel, parent: seg[2], sid: seg[4]}, true
-	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
-		sid.Valid(sid.Workspace, seg[2]):
-		return route{kind: routeTasks, parent: seg[2]}, true
-	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
-		sid.Valid(sid.Workspace, seg[2]) && sid.Valid(sid.Task, seg[4]):
-		return route{kind: routeTask, parent: seg[2], sid: seg[4]}, true
-	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Events" &&
-		sid.Valid(sid.Workspace, seg[2]):
-		return route{kind: routeEvents, parent: seg[2]}, true
-	}
-	return route{}, false
+	return ids, true
 }
 
 // apiError is the JSON body of a Twilio error answer.

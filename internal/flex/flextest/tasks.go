@@ -84,12 +84,12 @@ func (s *Server) taskJSON(t *task) taskJSON {
 	return j
 }
 
-func (s *Server) fetchTask(p, ws, wt string) *response {
+func (s *Server) fetchTask(r *http.Request, ids []string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tasks[taskKey(ws, wt)]
+	t, ok := s.tasks[taskKey(ids[0], ids[1])]
 	if !ok {
-		return notFound(p)
+		return notFound(r.URL.Path)
 	}
 	return jsonResponse(http.StatusOK, s.taskJSON(t))
 }
@@ -202,8 +202,9 @@ func (lq *listQuery) compare(a, b pageToken) int {
 }
 
 // listTasks answers GET /v1/Workspaces/{WS}/Tasks.
-func (s *Server) listTasks(p, ws string, q url.Values) *response {
-	lq, bad := parseListQuery(q)
+func (s *Server) listTasks(r *http.Request, ids []string) *response {
+	p, ws := r.URL.Path, ids[0]
+	lq, bad := parseListQuery(r.URL.Query())
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
