@@ -269,12 +269,8 @@ func (s *Server) CallbackForm(e Event) url.Values {
 	f.Set("TaskPriority", strconv.Itoa(e.TaskPriority))
 	f.Set("TaskAge", strconv.FormatInt(max(0, int64(e.Date.Sub(e.TaskDateCreated)/time.Second)), 10))
 	f.Set("TaskDateCreated", strconv.FormatInt(e.TaskDateCreated.Unix(), 10))
-	switch {
-	case e.Reason == "":
-	case e.TaskAssignmentStatus == TaskCanceled:
-		f.Set("TaskCanceledReason", e.Reason)
-	case e.TaskAssignmentStatus == TaskCompleted:
-		f.Set("TaskCompletedReason", e.Reason)
+	if k, ok := reasonKeys[e.TaskAssignmentStatus]; ok && e.Reason != "" {
+		f.Set(k[0], e.Reason)
 	}
 	return f
 }
@@ -305,30 +301,11 @@ func (s *Server) send(u, token string, e Event) Callback {
 	return cb
 }
 
-// eventJSON is an entry of the Events resource as TaskRouter answers it.
-// event_data carries the task's fields in snake case; Twilio's reference
-// does not list its keys, so this shape is the simulator's reading of it.
-type eventJSON struct {
-	AccountSID      string         `json:"account_sid"`
-	ActorSID        *string        `json:"actor_sid"`
-	ActorType       *string        `json:"actor_type"`
-	ActorURL        *string        `json:"actor_url"`
-	Description     string         `json:"description"`
-	EventData       map[string]any `json:"event_data"`
-	EventDate       string         `json:"event_date"`
-	EventDateMs     int64          `json:"event_date_ms"`
-	EventType       string         `json:"event_type"`
-	ResourceSID     string         `json:"resource_sid"`
-	ResourceType    string         `json:"resource_type"`
-	ResourceURL     string         `json:"resource_url"`
-	SID             string         `json:"sid"`
-	Source          string         `json:"source"`
-	SourceIPAddress string         `json:"source_ip_address"`
-	URL             string         `json:"url"`
-	WorkspaceSID    string         `json:"workspace_sid"`
-}
-
-func (s *Server) eventJSON(e *Event) eventJSON {
+// eventJSON renders e as an entry of the Events resource as TaskRouter
+// answers it. event_data carries the task's fields in snake case; Twilio's
+// reference does not list its keys, so this shape is the simulator's
+// reading of it.
+func (s *Server) eventJSON(e *Event) map[string]any {
 	ws := taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
 	data := map[string]any{
 		"task_sid":                 e.TaskSID,
@@ -340,29 +317,35 @@ func (s *Server) eventJSON(e *Event) eventJSON {
 		"task_date_created":        e.TaskDateCreated.UTC().Format(twilioTime),
 		"workspace_sid":            e.WorkspaceSID,
 	}
-	switch {
-	case e.Reason == "":
-	case e.TaskAssignmentStatus == TaskCanceled:
-		data["task_canceled_reason"] = e.Reason
-	case e.TaskAssignmentStatus == TaskCompleted:
-		data["task_completed_reason"] = e.Reason
+	if k, ok := reasonKeys[e.TaskAssignmentStatus]; ok && e.Reason != "" {
+		data[k[1]] = e.Reason
 	}
-	return eventJSON{
-		AccountSID:      s.accountSID,
-		Description:     e.Description,
-		EventData:       data,
-		EventDate:       e.Date.UTC().Format(twilioTime),
-		EventDateMs:     e.Date.UnixMilli(),
-		EventType:       e.Type,
-		ResourceSID:     e.TaskSID,
-		ResourceType:    "Task",
-		ResourceURL:     ws + "/Tasks/" + e.TaskSID,
-		SID:             e.SID,
-		Source:          "twilio",
-		SourceIPAddress: "10.0.0.1",
-		URL:             ws + "/Events/" + e.SID,
-		WorkspaceSID:    e.WorkspaceSID,
+	return map[string]any{
+		"account_sid":       s.accountSID,
+		"actor_sid":         nil,
+		"actor_type":        nil,
+		"actor_url":         nil,
+		"description":       e.Description,
+		"event_data":        data,
+		"event_date":        e.Date.UTC().Format(twilioTime),
+		"event_date_ms":     e.Date.UnixMilli(),
+		"event_type":        e.Type,
+		"resource_sid":      e.TaskSID,
+		"resource_type":     "Task",
+		"resource_url":      ws + "/Tasks/" + e.TaskSID,
+		"sid":               e.SID,
+		"source":            "twilio",
+		"source_ip_address": "10.0.0.1",
+		"url":               ws + "/Events/" + e.SID,
+		"workspace_sid":     e.WorkspaceSID,
 	}
+}
+
+// reasonKeys are the callback and event data keys of the reason of an
+// ended task, by its status.
+var reasonKeys = map[string][2]string{
+	TaskCanceled:  {"TaskCanceledReason", "task_canceled_reason"},
+	TaskCompleted: {"TaskCompletedReason", "task_completed_reason"},
 }
 
 // parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a

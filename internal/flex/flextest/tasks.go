@@ -14,34 +14,6 @@ import (
 // decodes into time.Time.
 const twilioTime = "2006-01-02T15:04:05Z"
 
-// taskJSON is the Task resource as TaskRouter answers it.
-type taskJSON struct {
-	AccountSID            string            `json:"account_sid"`
-	Addons                string            `json:"addons"`
-	Age                   int64             `json:"age"`
-	AssignmentStatus      string            `json:"assignment_status"`
-	Attributes            string            `json:"attributes"`
-	DateCreated           string            `json:"date_created"`
-	DateUpdated           string            `json:"date_updated"`
-	IgnoreCapacity        *bool             `json:"ignore_capacity"`
-	Links                 map[string]string `json:"links"`
-	Priority              int               `json:"priority"`
-	Reason                *string           `json:"reason"`
-	RoutingTarget         *string           `json:"routing_target"`
-	SID                   string            `json:"sid"`
-	TaskChannelSID        *string           `json:"task_channel_sid"`
-	TaskChannelUniqueName string            `json:"task_channel_unique_name"`
-	TaskQueueEnteredDate  *string           `json:"task_queue_entered_date"`
-	TaskQueueFriendlyName *string           `json:"task_queue_friendly_name"`
-	TaskQueueSID          *string           `json:"task_queue_sid"`
-	Timeout               int               `json:"timeout"`
-	URL                   string            `json:"url"`
-	VirtualStartTime      string            `json:"virtual_start_time"`
-	WorkflowFriendlyName  *string           `json:"workflow_friendly_name"`
-	WorkflowSID           *string           `json:"workflow_sid"`
-	WorkspaceSID          string            `json:"workspace_sid"`
-}
-
 func optional(s string) *string {
 	if s == "" {
 		return nil
@@ -49,39 +21,47 @@ func optional(s string) *string {
 	return &s
 }
 
-// taskJSON renders t; s.mu must be held.
-func (s *Server) taskJSON(t *task) taskJSON {
+// taskJSON renders t as the Task resource TaskRouter answers; s.mu must be
+// held.
+func (s *Server) taskJSON(t *task) map[string]any {
 	ws := taskRouterURL + "/v1/Workspaces/" + t.WorkspaceSID
 	u := ws + "/Tasks/" + t.SID
 	created := t.DateCreated.UTC().Format(twilioTime)
-	j := taskJSON{
-		AccountSID:            s.accountSID,
-		Addons:                "{}",
-		Age:                   max(0, int64(s.now().Sub(t.DateCreated)/time.Second)),
-		AssignmentStatus:      t.AssignmentStatus,
-		Attributes:            t.Attributes,
-		DateCreated:           created,
-		DateUpdated:           t.DateUpdated.UTC().Format(twilioTime),
-		Links:                 map[string]string{"workspace": ws, "reservations": u + "/Reservations"},
-		Priority:              t.Priority,
-		Reason:                optional(t.Reason),
-		SID:                   t.SID,
-		TaskChannelUniqueName: t.TaskChannelUniqueName,
-		TaskQueueSID:          optional(t.TaskQueueSID),
-		Timeout:               t.Timeout,
-		URL:                   u,
-		VirtualStartTime:      created,
-		WorkflowSID:           optional(t.WorkflowSID),
-		WorkspaceSID:          t.WorkspaceSID,
-	}
+	links := map[string]string{"workspace": ws, "reservations": u + "/Reservations"}
+	var entered *string
 	if t.TaskQueueSID != "" {
-		j.Links["task_queue"] = ws + "/TaskQueues/" + t.TaskQueueSID
-		j.TaskQueueEnteredDate = &created
+		links["task_queue"] = ws + "/TaskQueues/" + t.TaskQueueSID
+		entered = &created
 	}
 	if t.WorkflowSID != "" {
-		j.Links["workflow"] = ws + "/Workflows/" + t.WorkflowSID
+		links["workflow"] = ws + "/Workflows/" + t.WorkflowSID
 	}
-	return j
+	return map[string]any{
+		"account_sid":              s.accountSID,
+		"addons":                   "{}",
+		"age":                      max(0, int64(s.now().Sub(t.DateCreated)/time.Second)),
+		"assignment_status":        t.AssignmentStatus,
+		"attributes":               t.Attributes,
+		"date_created":             created,
+		"date_updated":             t.DateUpdated.UTC().Format(twilioTime),
+		"ignore_capacity":          nil,
+		"links":                    links,
+		"priority":                 t.Priority,
+		"reason":                   optional(t.Reason),
+		"routing_target":           nil,
+		"sid":                      t.SID,
+		"task_channel_sid":         nil,
+		"task_channel_unique_name": t.TaskChannelUniqueName,
+		"task_queue_entered_date":  entered,
+		"task_queue_friendly_name": nil,
+		"task_queue_sid":           optional(t.TaskQueueSID),
+		"timeout":                  t.Timeout,
+		"url":                      u,
+		"virtual_start_time":       created,
+		"workflow_friendly_name":   nil,
+		"workflow_sid":             optional(t.WorkflowSID),
+		"workspace_sid":            t.WorkspaceSID,
+	}
 }
 
 func (s *Server) fetchTask(r *http.Request, ids []string) *response {
