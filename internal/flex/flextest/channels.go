@@ -88,7 +88,7 @@ func (s *Server) updateChannel(r *http.Request, ids []string) *response {
 
 	switch {
 	case c.Status == ChannelClosed || (c.Status == ChannelInactive && status == ChannelInactive):
-		if s.repeatClose == RepeatCloseError {
+		if s.o.RepeatClose == RepeatCloseError {
 			return twilioError(http.StatusBadRequest, 45359,
 				"Failed to close Channel. Channel "+c.SID+" is already "+c.Status+".")
 		}

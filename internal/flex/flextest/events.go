@@ -30,7 +30,6 @@ const (
 // TaskRouter event types the simulator emits.
 const (
 	EventTaskCreated       = "task.created"
-	EventTaskUpdated       = "task.updated"
 	EventTaskWrapup        = "task.wrapup"
 	EventTaskCompleted     = "task.completed"
 	EventTaskCanceled      = "task.canceled"
@@ -77,7 +76,7 @@ func (s *Server) now() time.Time {
 	if s.manual {
 		return s.manualAt
 	}
-	return s.nowFn().Add(s.offset)
+	return s.o.Now().Add(s.offset)
 }
 
 // Now returns the simulator's current time.
@@ -241,7 +240,7 @@ func (s *Server) flush() {
 		}
 		e, u := *s.outbox[0], s.callbackURL
 		s.outbox = s.outbox[1:]
-		token := s.creds[s.accountSID]
+		token := s.creds[s.o.AccountSID]
 		s.mu.Unlock()
 		if u == "" {
 			continue
@@ -254,7 +253,7 @@ func (s *Server) flush() {
 func (s *Server) CallbackForm(e Event) url.Values {
 	f := url.Values{}
 	f.Set("EventType", e.Type)
-	f.Set("AccountSid", s.accountSID)
+	f.Set("AccountSid", s.o.AccountSID)
 	f.Set("WorkspaceSid", e.WorkspaceSID)
 	f.Set("WorkspaceName", "Flex Task Assignment")
 	f.Set("EventDescription", e.Description)
@@ -280,7 +279,7 @@ func (s *Server) send(u, token string, e Event) Callback {
 	cb := Callback{Event: e, URL: u}
 	form := s.CallbackForm(e)
 	body := form.Encode()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second) // TaskRouter's callback timeout
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte(body)))
 	if err != nil {
@@ -291,7 +290,7 @@ func (s *Server) send(u, token string, e Event) Callback {
 	req.Header.Set("X-Twilio-Signature", taskrouter.Sign(token, u, form))
 	req.Header.Set("I-Twilio-Idempotency-Token", e.SID)
 	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	resp, err := s.callbacks.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cb.Err = err.Error()
 		return cb
@@ -321,7 +320,7 @@ func (s *Server) eventJSON(e *Event) map[string]any {
 		data[k[1]] = e.Reason
 	}
 	return map[string]any{
-		"account_sid":       s.accountSID,
+		"account_sid":       s.o.AccountSID,
 		"actor_sid":         nil,
 		"actor_type":        nil,
 		"actor_url":         nil,

@@ -34,8 +34,8 @@ func (s *Server) record(rec Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, rec)
-	if s.logLimit > 0 && len(s.log) > s.logLimit {
-		drop := len(s.log) - s.logLimit
+	if s.o.LogLimit > 0 && len(s.log) > s.o.LogLimit {
+		drop := len(s.log) - s.o.LogLimit
 		s.log = append(s.log[:0], s.log[drop:]...)
 	}
 }

@@ -70,12 +70,7 @@ type Options struct {
 // Server is the fake Twilio API. It implements http.Handler. All its methods
 // are safe for concurrent use. Create it with New.
 type Server struct {
-	accountSID  string
-	repeatClose RepeatClose
-	nowFn       func() time.Time
-	callbacks   *http.Client
-	wait        func(context.Context, time.Duration) error
-	logLimit    int
+	o Options // with defaults filled in; creds holds the live credentials
 
 	mu          sync.Mutex
 	creds       map[string]string
@@ -104,30 +99,25 @@ type Server struct {
 
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
+	if opts.AccountSID == "" {
+		opts.AccountSID = NewSID(sid.Account)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Wait == nil {
+		opts.Wait = retry.Sleep
+	}
 	s := &Server{
-		accountSID:   opts.AccountSID,
-		repeatClose:  opts.RepeatClose,
-		nowFn:        opts.Now,
-		callbacks:    &http.Client{Timeout: 15 * time.Second}, // TaskRouter's callback timeout
+		o:            opts,
 		events:       make(map[string][]*Event),
 		participants: make(map[string][]*Participant),
-		wait:         opts.Wait,
-		logLimit:     opts.LogLimit,
 		creds:        maps.Clone(opts.Credentials),
 		channels:     make(map[string]*Channel),
 		tasks:        make(map[string]*task),
 		workspaces:   make(map[string][]*task),
 		byChannel:    make(map[string][]*task),
 		closeCounts:  make(map[string]int),
-	}
-	if s.accountSID == "" {
-		s.accountSID = NewSID(sid.Account)
-	}
-	if s.nowFn == nil {
-		s.nowFn = time.Now
-	}
-	if s.wait == nil {
-		s.wait = retry.Sleep
 	}
 	return s
 }
@@ -176,7 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {
 		rec.Fault = true
 		if f.Delay > 0 {
-			if err := s.wait(r.Context(), f.Delay); err != nil {
+			if err := s.o.Wait(r.Context(), f.Delay); err != nil {
 				// The client went away: nobody is left to answer.
 				s.record(rec)
 				return

@@ -37,7 +37,7 @@ func (s *Server) taskJSON(t *task) map[string]any {
 		links["workflow"] = ws + "/Workflows/" + t.WorkflowSID
 	}
 	return map[string]any{
-		"account_sid":              s.accountSID,
+		"account_sid":              s.o.AccountSID,
 		"addons":                   "{}",
 		"age":                      max(0, int64(s.now().Sub(t.DateCreated)/time.Second)),
 		"assignment_status":        t.AssignmentStatus,
