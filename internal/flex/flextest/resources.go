@@ -44,14 +44,10 @@ func liveTask(s string) bool        { return slices.Contains(liveStatuses, s) }
 
 // Channel is a Flex Interaction Channel held by the fake.
 type Channel struct {
-	// InteractionSID is the KD SID of the interaction the channel belongs to.
-	InteractionSID string
-	// SID is the channel's UO SID.
-	SID string
-	// Type is the media type: chat, sms, whatsapp, web, email, voice...
-	Type string
-	// Status is one of the Channel* constants.
-	Status string
+	InteractionSID string // KD…, the interaction the channel belongs to
+	SID            string // UO…
+	Type           string // media type: chat, sms, whatsapp, web, email, voice…
+	Status         string // one of the Channel* constants
 	// ErrorCode and ErrorMessage describe why a failed channel failed.
 	// They are answered as null when zero.
 	ErrorCode    int
@@ -60,26 +56,17 @@ type Channel struct {
 
 // Task is a TaskRouter task held by the fake.
 type Task struct {
-	// SID is the task's WT SID.
-	SID string
-	// WorkspaceSID is the WS SID of the workspace holding the task.
-	WorkspaceSID string
-	// AssignmentStatus is one of the Task* status constants.
-	AssignmentStatus string
-	// Attributes is the task's attributes as a JSON object.
-	Attributes string
-	// Priority is the task's priority.
-	Priority int
-	// Reason is why the task was canceled or completed.
-	Reason string
-	// TaskChannelUniqueName is the task channel, such as "chat" or "voice".
-	TaskChannelUniqueName string
+	SID                   string // WT…
+	WorkspaceSID          string // WS…
+	AssignmentStatus      string // one of the Task* status constants
+	Attributes            string // a JSON object
+	Priority              int
+	Reason                string // why the task was canceled or completed
+	TaskChannelUniqueName string // the task channel, such as "chat" or "voice"
 	// TaskQueueSID and WorkflowSID, when set, are answered with their links.
 	TaskQueueSID, WorkflowSID string
-	// Timeout is the task's time to live in seconds.
-	Timeout int
-	// DateCreated and DateUpdated are the task's creation and last change.
-	DateCreated, DateUpdated time.Time
+	Timeout                   int // time to live in seconds
+	DateCreated, DateUpdated  time.Time
 }
 
 // task is a stored Task with its decoded attributes.
