@@ -141,9 +141,7 @@ func (s *Server) Events(ws string) []Event {
 // An empty SID is generated and a zero Date is the current time. The task
 // fields are taken as given.
 func (s *Server) AddEvent(e Event) Event {
-	if e.SID == "" {
-		e.SID = NewSID("EV")
-	}
+	e.SID = cmp.Or(e.SID, NewSID("EV"))
 	if e.Date.IsZero() {
 		e.Date = s.now()
 	}

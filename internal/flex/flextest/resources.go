@@ -86,18 +86,10 @@ func taskKey(ws, wt string) string    { return ws + "/" + wt }
 // "chat" and an empty Status becomes "active". AddChannel panics if a SID or
 // the status is invalid: seeding data is written by the test itself.
 func (s *Server) AddChannel(ch Channel) Channel {
-	if ch.InteractionSID == "" {
-		ch.InteractionSID = NewSID(sid.Interaction)
-	}
-	if ch.SID == "" {
-		ch.SID = NewSID(sid.Channel)
-	}
-	if ch.Type == "" {
-		ch.Type = "chat"
-	}
-	if ch.Status == "" {
-		ch.Status = ChannelActive
-	}
+	ch.InteractionSID = cmp.Or(ch.InteractionSID, NewSID(sid.Interaction))
+	ch.SID = cmp.Or(ch.SID, NewSID(sid.Channel))
+	ch.Type = cmp.Or(ch.Type, "chat")
+	ch.Status = cmp.Or(ch.Status, ChannelActive)
 	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
 		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
 	}
@@ -160,21 +152,11 @@ func (s *Server) AddWorkspace(ws string) {
 // dates the current time. AddTask panics if t.WorkspaceSID or t.SID is not
 // a valid SID, the status is unknown or Attributes is not a JSON object.
 func (s *Server) AddTask(t Task) Task {
-	if t.SID == "" {
-		t.SID = NewSID(sid.Task)
-	}
-	if t.AssignmentStatus == "" {
-		t.AssignmentStatus = TaskPending
-	}
-	if t.Attributes == "" {
-		t.Attributes = "{}"
-	}
-	if t.TaskChannelUniqueName == "" {
-		t.TaskChannelUniqueName = "default"
-	}
-	if t.Timeout == 0 {
-		t.Timeout = 86400
-	}
+	t.SID = cmp.Or(t.SID, NewSID(sid.Task))
+	t.AssignmentStatus = cmp.Or(t.AssignmentStatus, TaskPending)
+	t.Attributes = cmp.Or(t.Attributes, "{}")
+	t.TaskChannelUniqueName = cmp.Or(t.TaskChannelUniqueName, "default")
+	t.Timeout = cmp.Or(t.Timeout, 86400)
 	if !sid.Valid(sid.Workspace, t.WorkspaceSID) || !sid.Valid(sid.Task, t.SID) {
 		panic(fmt.Sprintf("flextest: AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID))
 	}

@@ -1,6 +1,7 @@
 package flextest
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -99,9 +100,7 @@ type Server struct {
 
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
-	if opts.AccountSID == "" {
-		opts.AccountSID = NewSID(sid.Account)
-	}
+	opts.AccountSID = cmp.Or(opts.AccountSID, NewSID(sid.Account))
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
