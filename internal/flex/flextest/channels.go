@@ -144,13 +144,4 @@ func (s *Server) closeTasks(uo, status string, routingClosed bool) {
 			s.setTaskStatus(t, TaskWrapping, "")
 		}
 	}
-	next := ParticipantWrapup
-	if routingClosed {
-		next = ParticipantClosed
-	}
-	for _, p := range s.participants[uo] {
-		if p.Status != ParticipantClosed {
-			p.Status = next
-		}
-	}
 }

@@ -27,8 +27,8 @@
 // # Flex behaviour: flows, events, retention
 //
 // The simulator behaves like Flex where flexhook's decisions depend on it.
-// Server.Flows(ws) returns the flows of a workspace; each changes channel,
-// participant and task state the way Flex does and emits the TaskRouter
+// Server.Flows(ws) returns the flows of a workspace; each changes channel
+// and task state the way Flex does and emits the TaskRouter
 // events Flex would emit, both as entries of the Events resource and as
 // signed callbacks (form POST, X-Twilio-Signature made with the account's
 // auth token, the fields of a Workspace EventCallbackUrl callback) to the

@@ -9,35 +9,8 @@ import (
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
-// Channel participant statuses.
-const (
-	ParticipantJoined = "joined"
-	ParticipantWrapup = "wrapup"
-	ParticipantClosed = "closed"
-)
-
-// Participant is an agent participant of an Interaction Channel: the agent
-// working one task on it.
-type Participant struct {
-	SID        string // UT…
-	ChannelSID string
-	TaskSID    string
-	Status     string // joined, wrapup or closed
-}
-
-// Participants returns the agent participants of channel uo, oldest first.
-func (s *Server) Participants(uo string) []Participant {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Participant, 0, len(s.participants[uo]))
-	for _, p := range s.participants[uo] {
-		out = append(out, *p)
-	}
-	return out
-}
-
 // Flows drives the Flex Conversations flows of one workspace. Each method
-// changes channel, participant and task state the way Flex does, records
+// changes channel and task state the way Flex does, records
 // the TaskRouter events Flex would emit in the Events resource, and sends
 // their callbacks (to the EventCallbackURL, if set) before it returns.
 // Errors are ErrNotFound for an unknown task or channel and
@@ -81,11 +54,6 @@ func (f Flows) newTask(c *Channel, status string) *task {
 	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
 	if status != TaskPending {
 		f.s.setTaskStatus(t, status, "")
-	}
-	if status == TaskAssigned {
-		f.s.participants[c.SID] = append(f.s.participants[c.SID], &Participant{
-			SID: NewSID("UT"), ChannelSID: c.SID, TaskSID: t.SID, Status: ParticipantJoined,
-		})
 	}
 	return t
 }
@@ -140,16 +108,6 @@ func (f Flows) liveTaskOf(uo string) *task {
 	return nil
 }
 
-// setParticipant sets the status of the participant working task wt on
-// channel uo. s.mu must be held.
-func (f Flows) setParticipant(uo, wt, status string) {
-	for _, p := range f.s.participants[uo] {
-		if p.TaskSID == wt && p.Status != ParticipantClosed {
-			p.Status = status
-		}
-	}
-}
-
 func wrongStatus(what, sidv, status string) error {
 	return fmt.Errorf("%s: %s is %s: %w", what, sidv, status, ErrInvalidStatus)
 }
@@ -186,9 +144,6 @@ func (f Flows) AgentEndsChat(wt string) error {
 				f.s.setTaskStatus(ct, TaskCompleted, "Wrap-up completed")
 			}
 		}
-		for _, p := range f.s.participants[c.SID] {
-			p.Status = ParticipantClosed
-		}
 		return nil
 	})
 }
@@ -198,14 +153,19 @@ func (f Flows) AgentEndsChat(wt string) error {
 // and the channel goes inactive, waiting for the customer. The customer's
 // next message (CustomerMessage) reactivates it with a new task.
 func (f Flows) Leave(wt string) error {
+	return f.complete("leave", wt, "Agent left the conversation", ChannelInactive)
+}
+
+// complete completes task wt, assigned or wrapping on an active channel,
+// with reason, and leaves the channel in status.
+func (f Flows) complete(op, wt, reason, status string) error {
 	return f.flow(func() error {
-		t, c, err := f.check("leave", wt, true, TaskAssigned, TaskWrapping)
+		t, c, err := f.check(op, wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
 		}
-		f.setParticipant(c.SID, wt, ParticipantClosed)
-		f.s.setTaskStatus(t, TaskCompleted, "Agent left the conversation")
-		c.Status = ChannelInactive
+		f.s.setTaskStatus(t, TaskCompleted, reason)
+		c.Status = status
 		return nil
 	})
 }
@@ -241,15 +201,7 @@ func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 // participant is set closed, which completes the task (task.completed)
 // while the channel stays active with no live task.
 func (f Flows) Park(wt string) error {
-	return f.flow(func() error {
-		t, c, err := f.check("park", wt, true, TaskAssigned, TaskWrapping)
-		if err != nil {
-			return err
-		}
-		f.setParticipant(c.SID, wt, ParticipantClosed)
-		f.s.setTaskStatus(t, TaskCompleted, "Participant closed")
-		return nil
-	})
+	return f.complete("park", wt, "Participant closed", ChannelActive)
 }
 
 // Unpark invites a known agent back to a parked channel (POST …/Invites):
@@ -298,9 +250,7 @@ func (f Flows) transfer(wt, newStatus string) (Task, error) {
 			return err
 		}
 		out = f.newTask(c, newStatus).Task
-		f.setParticipant(c.SID, wt, ParticipantWrapup)
 		f.s.setTaskStatus(t, TaskWrapping, "")
-		f.setParticipant(c.SID, wt, ParticipantClosed)
 		f.s.setTaskStatus(t, TaskCompleted, "Task transferred")
 		return nil
 	})

@@ -89,13 +89,12 @@ type Server struct {
 	manualAt time.Time
 	offset   time.Duration
 
-	events       map[string][]*Event // by workspace SID, in emission order
-	eventSeq     uint64
-	participants map[string][]*Participant
-	callbackURL  string
-	outbox       []*Event // emitted, not yet sent to callbackURL
-	deliverMu    sync.Mutex
-	deliveries   []Callback
+	events      map[string][]*Event // by workspace SID, in emission order
+	eventSeq    uint64
+	callbackURL string
+	outbox      []*Event // emitted, not yet sent to callbackURL
+	deliverMu   sync.Mutex
+	deliveries  []Callback
 }
 
 // New returns a Server configured by opts.
@@ -108,15 +107,14 @@ func New(opts Options) *Server {
 		opts.Wait = retry.Sleep
 	}
 	s := &Server{
-		o:            opts,
-		events:       make(map[string][]*Event),
-		participants: make(map[string][]*Participant),
-		creds:        maps.Clone(opts.Credentials),
-		channels:     make(map[string]*Channel),
-		tasks:        make(map[string]*task),
-		workspaces:   make(map[string][]*task),
-		byChannel:    make(map[string][]*task),
-		closeCounts:  make(map[string]int),
+		o:           opts,
+		events:      make(map[string][]*Event),
+		creds:       maps.Clone(opts.Credentials),
+		channels:    make(map[string]*Channel),
+		tasks:       make(map[string]*task),
+		workspaces:  make(map[string][]*task),
+		byChannel:   make(map[string][]*task),
+		closeCounts: make(map[string]int),
 	}
 	return s
 }
