@@ -58,8 +58,10 @@ func (f Flows) newTask(c *Channel, status string) *task {
 	return t
 }
 
-// taskAndChannel finds task wt and its channel. s.mu must be held.
-func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
+// check finds task wt and its channel for flow op, and checks that the
+// channel is active (when active is set) and the task is in one of
+// statuses. s.mu must be held.
+func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Channel, error) {
 	t, ok := f.s.tasks[taskKey(f.ws, wt)]
 	if !ok {
 		return nil, nil, fmt.Errorf("task %s: %w", wt, ErrNotFound)
@@ -67,20 +69,9 @@ func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
 	kd, _ := t.attrs["flexInteractionSid"].(string)
 	uo, _ := t.attrs["flexInteractionChannelSid"].(string)
 	c, ok := f.s.channels[channelKey(kd, uo)]
-	if !ok {
-		return nil, nil, fmt.Errorf("channel of task %s: %w", wt, ErrNotFound)
-	}
-	return t, c, nil
-}
-
-// check finds task wt and its channel for flow op, and checks that the
-// channel is active (when active is set) and the task is in one of
-// statuses. s.mu must be held.
-func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Channel, error) {
-	t, c, err := f.taskAndChannel(wt)
 	switch {
-	case err != nil:
-		return nil, nil, err
+	case !ok:
+		return nil, nil, fmt.Errorf("channel of task %s: %w", wt, ErrNotFound)
 	case active && c.Status != ChannelActive:
 		return nil, nil, wrongStatus(op, c.SID, c.Status)
 	case !slices.Contains(statuses, t.AssignmentStatus):
@@ -261,14 +252,7 @@ func (f Flows) transfer(wt, newStatus string) (Task, error) {
 // reserved): the task is canceled (task.canceled) and the channel stays
 // active with no agent — the orphan Twilio's best practices warn about.
 func (f Flows) DeclineInvite(wt string) error {
-	return f.flow(func() error {
-		t, _, err := f.check("decline invite", wt, false, TaskPending, TaskReserved)
-		if err != nil {
-			return err
-		}
-		f.s.setTaskStatus(t, TaskCanceled, "Task declined")
-		return nil
-	})
+	return f.cancel("decline invite", wt, "Task declined", false)
 }
 
 // WorkflowTimeout is task wt (pending or reserved) reaching the end of its
@@ -276,14 +260,22 @@ func (f Flows) DeclineInvite(wt string) error {
 // event followed by task.canceled (both carrying status canceled). The
 // channel stays active with no agent.
 func (f Flows) WorkflowTimeout(wt string) error {
+	return f.cancel("workflow timeout", wt, "Workflow Timeout", true)
+}
+
+// cancel cancels task wt, pending or reserved, with reason, after a
+// workflow.timeout event if timeout is set.
+func (f Flows) cancel(op, wt, reason string, timeout bool) error {
 	return f.flow(func() error {
-		t, _, err := f.check("workflow timeout", wt, false, TaskPending, TaskReserved)
+		t, _, err := f.check(op, wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
 		}
-		t.AssignmentStatus, t.Reason = TaskCanceled, "Workflow Timeout"
-		f.s.emit(EventWorkflowTimeout, t, f.s.now(), "Task "+wt+" reached the end of its workflow")
-		f.s.setTaskStatus(t, TaskCanceled, "")
+		if timeout {
+			t.AssignmentStatus, t.Reason = TaskCanceled, reason
+			f.s.emit(EventWorkflowTimeout, t, f.s.now(), "Task "+wt+" reached the end of its workflow")
+		}
+		f.s.setTaskStatus(t, TaskCanceled, reason)
 		return nil
 	})
 }
