@@ -7,7 +7,7 @@
 // A *Server is an http.Handler. Tests serve it with httptest.NewServer and
 // reach it from the real twilio-go client through a Transport, which rewrites
 // the scheme and host of every request (twilio-go has no base URL setter).
-// `make run` serves it on loopback with Listen. Benchmarks and
+// `make run` serves it on loopback (internal/local/stack). Benchmarks and
 // fault-injection suites use Inject to make it answer 429, 5xx or an HTML
 // page, or to answer late.
 //
