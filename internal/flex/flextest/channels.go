@@ -5,13 +5,9 @@ import (
 	"net/http"
 )
 
-// Messages of the Flex error codes the channel update answers.
-const (
-	msgMissingStatus   = "Failed to close Channel. Missing status parameter."
-	msgInvalidStatus   = "Failed to close Channel. Invalid status parameter."
-	msgInvalidRouting  = "Invalid Routing parameter"
-	msgRoutingRequired = "Routing status is required when the channel status is set to inactive"
-)
+// msgInvalidStatus is the message of Flex error 45359 for a status the
+// channel cannot move to.
+const msgInvalidStatus = "Failed to close Channel. Invalid status parameter."
 
 // channelJSON is the Interaction Channel resource as Twilio answers it.
 type channelJSON struct {
@@ -32,6 +28,7 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 		InteractionSID: c.InteractionSID,
 		Type:           c.Type,
 		Status:         c.Status,
+		ErrorMessage:   optional(c.ErrorMessage),
 		URL:            u,
 		Links: map[string]string{
 			"invites":      u + "/Invites",
@@ -40,12 +37,7 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 		},
 	}
 	if c.ErrorCode != 0 {
-		code := c.ErrorCode
-		j.ErrorCode = &code
-	}
-	if c.ErrorMessage != "" {
-		msg := c.ErrorMessage
-		j.ErrorMessage = &msg
+		j.ErrorCode = &c.ErrorCode
 	}
 	return j
 }
@@ -73,17 +65,18 @@ func (s *Server) updateChannel(r *http.Request, ids []string) *response {
 	status := form.Get("Status")
 	switch status {
 	case "":
-		return twilioError(http.StatusBadRequest, 45358, msgMissingStatus)
+		return twilioError(http.StatusBadRequest, 45358, "Failed to close Channel. Missing status parameter.")
 	case ChannelClosed, ChannelInactive:
 	default:
 		return twilioError(http.StatusBadRequest, 45359, msgInvalidStatus)
 	}
 	_, hasRouting := form["Routing"]
 	if hasRouting && !routingClosed(form.Get("Routing")) {
-		return twilioError(http.StatusBadRequest, 20001, msgInvalidRouting)
+		return twilioError(http.StatusBadRequest, 20001, "Invalid Routing parameter")
 	}
 	if status == ChannelInactive && !hasRouting {
-		return twilioError(http.StatusBadRequest, 20001, msgRoutingRequired)
+		return twilioError(http.StatusBadRequest, 20001,
+			"Routing status is required when the channel status is set to inactive")
 	}
 
 	switch {

@@ -2,6 +2,7 @@ package flextest
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,8 +30,7 @@ func (s *Server) record(rec Request) {
 	defer s.mu.Unlock()
 	s.log = append(s.log, rec)
 	if s.o.LogLimit > 0 && len(s.log) > s.o.LogLimit {
-		drop := len(s.log) - s.o.LogLimit
-		s.log = append(s.log[:0], s.log[drop:]...)
+		s.log = slices.Delete(s.log, 0, len(s.log)-s.o.LogLimit)
 	}
 }
 

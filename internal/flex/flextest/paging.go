@@ -48,15 +48,9 @@ func (t pageToken) String() string {
 
 func parsePageToken(s string) (*pageToken, bool) {
 	raw, ok := strings.CutPrefix(s, tokenPrefix)
-	if !ok {
-		return nil, false
-	}
 	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil {
-		return nil, false
-	}
 	var t pageToken
-	if err := json.Unmarshal(b, &t); err != nil || t.SID == "" {
+	if !ok || err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
 		return nil, false
 	}
 	return &t, true

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,9 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	h := w.Header()
-	for k, v := range resp.header {
-		h[k] = v
-	}
+	maps.Copy(h, resp.header)
 	if !resp.noRequestID {
 		rec.RequestID = newRequestID()
 		h.Set("Twilio-Request-Id", rec.RequestID)
@@ -282,14 +281,9 @@ type apiError struct {
 	Status   int    `json:"status"`
 }
 
-// moreInfo returns the documentation URL of a Twilio error code.
-func moreInfo(code int) string {
-	return "https://www.twilio.com/docs/errors/" + strconv.Itoa(code)
-}
-
 // twilioError returns a Twilio error answer.
 func twilioError(status, code int, message string) *response {
-	e := apiError{Code: code, Message: message, MoreInfo: moreInfo(code), Status: status}
+	e := apiError{Code: code, Message: message, MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), Status: status}
 	if code == 20003 {
 		e.Detail = "Your AccountSid or AuthToken was incorrect."
 	}
@@ -314,12 +308,9 @@ func jsonResponse(status int, v any) *response {
 }
 
 func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	c := make(url.Values, len(v))
-	for k, vs := range v {
-		c[k] = append([]string(nil), vs...)
+	c := maps.Clone(v)
+	for k, vs := range c {
+		c[k] = slices.Clone(vs)
 	}
 	return c
 }
