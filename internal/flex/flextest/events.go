@@ -69,8 +69,8 @@ type Callback struct {
 	Err    string
 }
 
-// now returns the simulator's current time.
-func (s *Server) now() time.Time {
+// Now returns the simulator's current time.
+func (s *Server) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
 	if s.manual {
@@ -78,9 +78,6 @@ func (s *Server) now() time.Time {
 	}
 	return s.o.Now().Add(s.offset)
 }
-
-// Now returns the simulator's current time.
-func (s *Server) Now() time.Time { return s.now() }
 
 // SetNow sets the simulator's clock to t; it stays there until the next
 // SetNow or Advance. Tasks whose retention ran out by t are deleted, with
@@ -143,7 +140,7 @@ func (s *Server) Events(ws string) []Event {
 func (s *Server) AddEvent(e Event) Event {
 	e.SID = cmp.Or(e.SID, NewSID("EV"))
 	if e.Date.IsZero() {
-		e.Date = s.now()
+		e.Date = s.Now()
 	}
 	s.AddWorkspace(e.WorkspaceSID)
 	c := e
@@ -204,7 +201,7 @@ func (s *Server) ended(t *task, at time.Time) {
 // of their deadlines, emitting task.system-deleted dated at the deadline,
 // and drops events older than the Events resource keeps. s.mu must be held.
 func (s *Server) expire() {
-	now := s.now()
+	now := s.Now()
 	var due []*task
 	for _, ws := range slices.Sorted(maps.Keys(s.workspaces)) {
 		for _, t := range s.workspaces[ws] {
@@ -383,7 +380,7 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 		// usage of the page query parameter."
 		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
 	}
-	now := s.now()
+	now := s.Now()
 	start, end := now.Add(-defaultEventMinutes*time.Minute), now
 	if q.Has("Minutes") {
 		n, err := strconv.Atoi(q.Get("Minutes"))

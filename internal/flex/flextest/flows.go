@@ -41,7 +41,7 @@ func (f Flows) flow(fn func() error) error {
 // newTask creates a task on channel c in status pending, emits
 // task.created, then moves it to status. s.mu must be held.
 func (f Flows) newTask(c *Channel, status string) *task {
-	now := f.s.now()
+	now := f.s.Now()
 	doc := NewAttributes(*c).JSON()
 	var attrs map[string]any
 	_ = json.Unmarshal([]byte(doc), &attrs) // our own JSON object
@@ -273,7 +273,7 @@ func (f Flows) cancel(op, wt, reason string, timeout bool) error {
 		}
 		if timeout {
 			t.AssignmentStatus, t.Reason = TaskCanceled, reason
-			f.s.emit(EventWorkflowTimeout, t, f.s.now(), "Task "+wt+" reached the end of its workflow")
+			f.s.emit(EventWorkflowTimeout, t, f.s.Now(), "Task "+wt+" reached the end of its workflow")
 		}
 		f.s.setTaskStatus(t, TaskCanceled, reason)
 		return nil
@@ -292,7 +292,7 @@ func (f Flows) DeleteTask(wt string) error {
 		}
 		f.s.removeTask(t)
 		t.endedAt = time.Time{}
-		f.s.emit(EventTaskDeleted, t, f.s.now(), "Task "+wt+" deleted")
+		f.s.emit(EventTaskDeleted, t, f.s.Now(), "Task "+wt+" deleted")
 		return nil
 	})
 }

@@ -168,7 +168,7 @@ func (s *Server) AddTask(t Task) Task {
 		panic(fmt.Sprintf("flextest: AddTask: attributes are not a JSON object: %q", t.Attributes))
 	}
 	if t.DateCreated.IsZero() {
-		t.DateCreated = s.now()
+		t.DateCreated = s.Now()
 	}
 	if t.DateUpdated.IsZero() {
 		t.DateUpdated = t.DateCreated
@@ -281,7 +281,7 @@ var statusEvents = map[string]string{
 // setTaskStatus changes t and emits the event of its new status, if any;
 // s.mu must be held.
 func (s *Server) setTaskStatus(t *task, status, reason string) {
-	now := s.now()
+	now := s.Now()
 	t.AssignmentStatus = status
 	if reason != "" {
 		t.Reason = reason

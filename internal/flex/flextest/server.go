@@ -148,7 +148,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method,
 		Path:   r.URL.Path,
 		Query:  r.URL.Query(),
-		Time:   s.now(),
+		Time:   s.Now(),
 	}
 	user, pass, hasAuth := r.BasicAuth()
 	rec.User = user

@@ -39,7 +39,7 @@ func (s *Server) taskJSON(t *task) map[string]any {
 	return map[string]any{
 		"account_sid":              s.o.AccountSID,
 		"addons":                   "{}",
-		"age":                      max(0, int64(s.now().Sub(t.DateCreated)/time.Second)),
+		"age":                      max(0, int64(s.Now().Sub(t.DateCreated)/time.Second)),
 		"assignment_status":        t.AssignmentStatus,
 		"attributes":               t.Attributes,
 		"date_created":             created,
