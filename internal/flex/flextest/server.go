@@ -124,9 +124,8 @@ func New(opts Options) *Server {
 // auth token or API key secret does: from now on only creds are accepted.
 // The map is copied.
 func (s *Server) SetCredentials(creds map[string]string) {
-	c := maps.Clone(creds)
 	s.mu.Lock()
-	s.creds = c
+	s.creds = maps.Clone(creds)
 	s.mu.Unlock()
 }
 
