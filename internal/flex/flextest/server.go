@@ -84,7 +84,7 @@ type Server struct {
 	log         []Request
 	closeCounts map[string]int
 
-	// The simulator's clock: nowFn shifted by offset, or fixed at manualAt.
+	// The simulator's clock: o.Now shifted by offset, or fixed at manualAt.
 	clockMu  sync.Mutex
 	manual   bool
 	manualAt time.Time
@@ -107,7 +107,7 @@ func New(opts Options) *Server {
 	if opts.Wait == nil {
 		opts.Wait = retry.Sleep
 	}
-	s := &Server{
+	return &Server{
 		o:           opts,
 		events:      make(map[string][]*Event),
 		creds:       maps.Clone(opts.Credentials),
@@ -117,7 +117,6 @@ func New(opts Options) *Server {
 		byChannel:   make(map[string][]*task),
 		closeCounts: make(map[string]int),
 	}
-	return s
 }
 
 // SetCredentials replaces the accepted credentials, as a rotation of the
