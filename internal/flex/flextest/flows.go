@@ -12,7 +12,7 @@ import (
 // Flows drives the Flex Conversations flows of one workspace. Each method
 // changes channel and task state the way Flex does, records
 // the TaskRouter events Flex would emit in the Events resource, and sends
-// their callbacks (to the EventCallbackURL, if set) before it returns.
+// their callbacks (to the SetEventCallbackURL URL, if set) before it returns.
 // Errors are ErrNotFound for an unknown task or channel and
 // ErrInvalidStatus when the flow cannot happen in the current state.
 type Flows struct {

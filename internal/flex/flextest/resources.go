@@ -74,7 +74,7 @@ type task struct {
 	Task
 	attrs map[string]any
 	// endedAt is when the task was canceled or completed; zero while it
-	// is live. It is deleted TaskRetention later.
+	// is live. It is deleted taskRetention later.
 	endedAt time.Time
 }
 
