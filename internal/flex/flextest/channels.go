@@ -3,16 +3,11 @@ package flextest
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 )
 
-// Messages of the Flex error codes the channel update answers.
-const (
-	msgMissingStatus   = "Failed to close Channel. Missing status parameter."
-	msgInvalidStatus   = "Failed to close Channel. Invalid status parameter."
-	msgInvalidRouting  = "Invalid Routing parameter"
-	msgRoutingRequired = "Routing status is required when the channel status is set to inactive"
-)
+// msgInvalidStatus is the message of Flex error 45359 for a status the
+// channel cannot move to.
+const msgInvalidStatus = "Failed to close Channel. Invalid status parameter."
 
 // channelJSON is the Interaction Channel resource as Twilio answers it.
 type channelJSON struct {
@@ -27,12 +22,13 @@ type channelJSON struct {
 }
 
 func (s *Server) channelJSON(c *Channel) channelJSON {
-	u := s.flexURL + "/v1/Interactions/" + c.InteractionSID + "/Channels/" + c.SID
+	u := flexURL + "/v1/Interactions/" + c.InteractionSID + "/Channels/" + c.SID
 	j := channelJSON{
 		SID:            c.SID,
 		InteractionSID: c.InteractionSID,
 		Type:           c.Type,
 		Status:         c.Status,
+		ErrorMessage:   optional(c.ErrorMessage),
 		URL:            u,
 		Links: map[string]string{
 			"invites":      u + "/Invites",
@@ -41,54 +37,51 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 		},
 	}
 	if c.ErrorCode != 0 {
-		code := c.ErrorCode
-		j.ErrorCode = &code
-	}
-	if c.ErrorMessage != "" {
-		msg := c.ErrorMessage
-		j.ErrorMessage = &msg
+		j.ErrorCode = &c.ErrorCode
 	}
 	return j
 }
 
-func (s *Server) fetchChannel(p, kd, uo string) *response {
+func (s *Server) fetchChannel(r *http.Request, ids []string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
+	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
-		return notFound(p)
+		return notFound(r.URL.Path)
 	}
 	return jsonResponse(http.StatusOK, s.channelJSON(c))
 }
 
 // updateChannel applies POST /v1/Interactions/{KD}/Channels/{UO}.
-func (s *Server) updateChannel(p, kd, uo string, form url.Values) *response {
+func (s *Server) updateChannel(r *http.Request, ids []string) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
+	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
-		return notFound(p)
+		return notFound(r.URL.Path)
 	}
+	form := r.PostForm
 
 	status := form.Get("Status")
 	switch status {
 	case "":
-		return twilioError(http.StatusBadRequest, 45358, msgMissingStatus)
+		return twilioError(http.StatusBadRequest, 45358, "Failed to close Channel. Missing status parameter.")
 	case ChannelClosed, ChannelInactive:
 	default:
 		return twilioError(http.StatusBadRequest, 45359, msgInvalidStatus)
 	}
 	_, hasRouting := form["Routing"]
 	if hasRouting && !routingClosed(form.Get("Routing")) {
-		return twilioError(http.StatusBadRequest, 20001, msgInvalidRouting)
+		return twilioError(http.StatusBadRequest, 20001, "Invalid Routing parameter")
 	}
 	if status == ChannelInactive && !hasRouting {
-		return twilioError(http.StatusBadRequest, 20001, msgRoutingRequired)
+		return twilioError(http.StatusBadRequest, 20001,
+			"Routing status is required when the channel status is set to inactive")
 	}
 
 	switch {
 	case c.Status == ChannelClosed || (c.Status == ChannelInactive && status == ChannelInactive):
-		if s.repeatClose == RepeatCloseError {
+		if s.o.RepeatClose == RepeatCloseError {
 			return twilioError(http.StatusBadRequest, 45359,
 				"Failed to close Channel. Channel "+c.SID+" is already "+c.Status+".")
 		}
@@ -142,15 +135,6 @@ func (s *Server) closeTasks(uo, status string, routingClosed bool) {
 			s.setTaskStatus(t, TaskCompleted, reason)
 		case t.AssignmentStatus != TaskWrapping:
 			s.setTaskStatus(t, TaskWrapping, "")
-		}
-	}
-	next := ParticipantWrapup
-	if routingClosed {
-		next = ParticipantClosed
-	}
-	for _, p := range s.participants[uo] {
-		if p.Status != ParticipantClosed {
-			p.Status = next
 		}
 	}
 }

@@ -7,7 +7,7 @@
 // A *Server is an http.Handler. Tests serve it with httptest.NewServer and
 // reach it from the real twilio-go client through a Transport, which rewrites
 // the scheme and host of every request (twilio-go has no base URL setter).
-// `make run` serves it on loopback with Listen. Benchmarks and
+// `make run` serves it on loopback (internal/local/stack). Benchmarks and
 // fault-injection suites use Inject to make it answer 429, 5xx or an HTML
 // page, or to answer late.
 //
@@ -27,13 +27,15 @@
 // # Flex behaviour: flows, events, retention
 //
 // The simulator behaves like Flex where flexhook's decisions depend on it.
-// Server.Flows(ws) returns the flows of a workspace; each changes channel,
-// participant and task state the way Flex does and emits the TaskRouter
+// Server.Flows(ws) returns the flows of a workspace; each changes channel
+// and task state the way Flex does and emits the TaskRouter
 // events Flex would emit, both as entries of the Events resource and as
 // signed callbacks (form POST, X-Twilio-Signature made with the account's
-// auth token, the fields of a Workspace EventCallbackUrl callback) to
-// Options.EventCallbackURL or SetEventCallbackURL, sent before the flow
-// returns:
+// auth token, the fields of a Workspace EventCallbackUrl callback) to the
+// URL given to SetEventCallbackURL (signed with the auth token of
+// Options.AccountSID in Options.Credentials), sent before the flow returns. Callbacks
+// are sent one at a time: a receiver must not call a Flows method (which
+// waits for its own callbacks) while handling one.
 //
 //	fl := srv.Flows(ws)
 //	ch, task := fl.Start(flextest.Channel{})   // task.created; assigned, agent joined
@@ -56,10 +58,10 @@
 // was sent and how the receiver answered.
 //
 // The clock is Options.Now, moved by SetNow and Advance. An ended
-// (canceled or completed) task is deleted Options.TaskRetention (default
-// five minutes) after it ended, emitting task.system-deleted dated then,
-// so FetchTask answers 404 and the task list omits it; a task seeded ended
-// by AddTask ended at its DateUpdated. Events are kept 30 days. AddEvent
+// (canceled or completed) task is deleted five minutes after it ended,
+// emitting task.system-deleted dated then, so FetchTask answers 404 and the
+// task list omits it; a task seeded ended by AddTask ended at its
+// DateUpdated. Events are kept 30 days. AddEvent
 // seeds history without a callback.
 //
 // Where Twilio's behaviour is not documented (closing an already closed

@@ -1,28 +1,24 @@
 package flextest
 
 import (
-	"bytes"
 	"cmp"
-	"container/heap"
-	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/taskrouter"
 )
 
 // Retention periods documented by TaskRouter.
 const (
-	// DefaultTaskRetention is how long a canceled or completed task is
-	// kept: "the Task will be deleted five minutes after moving into this
-	// state" (Lifecycle of a Task).
-	DefaultTaskRetention = 5 * time.Minute
+	// taskRetention is how long a canceled or completed task is kept: "the
+	// Task will be deleted five minutes after moving into this state"
+	// (Lifecycle of a Task).
+	taskRetention = 5 * time.Minute
 	// EventRetention is how long the Events resource keeps an event.
 	EventRetention = 30 * 24 * time.Hour
 	// defaultEventMinutes is the Events resource's default window when
@@ -33,7 +29,6 @@ const (
 // TaskRouter event types the simulator emits.
 const (
 	EventTaskCreated       = "task.created"
-	EventTaskUpdated       = "task.updated"
 	EventTaskWrapup        = "task.wrapup"
 	EventTaskCompleted     = "task.completed"
 	EventTaskCanceled      = "task.canceled"
@@ -73,18 +68,15 @@ type Callback struct {
 	Err    string
 }
 
-// now returns the simulator's current time.
-func (s *Server) now() time.Time {
+// Now returns the simulator's current time.
+func (s *Server) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
 	if s.manual {
 		return s.manualAt
 	}
-	return s.nowFn().Add(s.offset)
+	return s.o.Now().Add(s.offset)
 }
-
-// Now returns the simulator's current time.
-func (s *Server) Now() time.Time { return s.now() }
 
 // SetNow sets the simulator's clock to t; it stays there until the next
 // SetNow or Advance. Tasks whose retention ran out by t are deleted, with
@@ -136,7 +128,7 @@ func (s *Server) Events(ws string) []Event {
 		out = append(out, *e)
 	}
 	s.mu.Unlock()
-	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(&a, &b) })
+	slices.SortStableFunc(out, func(a, b Event) int { return -compareEvents(eventKey(&a), eventKey(&b)) })
 	return out
 }
 
@@ -145,11 +137,9 @@ func (s *Server) Events(ws string) []Event {
 // An empty SID is generated and a zero Date is the current time. The task
 // fields are taken as given.
 func (s *Server) AddEvent(e Event) Event {
-	if e.SID == "" {
-		e.SID = NewSID("EV")
-	}
+	e.SID = cmp.Or(e.SID, NewSID("EV"))
 	if e.Date.IsZero() {
-		e.Date = s.now()
+		e.Date = s.Now()
 	}
 	s.AddWorkspace(e.WorkspaceSID)
 	c := e
@@ -201,67 +191,34 @@ func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
 
 // ended records when t ended, for retention. s.mu must be held.
 func (s *Server) ended(t *task, at time.Time) {
-	if s.retention < 0 || liveTask(t.AssignmentStatus) {
-		return
+	if !liveTask(t.AssignmentStatus) {
+		t.endedAt = at
 	}
-	t.endedAt = at
-	s.expirySeq++
-	heap.Push(&s.expiries, expiry{due: at.Add(s.retention), n: s.expirySeq, t: t})
 }
 
-// expiry is a task's retention deadline.
-type expiry struct {
-	due time.Time
-	n   uint64 // orders tasks that ended at the same instant
-	t   *task
-}
-
-// expiries is a min-heap of retention deadlines (container/heap).
-type expiries []expiry
-
-func (h expiries) Len() int { return len(h) }
-func (h expiries) Less(i, j int) bool {
-	return cmp.Or(h[i].due.Compare(h[j].due), cmp.Compare(h[i].n, h[j].n)) < 0
-}
-func (h expiries) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *expiries) Push(x any)   { *h = append(*h, x.(expiry)) }
-func (h *expiries) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// expire deletes the ended tasks whose retention has run out, emitting
-// task.system-deleted dated at the deadline, and drops events older than
-// the Events resource keeps. s.mu must be held.
+// expire deletes the ended tasks whose retention has run out, in the order
+// of their deadlines, emitting task.system-deleted dated at the deadline,
+// and drops events older than the Events resource keeps. s.mu must be held.
 func (s *Server) expire() {
-	now := s.now()
-	for len(s.expiries) > 0 && !now.Before(s.expiries[0].due) {
-		x := heap.Pop(&s.expiries).(expiry)
-		t := x.t
-		// Skip a stale deadline: the task was replaced, deleted, or
-		// ended again since.
-		if s.tasks[taskKey(t.WorkspaceSID, t.SID)] != t || t.endedAt.IsZero() || !t.endedAt.Add(s.retention).Equal(x.due) {
-			continue
+	now := s.Now()
+	var due []*task
+	for _, ws := range slices.Sorted(maps.Keys(s.workspaces)) {
+		for _, t := range s.workspaces[ws] {
+			if !t.endedAt.IsZero() && !now.Before(t.endedAt.Add(taskRetention)) {
+				due = append(due, t)
+			}
 		}
+	}
+	slices.SortStableFunc(due, func(a, b *task) int { return a.endedAt.Compare(b.endedAt) })
+	for _, t := range due {
 		s.removeTask(t)
-		s.emit(EventTaskSystemDeleted, t, x.due, "Task "+t.SID+" deleted after its retention")
+		s.emit(EventTaskSystemDeleted, t, t.endedAt.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {
 		if len(evs) > 0 && evs[0].Date.Before(cut) {
 			s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
 		}
-	}
-}
-
-// removeTask deletes t from every index. s.mu must be held.
-func (s *Server) removeTask(t *task) {
-	delete(s.tasks, taskKey(t.WorkspaceSID, t.SID))
-	s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == t })
-	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
-		s.byChannel[uo] = slices.DeleteFunc(s.byChannel[uo], func(x *task) bool { return x == t })
 	}
 }
 
@@ -277,7 +234,7 @@ func (s *Server) flush() {
 		}
 		e, u := *s.outbox[0], s.callbackURL
 		s.outbox = s.outbox[1:]
-		token := s.creds[s.accountSID]
+		token := s.creds[s.o.AccountSID]
 		s.mu.Unlock()
 		if u == "" {
 			continue
@@ -290,7 +247,7 @@ func (s *Server) flush() {
 func (s *Server) CallbackForm(e Event) url.Values {
 	f := url.Values{}
 	f.Set("EventType", e.Type)
-	f.Set("AccountSid", s.accountSID)
+	f.Set("AccountSid", s.o.AccountSID)
 	f.Set("WorkspaceSid", e.WorkspaceSID)
 	f.Set("WorkspaceName", "Flex Task Assignment")
 	f.Set("EventDescription", e.Description)
@@ -305,89 +262,41 @@ func (s *Server) CallbackForm(e Event) url.Values {
 	f.Set("TaskPriority", strconv.Itoa(e.TaskPriority))
 	f.Set("TaskAge", strconv.FormatInt(max(0, int64(e.Date.Sub(e.TaskDateCreated)/time.Second)), 10))
 	f.Set("TaskDateCreated", strconv.FormatInt(e.TaskDateCreated.Unix(), 10))
-	switch {
-	case e.Reason == "":
-	case e.TaskAssignmentStatus == TaskCanceled:
-		f.Set("TaskCanceledReason", e.Reason)
-	case e.TaskAssignmentStatus == TaskCompleted:
-		f.Set("TaskCompletedReason", e.Reason)
+	if k, ok := reasonKeys[e.TaskAssignmentStatus]; ok && e.Reason != "" {
+		f.Set(k[0], e.Reason)
 	}
 	return f
-}
-
-// Sign returns the X-Twilio-Signature of a form POST to rawURL made with
-// authToken: HMAC-SHA1 over the URL followed by each parameter's name and
-// value in name order, base64-encoded, as twilio-go's RequestValidator
-// checks it.
-func Sign(authToken, rawURL string, form url.Values) string {
-	var b strings.Builder
-	b.WriteString(rawURL)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range form {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		b.WriteString(k)
-		b.WriteString(form.Get(k))
-	}
-	m := hmac.New(sha1.New, []byte(authToken))
-	m.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
 // send posts one callback and returns what happened.
 func (s *Server) send(u, token string, e Event) Callback {
 	cb := Callback{Event: e, URL: u}
 	form := s.CallbackForm(e)
-	body := form.Encode()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte(body)))
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", taskrouter.Sign(token, u, form))
+		req.Header.Set("I-Twilio-Idempotency-Token", e.SID)
+		req.Header.Set("User-Agent", "TwilioProxy/1.1")
+		var resp *http.Response
+		// TaskRouter waits 15 seconds for a callback's answer.
+		if resp, err = (&http.Client{Timeout: 15 * time.Second}).Do(req); err == nil {
+			_ = resp.Body.Close()
+			cb.Status = resp.StatusCode
+		}
+	}
 	if err != nil {
 		cb.Err = err.Error()
-		return cb
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", Sign(token, u, form))
-	req.Header.Set("I-Twilio-Idempotency-Token", e.SID)
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	resp, err := s.callbacks.Do(req)
-	if err != nil {
-		cb.Err = err.Error()
-		return cb
-	}
-	_ = resp.Body.Close()
-	cb.Status = resp.StatusCode
 	return cb
 }
 
-// eventJSON is an entry of the Events resource as TaskRouter answers it.
-// event_data carries the task's fields in snake case; Twilio's reference
-// does not list its keys, so this shape is the simulator's reading of it.
-type eventJSON struct {
-	AccountSID      string         `json:"account_sid"`
-	ActorSID        *string        `json:"actor_sid"`
-	ActorType       *string        `json:"actor_type"`
-	ActorURL        *string        `json:"actor_url"`
-	Description     string         `json:"description"`
-	EventData       map[string]any `json:"event_data"`
-	EventDate       string         `json:"event_date"`
-	EventDateMs     int64          `json:"event_date_ms"`
-	EventType       string         `json:"event_type"`
-	ResourceSID     string         `json:"resource_sid"`
-	ResourceType    string         `json:"resource_type"`
-	ResourceURL     string         `json:"resource_url"`
-	SID             string         `json:"sid"`
-	Source          string         `json:"source"`
-	SourceIPAddress string         `json:"source_ip_address"`
-	URL             string         `json:"url"`
-	WorkspaceSID    string         `json:"workspace_sid"`
-}
-
-func (s *Server) eventJSON(e *Event) eventJSON {
-	ws := s.taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
+// eventJSON renders e as an entry of the Events resource as TaskRouter
+// answers it. event_data carries the task's fields in snake case; Twilio's
+// reference does not list its keys, so this shape is the simulator's
+// reading of it.
+func (s *Server) eventJSON(e *Event) map[string]any {
+	ws := taskRouterURL + "/v1/Workspaces/" + e.WorkspaceSID
 	data := map[string]any{
 		"task_sid":                 e.TaskSID,
 		"task_attributes":          e.TaskAttributes,
@@ -398,64 +307,35 @@ func (s *Server) eventJSON(e *Event) eventJSON {
 		"task_date_created":        e.TaskDateCreated.UTC().Format(twilioTime),
 		"workspace_sid":            e.WorkspaceSID,
 	}
-	switch {
-	case e.Reason == "":
-	case e.TaskAssignmentStatus == TaskCanceled:
-		data["task_canceled_reason"] = e.Reason
-	case e.TaskAssignmentStatus == TaskCompleted:
-		data["task_completed_reason"] = e.Reason
+	if k, ok := reasonKeys[e.TaskAssignmentStatus]; ok && e.Reason != "" {
+		data[k[1]] = e.Reason
 	}
-	return eventJSON{
-		AccountSID:      s.accountSID,
-		Description:     e.Description,
-		EventData:       data,
-		EventDate:       e.Date.UTC().Format(twilioTime),
-		EventDateMs:     e.Date.UnixMilli(),
-		EventType:       e.Type,
-		ResourceSID:     e.TaskSID,
-		ResourceType:    "Task",
-		ResourceURL:     ws + "/Tasks/" + e.TaskSID,
-		SID:             e.SID,
-		Source:          "twilio",
-		SourceIPAddress: "10.0.0.1",
-		URL:             ws + "/Events/" + e.SID,
-		WorkspaceSID:    e.WorkspaceSID,
+	return map[string]any{
+		"account_sid":       s.o.AccountSID,
+		"actor_sid":         nil,
+		"actor_type":        nil,
+		"actor_url":         nil,
+		"description":       e.Description,
+		"event_data":        data,
+		"event_date":        e.Date.UTC().Format(twilioTime),
+		"event_date_ms":     e.Date.UnixMilli(),
+		"event_type":        e.Type,
+		"resource_sid":      e.TaskSID,
+		"resource_type":     "Task",
+		"resource_url":      ws + "/Tasks/" + e.TaskSID,
+		"sid":               e.SID,
+		"source":            "twilio",
+		"source_ip_address": "10.0.0.1",
+		"url":               ws + "/Events/" + e.SID,
+		"workspace_sid":     e.WorkspaceSID,
 	}
 }
 
-type eventPage struct {
-	Events []eventJSON `json:"events"`
-	Meta   pageMeta    `json:"meta"`
-}
-
-// Filters of the Events resource the simulator does not implement: they
-// are answered 400 rather than ignored.
-var unsupportedEventParams = [...]string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"}
-
-// eventToken marks the last event of a page in the list's order (newest
-// first).
-type eventToken struct {
-	Date int64  `json:"d"`
-	Seq  uint64 `json:"n"`
-	SID  string `json:"s"`
-}
-
-func (t eventToken) String() string {
-	b, _ := json.Marshal(t) // an int and a string; cannot fail
-	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
-func parseEventToken(s string) (eventToken, bool) {
-	var t eventToken
-	raw, ok := strings.CutPrefix(s, tokenPrefix)
-	if !ok {
-		return t, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
-		return t, false
-	}
-	return t, true
+// reasonKeys are the callback and event data keys of the reason of an
+// ended task, by its status.
+var reasonKeys = map[string][2]string{
+	TaskCanceled:  {"TaskCanceledReason", "task_canceled_reason"},
+	TaskCompleted: {"TaskCompletedReason", "task_completed_reason"},
 }
 
 // parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a
@@ -470,43 +350,33 @@ func parseDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// eventKey returns the sort key of e: its date, emission order and SID.
+func eventKey(e *Event) pageToken {
+	return pageToken{Time: e.Date.UnixNano(), N: int64(e.seq), SID: e.SID}
+}
+
 // compareEvents orders the Events list: newest first, and among events of
 // the same instant the last emitted first.
-func compareEvents(a, b *Event) int {
-	return cmp.Or(-cmp.Compare(a.Date.UnixNano(), b.Date.UnixNano()), -cmp.Compare(a.seq, b.seq), cmp.Compare(a.SID, b.SID))
+func compareEvents(a, b pageToken) int {
+	return cmp.Or(-cmp.Compare(a.Time, b.Time), -cmp.Compare(a.N, b.N), cmp.Compare(a.SID, b.SID))
 }
 
 // listEvents answers GET /v1/Workspaces/{WS}/Events: the events between
 // StartDate (or Minutes ago, by default 15) and EndDate (or now), of one
 // EventType and one TaskSid when given, newest first, paged by PageToken.
-func (s *Server) listEvents(p, ws string, q url.Values) *response {
-	for _, name := range unsupportedEventParams {
-		if q.Has(name) {
-			return twilioError(http.StatusBadRequest, 20001, "Parameter "+name+" is not supported by flextest")
-		}
+func (s *Server) listEvents(r *http.Request, ids []string) *response {
+	p, ws, q := r.URL.Path, ids[0], r.URL.Query()
+	pg, bad := parsePaging(q, []string{"ReservationSid", "TaskQueueSid", "TaskChannel", "WorkerSid", "WorkflowSid"},
+		[]string{"Minutes", "StartDate", "EndDate", "EventType", "TaskSid", "Sid"})
+	if bad != nil {
+		return bad
 	}
-	now := s.now()
-	args := url.Values{}
-	pageSize := defaultPageSize
-	if q.Has("PageSize") {
-		n, err := strconv.Atoi(q.Get("PageSize"))
-		if err != nil || n < 1 || n > maxPageSize {
-			return badParam("PageSize")
-		}
-		pageSize = n
-	}
-	var token *eventToken
-	if q.Has("PageToken") {
-		t, ok := parseEventToken(q.Get("PageToken"))
-		if !ok {
-			return badParam("PageToken")
-		}
-		token = &t
-	} else if q.Has("Page") {
+	if pg.token == nil && q.Has("Page") {
 		// "Pagination is not supported under this resource. Please avoid
 		// usage of the page query parameter."
 		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
 	}
+	now := s.Now()
 	start, end := now.Add(-defaultEventMinutes*time.Minute), now
 	if q.Has("Minutes") {
 		n, err := strconv.Atoi(q.Get("Minutes"))
@@ -514,30 +384,20 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 			return badParam("Minutes")
 		}
 		start = now.Add(-time.Duration(n) * time.Minute)
-		args.Set("Minutes", q.Get("Minutes"))
 	}
-	if q.Has("StartDate") {
-		t, ok := parseDate(q.Get("StartDate"))
-		if !ok {
-			return badParam("StartDate")
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"StartDate", &start}, {"EndDate", &end}} {
+		if q.Has(d.name) {
+			t, ok := parseDate(q.Get(d.name))
+			if !ok {
+				return badParam(d.name)
+			}
+			*d.t = t
 		}
-		start = t
-		args.Set("StartDate", q.Get("StartDate"))
-	}
-	if q.Has("EndDate") {
-		t, ok := parseDate(q.Get("EndDate"))
-		if !ok {
-			return badParam("EndDate")
-		}
-		end = t
-		args.Set("EndDate", q.Get("EndDate"))
 	}
 	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
-	for _, k := range []string{"EventType", "TaskSid", "Sid"} {
-		if q.Has(k) {
-			args.Set(k, q.Get(k))
-		}
-	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -556,39 +416,6 @@ func (s *Server) listEvents(p, ws string, q url.Values) *response {
 			matched = append(matched, e)
 		}
 	}
-	slices.SortFunc(matched, compareEvents)
-	from := 0
-	if token != nil {
-		key := &Event{Date: time.Unix(0, token.Date), seq: token.Seq, SID: token.SID}
-		i, found := slices.BinarySearchFunc(matched, key, compareEvents)
-		if found {
-			i++
-		}
-		from = i
-	}
-	to := min(len(matched), from+pageSize)
-	page := eventPage{Events: make([]eventJSON, 0, to-from)}
-	for _, e := range matched[from:to] {
-		page.Events = append(page.Events, s.eventJSON(e))
-	}
-	link := func(pageNum int, tok *eventToken) string {
-		v := cloneValues(args)
-		v.Set("PageSize", strconv.Itoa(pageSize))
-		v.Set("Page", strconv.Itoa(pageNum))
-		if tok != nil {
-			v.Set("PageToken", tok.String())
-		}
-		return s.taskRouterURL + p + "?" + v.Encode()
-	}
-	pageNum := 0
-	if token != nil {
-		pageNum, _ = strconv.Atoi(q.Get("Page"))
-	}
-	page.Meta = pageMeta{Page: pageNum, PageSize: pageSize, FirstPageURL: link(0, nil), URL: link(pageNum, token), Key: "events"}
-	if to < len(matched) {
-		last := matched[to-1]
-		next := link(pageNum+1, &eventToken{Date: last.Date.UnixNano(), Seq: last.seq, SID: last.SID})
-		page.Meta.NextPageURL = &next
-	}
-	return jsonResponse(http.StatusOK, page)
+	slices.SortFunc(matched, func(a, b *Event) int { return compareEvents(eventKey(a), eventKey(b)) })
+	return listPage(pg, p, "events", matched, eventKey, compareEvents, func(e *Event) any { return s.eventJSON(e) })
 }

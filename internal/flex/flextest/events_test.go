@@ -115,7 +115,8 @@ func TestEventsResource(t *testing.T) {
 // task.system-deleted; their events stay 30 days.
 func TestTaskRetention(t *testing.T) {
 	rcv := newReceiver(t)
-	f := newFixture(t, func(o *flextest.Options) { o.EventCallbackURL = rcv.url })
+	f := newFixture(t)
+	f.fake.SetEventCallbackURL(rcv.url)
 	fl := f.fake.Flows(testWS)
 	ch, task := fl.Start(flextest.Channel{})
 	must(t, fl.Park(task.SID))
@@ -166,20 +167,11 @@ func TestTaskRetention(t *testing.T) {
 	}
 }
 
-// TaskRetention < 0 keeps ended tasks, for suites that seed history.
-func TestTaskRetentionOff(t *testing.T) {
-	f := newFixture(t, func(o *flextest.Options) { o.TaskRetention = -1 })
-	task := f.fake.AddTask(flextest.Task{WorkspaceSID: testWS, AssignmentStatus: "completed"})
-	f.fake.Advance(time.Hour)
-	if _, ok := f.fake.Task(testWS, task.SID); !ok {
-		t.Errorf("task deleted with retention off")
-	}
-}
-
 // SetNow pins the clock; AddEvent seeds history without a callback.
 func TestClockAndAddEvent(t *testing.T) {
 	rcv := newReceiver(t)
-	f := newFixture(t, func(o *flextest.Options) { o.EventCallbackURL = rcv.url })
+	f := newFixture(t)
+	f.fake.SetEventCallbackURL(rcv.url)
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.fake.SetNow(at)
 	f.clock.Advance(time.Hour) // Options.Now no longer counts

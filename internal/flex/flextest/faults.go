@@ -1,6 +1,7 @@
 package flextest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -130,9 +131,6 @@ func splitPath(p string) []string {
 func (s *Server) takeFault(method, p string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return Fault{}, false
-	}
 	segs := splitPath(p)
 	for i, f := range s.faults {
 		if !f.matches(method, segs) {
@@ -149,10 +147,7 @@ func (s *Server) takeFault(method, p string) (Fault, bool) {
 }
 
 func (f *activeFault) matches(method string, segs []string) bool {
-	if f.Method != "" && !strings.EqualFold(f.Method, method) {
-		return false
-	}
-	if len(f.pattern) > len(segs) {
+	if (f.Method != "" && !strings.EqualFold(f.Method, method)) || len(f.pattern) > len(segs) {
 		return false
 	}
 	for i, pat := range f.pattern {
@@ -165,25 +160,13 @@ func (f *activeFault) matches(method string, segs []string) bool {
 
 // response returns the answer of a fault with a status.
 func (f Fault) response() *response {
-	var resp *response
+	resp := twilioError(f.Status, cmp.Or(f.Code, 20000+f.Status), cmp.Or(f.Message, http.StatusText(f.Status)))
 	if f.RawBody != "" {
-		h := make(http.Header)
 		ct := "text/plain; charset=utf-8"
 		if strings.HasPrefix(strings.TrimSpace(f.RawBody), "<") {
 			ct = "text/html; charset=utf-8"
 		}
-		h.Set("Content-Type", ct)
-		resp = &response{status: f.Status, header: h, body: []byte(f.RawBody), noRequestID: true}
-	} else {
-		code := f.Code
-		if code == 0 {
-			code = 20000 + f.Status
-		}
-		msg := f.Message
-		if msg == "" {
-			msg = http.StatusText(f.Status)
-		}
-		resp = twilioError(f.Status, code, msg)
+		resp = &response{status: f.Status, header: http.Header{"Content-Type": {ct}}, body: []byte(f.RawBody), noRequestID: true}
 	}
 	maps.Copy(resp.header, f.Header)
 	return resp

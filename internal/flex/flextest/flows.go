@@ -9,37 +9,10 @@ import (
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
-// Channel participant statuses.
-const (
-	ParticipantJoined = "joined"
-	ParticipantWrapup = "wrapup"
-	ParticipantClosed = "closed"
-)
-
-// Participant is an agent participant of an Interaction Channel: the agent
-// working one task on it.
-type Participant struct {
-	SID        string // UT…
-	ChannelSID string
-	TaskSID    string
-	Status     string // joined, wrapup or closed
-}
-
-// Participants returns the agent participants of channel uo, oldest first.
-func (s *Server) Participants(uo string) []Participant {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Participant, 0, len(s.participants[uo]))
-	for _, p := range s.participants[uo] {
-		out = append(out, *p)
-	}
-	return out
-}
-
 // Flows drives the Flex Conversations flows of one workspace. Each method
-// changes channel, participant and task state the way Flex does, records
+// changes channel and task state the way Flex does, records
 // the TaskRouter events Flex would emit in the Events resource, and sends
-// their callbacks (to the EventCallbackURL, if set) before it returns.
+// their callbacks (to the SetEventCallbackURL URL, if set) before it returns.
 // Errors are ErrNotFound for an unknown task or channel and
 // ErrInvalidStatus when the flow cannot happen in the current state.
 type Flows struct {
@@ -68,7 +41,7 @@ func (f Flows) flow(fn func() error) error {
 // newTask creates a task on channel c in status pending, emits
 // task.created, then moves it to status. s.mu must be held.
 func (f Flows) newTask(c *Channel, status string) *task {
-	now := f.s.now()
+	now := f.s.Now()
 	doc := NewAttributes(*c).JSON()
 	var attrs map[string]any
 	_ = json.Unmarshal([]byte(doc), &attrs) // our own JSON object
@@ -77,23 +50,18 @@ func (f Flows) newTask(c *Channel, status string) *task {
 		Attributes: doc, TaskChannelUniqueName: c.Type, Timeout: 86400,
 		DateCreated: now, DateUpdated: now,
 	}, attrs: attrs}
-	f.s.tasks[taskKey(f.ws, t.SID)] = t
-	f.s.workspaces[f.ws] = append(f.s.workspaces[f.ws], t)
-	f.s.byChannel[c.SID] = append(f.s.byChannel[c.SID], t)
+	f.s.storeTask(t)
 	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
 	if status != TaskPending {
 		f.s.setTaskStatus(t, status, "")
 	}
-	if status == TaskAssigned {
-		f.s.participants[c.SID] = append(f.s.participants[c.SID], &Participant{
-			SID: NewSID("UT"), ChannelSID: c.SID, TaskSID: t.SID, Status: ParticipantJoined,
-		})
-	}
 	return t
 }
 
-// taskAndChannel finds task wt and its channel. s.mu must be held.
-func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
+// check finds task wt and its channel for flow op, and checks that the
+// channel is active (when active is set) and the task is in one of
+// statuses. s.mu must be held.
+func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Channel, error) {
 	t, ok := f.s.tasks[taskKey(f.ws, wt)]
 	if !ok {
 		return nil, nil, fmt.Errorf("task %s: %w", wt, ErrNotFound)
@@ -101,8 +69,13 @@ func (f Flows) taskAndChannel(wt string) (*task, *Channel, error) {
 	kd, _ := t.attrs["flexInteractionSid"].(string)
 	uo, _ := t.attrs["flexInteractionChannelSid"].(string)
 	c, ok := f.s.channels[channelKey(kd, uo)]
-	if !ok {
+	switch {
+	case !ok:
 		return nil, nil, fmt.Errorf("channel of task %s: %w", wt, ErrNotFound)
+	case active && c.Status != ChannelActive:
+		return nil, nil, wrongStatus(op, c.SID, c.Status)
+	case !slices.Contains(statuses, t.AssignmentStatus):
+		return nil, nil, wrongStatus(op, wt, t.AssignmentStatus)
 	}
 	return t, c, nil
 }
@@ -124,16 +97,6 @@ func (f Flows) liveTaskOf(uo string) *task {
 		}
 	}
 	return nil
-}
-
-// setParticipant sets the status of the participant working task wt on
-// channel uo. s.mu must be held.
-func (f Flows) setParticipant(uo, wt, status string) {
-	for _, p := range f.s.participants[uo] {
-		if p.TaskSID == wt && p.Status != ParticipantClosed {
-			p.Status = status
-		}
-	}
 }
 
 func wrongStatus(what, sidv, status string) error {
@@ -161,15 +124,9 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 // (task.completed). This is not an API close: CloseCount is unchanged.
 func (f Flows) AgentEndsChat(wt string) error {
 	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		_, c, err := f.check("agent ends chat", wt, true, liveStatuses...)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("agent ends chat", c.SID, c.Status)
-		}
-		if !liveTask(t.AssignmentStatus) {
-			return wrongStatus("agent ends chat", wt, t.AssignmentStatus)
 		}
 		c.Status = ChannelClosed
 		f.s.closeTasks(c.SID, ChannelClosed, false)
@@ -177,9 +134,6 @@ func (f Flows) AgentEndsChat(wt string) error {
 			if ct.AssignmentStatus == TaskWrapping {
 				f.s.setTaskStatus(ct, TaskCompleted, "Wrap-up completed")
 			}
-		}
-		for _, p := range f.s.participants[c.SID] {
-			p.Status = ParticipantClosed
 		}
 		return nil
 	})
@@ -190,20 +144,19 @@ func (f Flows) AgentEndsChat(wt string) error {
 // and the channel goes inactive, waiting for the customer. The customer's
 // next message (CustomerMessage) reactivates it with a new task.
 func (f Flows) Leave(wt string) error {
+	return f.complete("leave", wt, "Agent left the conversation", ChannelInactive)
+}
+
+// complete completes task wt, assigned or wrapping on an active channel,
+// with reason, and leaves the channel in status.
+func (f Flows) complete(op, wt, reason, status string) error {
 	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		t, c, err := f.check(op, wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
 		}
-		if c.Status != ChannelActive {
-			return wrongStatus("leave", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
-			return wrongStatus("leave", wt, t.AssignmentStatus)
-		}
-		f.setParticipant(c.SID, wt, ParticipantClosed)
-		f.s.setTaskStatus(t, TaskCompleted, "Agent left the conversation")
-		c.Status = ChannelInactive
+		f.s.setTaskStatus(t, TaskCompleted, reason)
+		c.Status = status
 		return nil
 	})
 }
@@ -239,21 +192,7 @@ func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 // participant is set closed, which completes the task (task.completed)
 // while the channel stays active with no live task.
 func (f Flows) Park(wt string) error {
-	return f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
-		if err != nil {
-			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("park", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned && t.AssignmentStatus != TaskWrapping {
-			return wrongStatus("park", wt, t.AssignmentStatus)
-		}
-		f.setParticipant(c.SID, wt, ParticipantClosed)
-		f.s.setTaskStatus(t, TaskCompleted, "Participant closed")
-		return nil
-	})
+	return f.complete("park", wt, "Participant closed", ChannelActive)
 }
 
 // Unpark invites a known agent back to a parked channel (POST …/Invites):
@@ -297,20 +236,12 @@ func (f Flows) TransferToQueue(wt string) (Task, error) { return f.transfer(wt, 
 func (f Flows) transfer(wt, newStatus string) (Task, error) {
 	var out Task
 	err := f.flow(func() error {
-		t, c, err := f.taskAndChannel(wt)
+		t, c, err := f.check("transfer", wt, true, TaskAssigned)
 		if err != nil {
 			return err
 		}
-		if c.Status != ChannelActive {
-			return wrongStatus("transfer", c.SID, c.Status)
-		}
-		if t.AssignmentStatus != TaskAssigned {
-			return wrongStatus("transfer", wt, t.AssignmentStatus)
-		}
 		out = f.newTask(c, newStatus).Task
-		f.setParticipant(c.SID, wt, ParticipantWrapup)
 		f.s.setTaskStatus(t, TaskWrapping, "")
-		f.setParticipant(c.SID, wt, ParticipantClosed)
 		f.s.setTaskStatus(t, TaskCompleted, "Task transferred")
 		return nil
 	})
@@ -321,17 +252,7 @@ func (f Flows) transfer(wt, newStatus string) (Task, error) {
 // reserved): the task is canceled (task.canceled) and the channel stays
 // active with no agent — the orphan Twilio's best practices warn about.
 func (f Flows) DeclineInvite(wt string) error {
-	return f.flow(func() error {
-		t, _, err := f.taskAndChannel(wt)
-		if err != nil {
-			return err
-		}
-		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
-			return wrongStatus("decline invite", wt, t.AssignmentStatus)
-		}
-		f.s.setTaskStatus(t, TaskCanceled, "Task declined")
-		return nil
-	})
+	return f.cancel("decline invite", wt, "Task declined", false)
 }
 
 // WorkflowTimeout is task wt (pending or reserved) reaching the end of its
@@ -339,19 +260,22 @@ func (f Flows) DeclineInvite(wt string) error {
 // event followed by task.canceled (both carrying status canceled). The
 // channel stays active with no agent.
 func (f Flows) WorkflowTimeout(wt string) error {
+	return f.cancel("workflow timeout", wt, "Workflow Timeout", true)
+}
+
+// cancel cancels task wt, pending or reserved, with reason, after a
+// workflow.timeout event if timeout is set.
+func (f Flows) cancel(op, wt, reason string, timeout bool) error {
 	return f.flow(func() error {
-		t, _, err := f.taskAndChannel(wt)
+		t, _, err := f.check(op, wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
 		}
-		if t.AssignmentStatus != TaskPending && t.AssignmentStatus != TaskReserved {
-			return wrongStatus("workflow timeout", wt, t.AssignmentStatus)
+		if timeout {
+			t.AssignmentStatus, t.Reason = TaskCanceled, reason
+			f.s.emit(EventWorkflowTimeout, t, f.s.Now(), "Task "+wt+" reached the end of its workflow")
 		}
-		now := f.s.now()
-		t.AssignmentStatus, t.Reason, t.DateUpdated = TaskCanceled, "Workflow Timeout", now
-		f.s.emit(EventWorkflowTimeout, t, now, "Task "+wt+" reached the end of its workflow")
-		f.s.emit(EventTaskCanceled, t, now, "Task "+wt+" canceled")
-		f.s.ended(t, now)
+		f.s.setTaskStatus(t, TaskCanceled, reason)
 		return nil
 	})
 }
@@ -368,7 +292,7 @@ func (f Flows) DeleteTask(wt string) error {
 		}
 		f.s.removeTask(t)
 		t.endedAt = time.Time{}
-		f.s.emit(EventTaskDeleted, t, f.s.now(), "Task "+wt+" deleted")
+		f.s.emit(EventTaskDeleted, t, f.s.Now(), "Task "+wt+" deleted")
 		return nil
 	})
 }

@@ -84,7 +84,7 @@ func liveTasks(s *flextest.Server, uo string) []string {
 	return out
 }
 
-// Each flow changes the channel, its participants and its tasks as Flex
+// Each flow changes the channel and its tasks as Flex
 // does, and emits the same events into the Events resource and, signed, to
 // the callback URL. None of them is an API close.
 func TestFlows(t *testing.T) {
@@ -162,14 +162,12 @@ func TestFlows(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rcv := newReceiver(t)
-			f := newFixture(t, func(o *flextest.Options) { o.EventCallbackURL = rcv.url })
+			f := newFixture(t)
+			f.fake.SetEventCallbackURL(rcv.url)
 			fl := f.fake.Flows(testWS)
 			ch, task := fl.Start(flextest.Channel{})
 			if task.AssignmentStatus != "assigned" || !slices.Equal(rcv.types(), []string{"task.created/pending"}) {
 				t.Fatalf("Start: task %s, callbacks %v", task.AssignmentStatus, rcv.types())
-			}
-			if p := f.fake.Participants(ch.SID); len(p) != 1 || p[0].Status != "joined" || p[0].TaskSID != task.SID {
-				t.Fatalf("Start: participants %+v", p)
 			}
 			rcv.reset()
 			tt.run(t, fl, ch, task)
@@ -202,30 +200,6 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// Park and Leave close the agent's participant; ending the chat closes
-// all of them.
-func TestFlowParticipants(t *testing.T) {
-	f := newFixture(t)
-	fl := f.fake.Flows(testWS)
-	ch, task := fl.Start(flextest.Channel{})
-	must(t, fl.Park(task.SID))
-	if p := f.fake.Participants(ch.SID); p[0].Status != "closed" {
-		t.Errorf("parked: participant %s, want closed", p[0].Status)
-	}
-	next, err := fl.Unpark(ch.InteractionSID, ch.SID)
-	must(t, err)
-	must(t, f.fake.SetTaskStatus(testWS, next.SID, "assigned"))
-	ch2, task2 := fl.Start(flextest.Channel{})
-	next2, err := fl.Transfer(task2.SID)
-	must(t, err)
-	must(t, fl.AgentEndsChat(next2.SID))
-	for _, p := range f.fake.Participants(ch2.SID) {
-		if p.Status != "closed" {
-			t.Errorf("after the chat ended: participant of %s is %s", p.TaskSID, p.Status)
-		}
 	}
 }
 

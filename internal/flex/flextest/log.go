@@ -2,30 +2,25 @@ package flextest
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Request is one request the fake received, as kept in its log.
 type Request struct {
-	// Method and Path are the request's method and URL path.
 	Method, Path string
-	// Query holds the URL query parameters.
-	Query url.Values
-	// Form holds the form body parameters of a POST.
-	Form url.Values
+	Query        url.Values
+	Form         url.Values // the form body parameters of a POST
 	// User is the Basic-auth username, whether accepted or not. The
 	// password is never recorded.
 	User string
 	// Status is the HTTP status answered; 0 when the client went away
 	// during a fault's Delay and nothing was answered.
-	Status int
-	// Fault reports whether an injected fault matched the request.
-	Fault bool
-	// RequestID is the Twilio-Request-Id answered, if any.
-	RequestID string
-	// Time is when the request arrived, by the server's clock.
-	Time time.Time
+	Status    int
+	Fault     bool      // an injected fault matched the request
+	RequestID string    // the Twilio-Request-Id answered, if any
+	Time      time.Time // when the request arrived, by the server's clock
 }
 
 // record appends rec to the log, dropping the oldest entries beyond the
@@ -34,9 +29,8 @@ func (s *Server) record(rec Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, rec)
-	if s.logLimit > 0 && len(s.log) > s.logLimit {
-		drop := len(s.log) - s.logLimit
-		s.log = append(s.log[:0], s.log[drop:]...)
+	if s.o.LogLimit > 0 && len(s.log) > s.o.LogLimit {
+		s.log = slices.Delete(s.log, 0, len(s.log)-s.o.LogLimit)
 	}
 }
 

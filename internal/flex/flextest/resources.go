@@ -31,42 +31,23 @@ const (
 	TaskCanceled  = "canceled"
 )
 
-func validChannelStatus(s string) bool {
-	switch s {
-	case ChannelSetup, ChannelActive, ChannelFailed, ChannelClosed, ChannelInactive, ChannelPause, ChannelTransfer:
-		return true
-	}
-	return false
-}
+var (
+	channelStatuses = []string{ChannelSetup, ChannelActive, ChannelFailed, ChannelClosed, ChannelInactive, ChannelPause, ChannelTransfer}
+	taskStatuses    = []string{TaskPending, TaskReserved, TaskAssigned, TaskWrapping, TaskCompleted, TaskCanceled}
+	// liveStatuses are those of a task still being routed or worked on,
+	// which closing its channel changes.
+	liveStatuses = taskStatuses[:4]
+)
 
-func validTaskStatus(s string) bool {
-	switch s {
-	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping, TaskCompleted, TaskCanceled:
-		return true
-	}
-	return false
-}
-
-// liveTask reports whether a task in status s is still being routed or
-// worked on, so that closing its channel changes it.
-func liveTask(s string) bool {
-	switch s {
-	case TaskPending, TaskReserved, TaskAssigned, TaskWrapping:
-		return true
-	}
-	return false
-}
+func validTaskStatus(s string) bool { return slices.Contains(taskStatuses, s) }
+func liveTask(s string) bool        { return slices.Contains(liveStatuses, s) }
 
 // Channel is a Flex Interaction Channel held by the fake.
 type Channel struct {
-	// InteractionSID is the KD SID of the interaction the channel belongs to.
-	InteractionSID string
-	// SID is the channel's UO SID.
-	SID string
-	// Type is the media type: chat, sms, whatsapp, web, email, voice...
-	Type string
-	// Status is one of the Channel* constants.
-	Status string
+	InteractionSID string // KD…, the interaction the channel belongs to
+	SID            string // UO…
+	Type           string // media type: chat, sms, whatsapp, web, email, voice…
+	Status         string // one of the Channel* constants
 	// ErrorCode and ErrorMessage describe why a failed channel failed.
 	// They are answered as null when zero.
 	ErrorCode    int
@@ -75,26 +56,17 @@ type Channel struct {
 
 // Task is a TaskRouter task held by the fake.
 type Task struct {
-	// SID is the task's WT SID.
-	SID string
-	// WorkspaceSID is the WS SID of the workspace holding the task.
-	WorkspaceSID string
-	// AssignmentStatus is one of the Task* status constants.
-	AssignmentStatus string
-	// Attributes is the task's attributes as a JSON object.
-	Attributes string
-	// Priority is the task's priority.
-	Priority int
-	// Reason is why the task was canceled or completed.
-	Reason string
-	// TaskChannelUniqueName is the task channel, such as "chat" or "voice".
-	TaskChannelUniqueName string
+	SID                   string // WT…
+	WorkspaceSID          string // WS…
+	AssignmentStatus      string // one of the Task* status constants
+	Attributes            string // a JSON object
+	Priority              int
+	Reason                string // why the task was canceled or completed
+	TaskChannelUniqueName string // the task channel, such as "chat" or "voice"
 	// TaskQueueSID and WorkflowSID, when set, are answered with their links.
 	TaskQueueSID, WorkflowSID string
-	// Timeout is the task's time to live in seconds.
-	Timeout int
-	// DateCreated and DateUpdated are the task's creation and last change.
-	DateCreated, DateUpdated time.Time
+	Timeout                   int // time to live in seconds
+	DateCreated, DateUpdated  time.Time
 }
 
 // task is a stored Task with its decoded attributes.
@@ -102,7 +74,7 @@ type task struct {
 	Task
 	attrs map[string]any
 	// endedAt is when the task was canceled or completed; zero while it
-	// is live. It is deleted TaskRetention later.
+	// is live. It is deleted taskRetention later.
 	endedAt time.Time
 }
 
@@ -114,22 +86,14 @@ func taskKey(ws, wt string) string    { return ws + "/" + wt }
 // "chat" and an empty Status becomes "active". AddChannel panics if a SID or
 // the status is invalid: seeding data is written by the test itself.
 func (s *Server) AddChannel(ch Channel) Channel {
-	if ch.InteractionSID == "" {
-		ch.InteractionSID = NewSID(sid.Interaction)
-	}
-	if ch.SID == "" {
-		ch.SID = NewSID(sid.Channel)
-	}
-	if ch.Type == "" {
-		ch.Type = "chat"
-	}
-	if ch.Status == "" {
-		ch.Status = ChannelActive
-	}
+	ch.InteractionSID = cmp.Or(ch.InteractionSID, NewSID(sid.Interaction))
+	ch.SID = cmp.Or(ch.SID, NewSID(sid.Channel))
+	ch.Type = cmp.Or(ch.Type, "chat")
+	ch.Status = cmp.Or(ch.Status, ChannelActive)
 	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
 		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
 	}
-	if !validChannelStatus(ch.Status) {
+	if !slices.Contains(channelStatuses, ch.Status) {
 		panic(fmt.Sprintf("flextest: AddChannel: invalid status %q", ch.Status))
 	}
 	c := ch
@@ -188,21 +152,11 @@ func (s *Server) AddWorkspace(ws string) {
 // dates the current time. AddTask panics if t.WorkspaceSID or t.SID is not
 // a valid SID, the status is unknown or Attributes is not a JSON object.
 func (s *Server) AddTask(t Task) Task {
-	if t.SID == "" {
-		t.SID = NewSID(sid.Task)
-	}
-	if t.AssignmentStatus == "" {
-		t.AssignmentStatus = TaskPending
-	}
-	if t.Attributes == "" {
-		t.Attributes = "{}"
-	}
-	if t.TaskChannelUniqueName == "" {
-		t.TaskChannelUniqueName = "default"
-	}
-	if t.Timeout == 0 {
-		t.Timeout = 86400
-	}
+	t.SID = cmp.Or(t.SID, NewSID(sid.Task))
+	t.AssignmentStatus = cmp.Or(t.AssignmentStatus, TaskPending)
+	t.Attributes = cmp.Or(t.Attributes, "{}")
+	t.TaskChannelUniqueName = cmp.Or(t.TaskChannelUniqueName, "default")
+	t.Timeout = cmp.Or(t.Timeout, 86400)
 	if !sid.Valid(sid.Workspace, t.WorkspaceSID) || !sid.Valid(sid.Task, t.SID) {
 		panic(fmt.Sprintf("flextest: AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID))
 	}
@@ -214,31 +168,40 @@ func (s *Server) AddTask(t Task) Task {
 		panic(fmt.Sprintf("flextest: AddTask: attributes are not a JSON object: %q", t.Attributes))
 	}
 	if t.DateCreated.IsZero() {
-		t.DateCreated = s.now()
+		t.DateCreated = s.Now()
 	}
 	if t.DateUpdated.IsZero() {
 		t.DateUpdated = t.DateCreated
 	}
 	stored := &task{Task: t, attrs: attrs}
-	uo, _ := attrs["flexInteractionChannelSid"].(string)
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := taskKey(t.WorkspaceSID, t.SID)
-	if old, ok := s.tasks[key]; ok {
-		s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == old })
-		if oldUO, _ := old.attrs["flexInteractionChannelSid"].(string); oldUO != "" {
-			s.byChannel[oldUO] = slices.DeleteFunc(s.byChannel[oldUO], func(x *task) bool { return x == old })
-		}
-	}
-	s.tasks[key] = stored
-	s.workspaces[t.WorkspaceSID] = append(s.workspaces[t.WorkspaceSID], stored)
-	if uo != "" {
-		s.byChannel[uo] = append(s.byChannel[uo], stored)
-	}
+	s.storeTask(stored)
 	// A task seeded as ended ended when it was last updated.
 	s.ended(stored, t.DateUpdated)
 	return t
+}
+
+// storeTask adds t to every index, replacing the task with its SIDs.
+// s.mu must be held.
+func (s *Server) storeTask(t *task) {
+	if old, ok := s.tasks[taskKey(t.WorkspaceSID, t.SID)]; ok {
+		s.removeTask(old)
+	}
+	s.tasks[taskKey(t.WorkspaceSID, t.SID)] = t
+	s.workspaces[t.WorkspaceSID] = append(s.workspaces[t.WorkspaceSID], t)
+	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
+		s.byChannel[uo] = append(s.byChannel[uo], t)
+	}
+}
+
+// removeTask deletes t from every index. s.mu must be held.
+func (s *Server) removeTask(t *task) {
+	delete(s.tasks, taskKey(t.WorkspaceSID, t.SID))
+	s.workspaces[t.WorkspaceSID] = slices.DeleteFunc(s.workspaces[t.WorkspaceSID], func(x *task) bool { return x == t })
+	if uo, _ := t.attrs["flexInteractionChannelSid"].(string); uo != "" {
+		s.byChannel[uo] = slices.DeleteFunc(s.byChannel[uo], func(x *task) bool { return x == t })
+	}
 }
 
 // AddChannelTask stores a task in workspace ws for channel ch, with Flex
@@ -318,7 +281,7 @@ var statusEvents = map[string]string{
 // setTaskStatus changes t and emits the event of its new status, if any;
 // s.mu must be held.
 func (s *Server) setTaskStatus(t *task, status, reason string) {
-	now := s.now()
+	now := s.Now()
 	t.AssignmentStatus = status
 	if reason != "" {
 		t.Reason = reason

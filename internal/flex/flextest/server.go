@@ -1,6 +1,7 @@
 package flextest
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -8,11 +9,13 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/retry"
 	"github.com/flexhook/flexhook/internal/sid"
 )
 
@@ -20,8 +23,8 @@ import (
 // links and paging fields of its answers, as Twilio does, so a client that
 // follows them goes back through its rewriting transport.
 const (
-	FlexBaseURL       = "https://flex-api.twilio.com"
-	TaskRouterBaseURL = "https://taskrouter.twilio.com"
+	flexURL       = "https://flex-api.twilio.com"
+	taskRouterURL = "https://taskrouter.twilio.com"
 )
 
 // maxFormBytes bounds the request bodies the fake reads.
@@ -61,45 +64,15 @@ type Options struct {
 	// returns ctx.Err(). It defaults to a timer; tests replace it to control
 	// delays without real time passing.
 	Wait func(ctx context.Context, d time.Duration) error
-	// FlexURL and TaskRouterURL are the base URLs written into url, links
-	// and paging fields. They default to FlexBaseURL and TaskRouterBaseURL.
-	FlexURL, TaskRouterURL string
-	// OmitListAttributes makes the task list answer "attributes": null, as
-	// the TaskRouter API reference says it may ("only displayed in FETCH").
-	// By default lists include the attributes.
-	OmitListAttributes bool
 	// LogLimit is the maximum number of requests kept in the log; older
 	// entries are dropped first. Zero keeps every request.
 	LogLimit int
-	// EventCallbackURL, when set, receives every TaskRouter event the
-	// simulator emits as a form POST signed (X-Twilio-Signature) with the
-	// auth token of AccountSID in Credentials, like a Workspace's
-	// EventCallbackUrl. SetEventCallbackURL changes it later. Callbacks are
-	// sent one at a time: a receiver must not call a Flows method (which
-	// waits for its own callbacks) while handling one.
-	EventCallbackURL string
-	// CallbackClient sends the event callbacks (default: an http.Client
-	// with TaskRouter's 15-second timeout).
-	CallbackClient *http.Client
-	// TaskRetention is how long an ended (canceled or completed) task is
-	// kept before TaskRouter deletes it with task.system-deleted (default
-	// five minutes, as documented). A negative value keeps ended tasks.
-	TaskRetention time.Duration
 }
 
 // Server is the fake Twilio API. It implements http.Handler. All its methods
 // are safe for concurrent use. Create it with New.
 type Server struct {
-	accountSID    string
-	repeatClose   RepeatClose
-	nowFn         func() time.Time
-	retention     time.Duration
-	callbacks     *http.Client
-	wait          func(context.Context, time.Duration) error
-	flexURL       string
-	taskRouterURL string
-	omitListAttrs bool
-	logLimit      int
+	o Options // with defaults filled in; creds holds the live credentials
 
 	mu          sync.Mutex
 	creds       map[string]string
@@ -111,92 +84,48 @@ type Server struct {
 	log         []Request
 	closeCounts map[string]int
 
-	// The simulator's clock: nowFn shifted by offset, or fixed at manualAt.
+	// The simulator's clock: o.Now shifted by offset, or fixed at manualAt.
 	clockMu  sync.Mutex
 	manual   bool
 	manualAt time.Time
 	offset   time.Duration
 
-	events       map[string][]*Event // by workspace SID, in emission order
-	eventSeq     uint64
-	participants map[string][]*Participant
-	expiries     expiries // retention deadlines of ended tasks
-	expirySeq    uint64
-	callbackURL  string
-	outbox       []*Event // emitted, not yet sent to callbackURL
-	deliverMu    sync.Mutex
-	deliveries   []Callback
+	events      map[string][]*Event // by workspace SID, in emission order
+	eventSeq    uint64
+	callbackURL string
+	outbox      []*Event // emitted, not yet sent to callbackURL
+	deliverMu   sync.Mutex
+	deliveries  []Callback
 }
 
 // New returns a Server configured by opts.
 func New(opts Options) *Server {
-	s := &Server{
-		accountSID:    opts.AccountSID,
-		repeatClose:   opts.RepeatClose,
-		nowFn:         opts.Now,
-		retention:     opts.TaskRetention,
-		callbacks:     opts.CallbackClient,
-		callbackURL:   opts.EventCallbackURL,
-		events:        make(map[string][]*Event),
-		participants:  make(map[string][]*Participant),
-		wait:          opts.Wait,
-		flexURL:       strings.TrimRight(opts.FlexURL, "/"),
-		taskRouterURL: strings.TrimRight(opts.TaskRouterURL, "/"),
-		omitListAttrs: opts.OmitListAttributes,
-		logLimit:      opts.LogLimit,
-		creds:         maps.Clone(opts.Credentials),
-		channels:      make(map[string]*Channel),
-		tasks:         make(map[string]*task),
-		workspaces:    make(map[string][]*task),
-		byChannel:     make(map[string][]*task),
-		closeCounts:   make(map[string]int),
+	opts.AccountSID = cmp.Or(opts.AccountSID, NewSID(sid.Account))
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if s.accountSID == "" {
-		s.accountSID = NewSID(sid.Account)
+	if opts.Wait == nil {
+		opts.Wait = retry.Sleep
 	}
-	if s.nowFn == nil {
-		s.nowFn = time.Now
+	return &Server{
+		o:           opts,
+		events:      make(map[string][]*Event),
+		creds:       maps.Clone(opts.Credentials),
+		channels:    make(map[string]*Channel),
+		tasks:       make(map[string]*task),
+		workspaces:  make(map[string][]*task),
+		byChannel:   make(map[string][]*task),
+		closeCounts: make(map[string]int),
 	}
-	if s.retention == 0 {
-		s.retention = DefaultTaskRetention
-	}
-	if s.callbacks == nil {
-		s.callbacks = &http.Client{Timeout: 15 * time.Second}
-	}
-	if s.wait == nil {
-		s.wait = waitTimer
-	}
-	if s.flexURL == "" {
-		s.flexURL = FlexBaseURL
-	}
-	if s.taskRouterURL == "" {
-		s.taskRouterURL = TaskRouterBaseURL
-	}
-	return s
 }
-
-// AccountSID returns the account SID written into tasks.
-func (s *Server) AccountSID() string { return s.accountSID }
 
 // SetCredentials replaces the accepted credentials, as a rotation of the
 // auth token or API key secret does: from now on only creds are accepted.
 // The map is copied.
 func (s *Server) SetCredentials(creds map[string]string) {
-	c := maps.Clone(creds)
 	s.mu.Lock()
-	s.creds = c
+	s.creds = maps.Clone(creds)
 	s.mu.Unlock()
-}
-
-func waitTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // response is an answer before it is written.
@@ -217,7 +146,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method,
 		Path:   r.URL.Path,
 		Query:  r.URL.Query(),
-		Time:   s.now(),
+		Time:   s.Now(),
 	}
 	user, pass, hasAuth := r.BasicAuth()
 	rec.User = user
@@ -233,7 +162,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.takeFault(r.Method, r.URL.Path); ok {
 		rec.Fault = true
 		if f.Delay > 0 {
-			if err := s.wait(r.Context(), f.Delay); err != nil {
+			if err := s.o.Wait(r.Context(), f.Delay); err != nil {
 				// The client went away: nobody is left to answer.
 				s.record(rec)
 				return
@@ -256,9 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	h := w.Header()
-	for k, v := range resp.header {
-		h[k] = v
-	}
+	maps.Copy(h, resp.header)
 	if !resp.noRequestID {
 		rec.RequestID = newRequestID()
 		h.Set("Twilio-Request-Id", rec.RequestID)
@@ -278,34 +205,28 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 		resp.header.Set("WWW-Authenticate", `Basic realm="Twilio API"`)
 		return resp
 	}
-	rt, ok := matchRoute(r.URL.Path)
-	if !ok {
+	var allow []string
+	for _, rt := range routes {
+		ids, ok := matchPath(rt.path, r.URL.Path)
+		switch {
+		case !ok:
+		case rt.method != r.Method:
+			allow = append(allow, rt.method)
+		case formErr != nil:
+			return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
+		default:
+			s.mu.Lock()
+			s.expire()
+			s.mu.Unlock()
+			return rt.serve(s, r, ids)
+		}
+	}
+	if allow == nil {
 		return notFound(r.URL.Path)
 	}
-	if !rt.allows(r.Method) {
-		resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
-		resp.header.Set("Allow", strings.Join(rt.methods(), ", "))
-		return resp
-	}
-	if formErr != nil {
-		return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
-	}
-	s.mu.Lock()
-	s.expire()
-	s.mu.Unlock()
-	switch rt.kind {
-	case routeEvents:
-		return s.listEvents(r.URL.Path, rt.parent, r.URL.Query())
-	case routeChannel:
-		if r.Method == http.MethodPost {
-			return s.updateChannel(r.URL.Path, rt.parent, rt.sid, r.PostForm)
-		}
-		return s.fetchChannel(r.URL.Path, rt.parent, rt.sid)
-	case routeTasks:
-		return s.listTasks(r.URL.Path, rt.parent, r.URL.Query())
-	default: // routeTask
-		return s.fetchTask(r.URL.Path, rt.parent, rt.sid)
-	}
+	resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
+	resp.header.Set("Allow", strings.Join(allow, ", "))
+	return resp
 }
 
 // authorized reports whether user and pass are an accepted pair. The
@@ -317,56 +238,36 @@ func (s *Server) authorized(user, pass string) bool {
 	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
 }
 
-type routeKind int
-
-const (
-	routeChannel routeKind = iota // /v1/Interactions/{KD}/Channels/{UO}
-	routeTasks                    // /v1/Workspaces/{WS}/Tasks
-	routeTask                     // /v1/Workspaces/{WS}/Tasks/{WT}
-	routeEvents                   // /v1/Workspaces/{WS}/Events
-)
-
-// route is a matched path: its kind and the SIDs in it.
-type route struct {
-	kind        routeKind
-	parent, sid string
+// routes are the served requests. "{XX}" in a path is a SID with prefix
+// XX: a path whose SIDs do not have the documented format does not match,
+// so it answers 404 as on Twilio.
+var routes = []struct {
+	method, path string
+	serve        func(s *Server, r *http.Request, ids []string) *response
+}{
+	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).fetchChannel},
+	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).updateChannel},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks", (*Server).listTasks},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks/{WT}", (*Server).fetchTask},
+	{http.MethodGet, "/v1/Workspaces/{WS}/Events", (*Server).listEvents},
 }
 
-func (rt route) methods() []string {
-	if rt.kind == routeChannel {
-		return []string{http.MethodGet, http.MethodPost}
+// matchPath matches p against a route's path and returns its SIDs.
+func matchPath(pattern, p string) ([]string, bool) {
+	pat, seg := strings.Split(pattern, "/"), strings.Split(p, "/")
+	if len(pat) != len(seg) {
+		return nil, false
 	}
-	return []string{http.MethodGet}
-}
-
-func (rt route) allows(method string) bool {
-	for _, m := range rt.methods() {
-		if m == method {
-			return true
+	var ids []string
+	for i, x := range pat {
+		switch {
+		case strings.HasPrefix(x, "{") && sid.Valid(x[1:3], seg[i]):
+			ids = append(ids, seg[i])
+		case x != seg[i]:
+			return nil, false
 		}
 	}
-	return false
-}
-
-// matchRoute matches p against the served paths. A path whose SIDs do not
-// have the documented format does not match, so it answers 404 as on Twilio.
-func matchRoute(p string) (route, bool) {
-	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	switch {
-	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Interactions" && seg[3] == "Channels" &&
-		sid.Valid(sid.Interaction, seg[2]) && sid.Valid(sid.Channel, seg[4]):
-		return route{kind: routeChannel, parent: seg[2], sid: seg[4]}, true
-	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
-		sid.Valid(sid.Workspace, seg[2]):
-		return route{kind: routeTasks, parent: seg[2]}, true
-	case len(seg) == 5 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Tasks" &&
-		sid.Valid(sid.Workspace, seg[2]) && sid.Valid(sid.Task, seg[4]):
-		return route{kind: routeTask, parent: seg[2], sid: seg[4]}, true
-	case len(seg) == 4 && seg[0] == "v1" && seg[1] == "Workspaces" && seg[3] == "Events" &&
-		sid.Valid(sid.Workspace, seg[2]):
-		return route{kind: routeEvents, parent: seg[2]}, true
-	}
-	return route{}, false
+	return ids, true
 }
 
 // apiError is the JSON body of a Twilio error answer.
@@ -378,14 +279,9 @@ type apiError struct {
 	Status   int    `json:"status"`
 }
 
-// moreInfo returns the documentation URL of a Twilio error code.
-func moreInfo(code int) string {
-	return "https://www.twilio.com/docs/errors/" + strconv.Itoa(code)
-}
-
 // twilioError returns a Twilio error answer.
 func twilioError(status, code int, message string) *response {
-	e := apiError{Code: code, Message: message, MoreInfo: moreInfo(code), Status: status}
+	e := apiError{Code: code, Message: message, MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code), Status: status}
 	if code == 20003 {
 		e.Detail = "Your AccountSid or AuthToken was incorrect."
 	}
@@ -410,12 +306,9 @@ func jsonResponse(status int, v any) *response {
 }
 
 func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	c := make(url.Values, len(v))
-	for k, vs := range v {
-		c[k] = append([]string(nil), vs...)
+	c := maps.Clone(v)
+	for k, vs := range c {
+		c[k] = slices.Clone(vs)
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package flextest
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,9 +38,5 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.URL.Scheme = t.Target.Scheme
 	r.URL.Host = t.Target.Host
 	r.Host = t.Target.Host
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(r)
+	return cmp.Or(t.Base, http.DefaultTransport).RoundTrip(r)
 }
