@@ -305,7 +305,11 @@ func TestWorkerClosesChannels(t *testing.T) {
 // A Twilio error that does not go away is retried with backoff until
 // maxReceiveCount, and the message then waits in the dead-letter queue.
 func TestWorkerPersistentFailureGoesToDLQ(t *testing.T) {
-	s := startStack(t, sqstest.Options{VisibilityTimeout: time.Second, MaxReceiveCount: 3}, 2*time.Second)
+	// A 5s timeout leaves the job time after a cold start on a loaded machine
+	// (with 2s and the 1s reserve, a slow start deferred it); the visibility
+	// timeout outlasts it, as AWS requires, and each failure brings the
+	// message back after WORKER_RETRY_BASE (1s) through ChangeMessageVisibility.
+	s := startStack(t, sqstest.Options{VisibilityTimeout: 6 * time.Second, MaxReceiveCount: 3}, 5*time.Second)
 	ch, j := s.channel()
 	msg := s.enqueue("tr:token:e2e-dlq", j)
 	s.twilio.Inject(flextest.Fault{Method: "POST", Path: "/v1/Interactions", Status: 500})
