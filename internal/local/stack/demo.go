@@ -353,61 +353,39 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 	return rep, p.err
 }
 
-// runStep sends one step and compares what happened with its expectation.
+// runStep sends one step (a flow step: its event callbacks) and compares
+// what happened with its expectation.
 func (s *System) runStep(ctx context.Context, client *http.Client, st Step) StepResult {
-	if st.Flow != nil {
-		return s.runFlow(ctx, st)
-	}
 	r := StepResult{Step: st}
 	if st.Channel != nil {
 		r.Before = s.channelStatus(st.Channel)
-	}
-	req, err := st.Build(s.url, s.now())
-	if err != nil {
-		r.Problems = append(r.Problems, "build request: "+err.Error())
-		return r
-	}
-	hreq, err := req.HTTP(ctx)
-	if err != nil {
-		r.Problems = append(r.Problems, "build request: "+err.Error())
-		return r
 	}
 	mark := 0
 	if s.durable != nil {
 		mark = s.durable.jobs.mark()
 	}
-	start := time.Now()
-	resp, err := client.Do(hreq)
-	if err != nil {
-		r.Problems = append(r.Problems, "send: "+err.Error())
+	var problem string
+	if st.Flow != nil {
+		problem = s.playFlow(ctx, &r)
+	} else {
+		problem = s.sendStep(ctx, client, &r)
+	}
+	if problem != "" {
+		r.Problems = []string{problem}
 		return r
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	r.Latency = time.Since(start)
-	r.Status = resp.StatusCode
-	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
-	r.Observation, r.Observed = s.Observation(wctx, resp.Header.Get(apigateway.RequestIDHeader))
-	cancel()
-	s.finishStep(ctx, &r, mark)
-	return r
-}
-
-// finishStep waits, in durable mode, for the worker's final job on the
-// channel the step queued a close for, then notes the channel's status and
-// what differs from the step's expectation. mark is the job mark taken
-// before the step.
-func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
+	// In durable mode, wait for the worker's final job on the channel the
+	// step queued a close for.
 	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
 		answered := time.Now()
 		// A summary of several closes (a Salesforce message of several
 		// notifications) names no channel: wait for the step's own.
 		channel := sum.ChannelSID
-		if channel == "" && r.Step.Channel != nil {
-			channel = r.Step.Channel.ChannelSID
+		if channel == "" && st.Channel != nil {
+			channel = st.Channel.ChannelSID
 		}
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
-		j, ok := s.durable.jobs.wait(jctx, mark, func(o JobObservation) bool {
+		j, ok := s.durable.jobs.waitMatch(jctx, mark, func(o JobObservation) bool {
 			return o.Job.ChannelSID == channel && o.Job.Final()
 		})
 		cancel()
@@ -415,42 +393,81 @@ func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
 			r.Job, r.Done = &j, time.Since(answered)
 		}
 	}
-	if r.Step.Channel != nil {
-		r.After = s.channelStatus(r.Step.Channel)
+	if st.Channel != nil {
+		r.After = s.channelStatus(st.Channel)
 	}
-	r.Problems = check(r.Step.Want, *r, s.durable != nil)
+	r.Problems = check(st.Want, r, s.durable != nil)
+	if st.Flow != nil && s.durable != nil {
+		// A flow sends several events (a workflow timeout: also
+		// task.canceled): the step ends when all their jobs have run, so
+		// that none is left in the queue for what comes next.
+		dctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		if err := s.Drained(dctx); err != nil {
+			r.Problems = append(r.Problems, "close queue not drained after the flow: "+err.Error())
+		}
+		cancel()
+	}
+	return r
 }
 
-// runFlow plays a flow step: the simulator sends the flow's event
-// callbacks to the gateway, one at a time; the step's observation is that
-// of the last callback of type st.Event, with the Twilio calls of all.
-func (s *System) runFlow(ctx context.Context, st Step) StepResult {
-	r := StepResult{Step: st}
-	if st.Channel != nil {
-		r.Before = s.channelStatus(st.Channel)
+// sendStep sends the step's request through the gateway and waits for its
+// observation; it returns what kept it from being sent.
+func (s *System) sendStep(ctx context.Context, client *http.Client, r *StepResult) string {
+	status, id, latency, err := s.send(ctx, client, r.Step.Build)
+	if err != nil {
+		return err.Error()
 	}
-	s.twilio.SetEventCallbackURL(s.url + webhook.RouteTaskRouter)
-	defer s.twilio.SetEventCallbackURL("")
-	mark, seen, from := 0, s.seen.mark(), len(s.twilio.Callbacks())
-	if s.durable != nil {
-		mark = s.durable.jobs.mark()
+	r.Status, r.Latency = status, latency
+	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
+	r.Observation, r.Observed = s.Observation(wctx, id)
+	cancel()
+	return ""
+}
+
+// send builds a request for the gateway, now, sends it and reads the
+// whole answer: its status, the gateway's request id, and the client's wall
+// time.
+func (s *System) send(ctx context.Context, client *http.Client, build func(string, time.Time) (Request, error)) (status int, id string, latency time.Duration, err error) {
+	req, err := build(s.url, s.now())
+	var hreq *http.Request
+	if err == nil {
+		hreq, err = req.HTTP(ctx)
+	}
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("build request: %w", err)
 	}
 	start := time.Now()
-	if err := st.Flow(s.twilio); err != nil {
-		r.Problems = append(r.Problems, "flow: "+err.Error())
-		return r
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("send: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(apigateway.RequestIDHeader), time.Since(start), nil
+}
+
+// playFlow plays a flow step: the simulator sends the flow's event
+// callbacks to the gateway, one at a time; the step's observation is that
+// of the last callback of type Step.Event, with the Twilio calls of all.
+// It returns what kept the flow from playing.
+func (s *System) playFlow(ctx context.Context, r *StepResult) string {
+	s.twilio.SetEventCallbackURL(s.url + webhook.RouteTaskRouter)
+	defer s.twilio.SetEventCallbackURL("")
+	seen, from := s.seen.mark(), len(s.twilio.Callbacks())
+	start := time.Now()
+	if err := r.Step.Flow(s.twilio); err != nil {
+		return "flow: " + err.Error()
 	}
 	r.Latency = time.Since(start)
 	sent := s.twilio.Callbacks()[from:]
 	var step *flextest.Callback
 	for i := range sent {
-		if sent[i].Event.Type == st.Event {
+		if sent[i].Event.Type == r.Step.Event {
 			step = &sent[i]
 		}
 	}
 	if step == nil {
-		r.Problems = append(r.Problems, "the flow sent no "+st.Event+" callback")
-		return r
+		return "the flow sent no " + r.Step.Event + " callback"
 	}
 	r.Status = step.Status
 	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
@@ -466,18 +483,7 @@ func (s *System) runFlow(ctx context.Context, st Step) StepResult {
 	if r.Observed {
 		r.Observation.FlexCalls = calls
 	}
-	s.finishStep(ctx, &r, mark)
-	if s.durable != nil {
-		// A flow sends several events (a workflow timeout: also
-		// task.canceled): the step ends when all their jobs have run, so
-		// that none is left in the queue for what comes next.
-		dctx, cancel := context.WithTimeout(ctx, stepTimeout)
-		if err := s.Drained(dctx); err != nil {
-			r.Problems = append(r.Problems, "close queue not drained after the flow: "+err.Error())
-		}
-		cancel()
-	}
-	return r
+	return ""
 }
 
 func (s *System) channelStatus(ch *samples.Channel) string {

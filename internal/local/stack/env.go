@@ -127,37 +127,57 @@ func (c RealCredentials) secretJSON() string {
 	return string(b)
 }
 
-// functionEnv is the function's environment: what template.yaml would set,
-// pointed at the local stand-ins, then the caller's overrides.
-func functionEnv(secretsURL, twilioURL, publicURL, workspace string, extra []string) []string {
-	env := []string{
+// Loaders of the functions' configuration, as each reads it at cold start.
+var (
+	loadWebhook = func(g func(string) string) error { _, err := config.LoadWebhook(g); return err }
+	loadWorker  = func(g func(string) string) error { _, err := config.LoadWorker(g); return err }
+	loadSweeper = func(g func(string) string) error { _, err := config.LoadSweeper(g); return err }
+)
+
+// baseEnv is what every function's environment starts with, as
+// template.yaml would set it but pointed at the local stand-ins: the secret,
+// and the Twilio simulator unless twilioURL is empty.
+func baseEnv(name, secretsURL, twilioURL string) []string {
+	return withVars([]string{
 		config.EnvSecretID + "=" + SecretID,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + secretsURL,
 		"AWS_REGION=us-east-1",
-		"AWS_LAMBDA_FUNCTION_NAME=flexhook-webhook",
+		"AWS_LAMBDA_FUNCTION_NAME=" + name,
+	}, config.EnvTwilioAPIBaseURL, twilioURL)
+}
+
+// withVars appends a KEY=value entry to env for each key and value pair of
+// kv whose value is not empty.
+func withVars(env []string, kv ...string) []string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			env = append(env, kv[i]+"="+kv[i+1])
+		}
 	}
-	if twilioURL != "" {
-		env = append(env, config.EnvTwilioAPIBaseURL+"="+twilioURL)
-	}
-	if publicURL != "" {
-		env = append(env, config.EnvPublicBaseURL+"="+publicURL)
-	}
-	if workspace != "" {
-		env = append(env, config.EnvWorkspaceSID+"="+workspace)
-	}
+	return env
+}
+
+// functionEnv is the function's environment: what template.yaml would set,
+// pointed at the local stand-ins, then the caller's overrides.
+func functionEnv(secretsURL, twilioURL, publicURL, workspace string, extra []string) []string {
+	env := withVars(baseEnv("flexhook-webhook", secretsURL, twilioURL),
+		config.EnvPublicBaseURL, publicURL, config.EnvWorkspaceSID, workspace)
 	return append(env, extra...)
 }
 
 // checkFunctionEnv validates env as the function will at cold start, so a
 // bad override fails now with the variable's name rather than on the first
 // request. Entries must be KEY=value.
-func checkFunctionEnv(env []string) error {
+func checkFunctionEnv(env []string) error { return checkEnv(env, "function", loadWebhook) }
+
+// checkEnv validates env with load, as function fn will at cold start.
+func checkEnv(env []string, fn string, load func(func(string) string) error) error {
 	vars, err := envMap(env)
 	if err != nil {
 		return err
 	}
-	if _, err := config.LoadWebhook(func(k string) string { return vars[k] }); err != nil {
-		return fmt.Errorf("localrun: function environment: %w", err)
+	if err := load(func(k string) string { return vars[k] }); err != nil {
+		return fmt.Errorf("localrun: %s environment: %w", fn, err)
 	}
 	return nil
 }

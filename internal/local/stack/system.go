@@ -198,7 +198,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return nil, err
 	}
 	if o.Durable {
-		if err := checkWorkerEnv(workerEnv(s.awsURL, "", nil, o.Env)); err != nil {
+		if err := checkEnv(workerEnv(s.awsURL, "", nil, o.Env), "worker", loadWorker); err != nil {
 			return nil, err
 		}
 	}
@@ -218,17 +218,10 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.webhookEnv, s.overrides = env, o.Env
 
 	s.logs = newLogTap(o.Logs)
-	fn, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: bootstrap,
-		Env:       env,
-		Timeout:   FunctionTimeout,
-		Stdout:    s.logs,
-		Stderr:    o.Logs,
-	})
+	fn, err := s.startFunction(ctx, o, "", bootstrap, env, FunctionTimeout, s.logs)
 	if err != nil {
-		return nil, fmt.Errorf("start the Lambda emulator: %w", err)
+		return nil, err
 	}
-	s.closers = append(s.closers, fn.Close)
 	s.traced = &tracedFunction{fn: fn, calls: webhookTap, traces: newRecent[trace]()}
 	if s.durable != nil {
 		s.durable.run()
@@ -243,17 +236,35 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return nil, err
 	}
 	srv.Handler = gw
+	s.stopGateway = serve(srv, ln)
+	return s, nil
+}
+
+// startFunction runs bin under an emulator of its own, which Close stops;
+// what is names the function in errors ("" for the webhook).
+func (s *System) startFunction(ctx context.Context, o Options, what, bin string, env []string, timeout time.Duration, logs *logTap) (*emulator.Instance, error) {
+	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: bin, Env: env, Timeout: timeout, Stdout: logs, Stderr: o.Logs})
+	if err != nil {
+		return nil, fmt.Errorf("start the Lambda emulator%s: %w", what, err)
+	}
+	s.closers = append(s.closers, fn.Close)
+	return fn, nil
+}
+
+// serve serves srv on ln and returns what stops it: a graceful shutdown,
+// bounded by shutdownWait, after which the connections still open (a
+// request waiting for the function) are cut off.
+func serve(srv *http.Server, ln net.Listener) func() error {
 	go func() { _ = srv.Serve(ln) }() // Serve returns ErrServerClosed on Shutdown
-	s.stopGateway = func() error {
+	return func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		err := srv.Shutdown(ctx)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return srv.Close() // a request still waits for the function: cut it off
+			return srv.Close()
 		}
 		return err
 	}
-	return s, nil
 }
 
 // build compiles the functions Start runs, unless Options name prebuilt
