@@ -155,6 +155,18 @@ func canceledCopy(t samples.Task) samples.Task {
 	return t
 }
 
+// Expectations the demo's steps share.
+var (
+	wantClosed    = Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed}
+	wantCRMClosed = Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed}
+)
+
+// wantIgnored is the expectation of an event ignored with no Twilio call,
+// leaving the channel (if any) in status channel.
+func wantIgnored(channel string) Expect {
+	return Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: channel, NoFlexCalls: true}
+}
+
 // DemoSteps returns the scripted demo: the sample events, signed afresh for
 // the local gateway, with the outcome each must have against the sample
 // channels in their initial state.
@@ -163,11 +175,8 @@ func DemoSteps() []Step {
 	canceled, transferred, completed, crmCh := ch[0], ch[1], ch[2], ch[3]
 	src := samples.SourceChannels()
 	return append([]Step{
-		{
-			Name: "task.canceled, Flex task", Channel: canceled,
-			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
+		{Name: "task.canceled, Flex task", Channel: canceled,
+			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken), Want: wantClosed},
 		{
 			// A task of the channel ends while another one (a transfer,
 			// an invite) is still live: the live-task guard keeps it open.
@@ -180,21 +189,17 @@ func DemoSteps() []Step {
 			// own end of the chat closes the channel in Flex, and Park
 			// completes tasks of conversations left open.
 			Name: "task.completed, last task (opt-in event)", Channel: completed,
-			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken), Want: wantIgnored(flextest.ChannelActive),
 		},
-		{
-			Name:  "task.canceled, voice task (not Flex)",
-			Build: taskRouterStep("task.canceled", samples.VoiceTask(), samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", NoFlexCalls: true},
-		},
+		{Name: "task.canceled, voice task (not Flex)",
+			Build: taskRouterStep("task.canceled", samples.VoiceTask(), samples.AuthToken), Want: wantIgnored("")},
 		{
 			Name: "CRM conversation done (signed)", Channel: crmCh,
 			Build: func(base string, now time.Time) (Request, error) {
 				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
 				return CRMRequest(base+webhook.RouteCRM, body, CRMAuth{Secret: samples.CRMWebhookSecret, Time: now})
 			},
-			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want: wantCRMClosed,
 		},
 		{
 			Name: "task.canceled, bad signature", Channel: transferred,
@@ -202,21 +207,12 @@ func DemoSteps() []Step {
 			Want:  Expect{Status: http.StatusForbidden, Outcome: "rejected_auth", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
 		// The CRM source presets (samples.CRMSourcesJSON), as each CRM sends.
-		{
-			Name: "Zendesk ticket solved (source)", Channel: src[0],
-			Build: sourceStep("zendesk"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
-		{
-			Name: "HubSpot ticket closed (source)", Channel: src[1],
-			Build: sourceStep("hubspot"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
+		{Name: "Zendesk ticket solved (source)", Channel: src[0], Build: sourceStep("zendesk"), Want: wantCRMClosed},
+		{Name: "HubSpot ticket closed (source)", Channel: src[1], Build: sourceStep("hubspot"), Want: wantCRMClosed},
 		{
 			// The last notification's channel: the one the summary names.
-			Name: "Salesforce 2 Cases closed (source)", Channel: src[3],
-			Build: sourceStep("salesforce"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Name: "Salesforce 2 Cases closed (source)", Channel: src[3], Build: sourceStep("salesforce"),
+			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
 	}, flowSteps()...)
 }
@@ -234,53 +230,45 @@ func demoChannel(n int) *samples.Channel {
 	return &samples.Channel{InteractionSID: playSID("KD", n), ChannelSID: playSID("UO", n)}
 }
 
-// startFlow begins demo conversation n: a channel with a task assigned to
-// an agent (task.created).
-func startFlow(tw *flextest.Server, n int) (flextest.Flows, flextest.Task) {
-	fl := tw.Flows(samples.WorkspaceSID)
-	ch := demoChannel(n)
-	_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
-	return fl, task
-}
-
 // flowSteps are the demo's Flex flows: conversations agents leave open on
 // purpose (Leave, Park) stay open, and a conversation transferred to a
 // queue stays open while its new task waits there, then closes when that
 // task's workflow times out.
 func flowSteps() []Step {
 	var transferred flextest.Task // the transfer's new task, live after step 1
+	// flow begins demo conversation n, a channel with a task assigned to an
+	// agent (task.created), and ends it.
+	flow := func(n int, end func(flextest.Flows, flextest.Task) error) func(*flextest.Server) error {
+		return func(tw *flextest.Server) error {
+			fl, ch := tw.Flows(samples.WorkspaceSID), demoChannel(n)
+			_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+			return end(fl, task)
+		}
+	}
 	return []Step{
 		{
 			// Flex's Leave: the task completes, the channel waits for
 			// the customer, inactive. task.completed is not a close event.
 			Name: "Leave: task.completed (flow)", Channel: demoChannel(demoLeave), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoLeave)
-				return fl.Leave(task.SID)
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelInactive, NoFlexCalls: true},
+			Flow: flow(demoLeave, func(fl flextest.Flows, t flextest.Task) error { return fl.Leave(t.SID) }),
+			Want: wantIgnored(flextest.ChannelInactive),
 		},
 		{
 			// Park an Interaction: the agent's participant is closed, the
 			// task completes, the channel stays active for the customer.
 			Name: "Park: task.completed (flow)", Channel: demoChannel(demoPark), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoPark)
-				return fl.Park(task.SID)
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			Flow: flow(demoPark, func(fl flextest.Flows, t flextest.Task) error { return fl.Park(t.SID) }),
+			Want: wantIgnored(flextest.ChannelActive),
 		},
 		{
 			// A transfer to a queue: the new task waits there (pending,
 			// live), the first one completes.
 			Name: "Transfer: first task completed (flow)", Channel: demoChannel(demoTransfer), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoTransfer)
-				var err error
-				transferred, err = fl.TransferToQueue(task.SID)
+			Flow: flow(demoTransfer, func(fl flextest.Flows, t flextest.Task) (err error) {
+				transferred, err = fl.TransferToQueue(t.SID)
 				return err
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			}),
+			Want: wantIgnored(flextest.ChannelActive),
 		},
 		{
 			// Nobody accepts the transferred conversation's new task: its
@@ -293,7 +281,7 @@ func flowSteps() []Step {
 				}
 				return tw.Flows(samples.WorkspaceSID).WorkflowTimeout(transferred.SID)
 			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want: wantClosed,
 		},
 	}
 }
@@ -517,19 +505,11 @@ func check(want Expect, r StepResult, durable bool) []string {
 	case !r.Observed || r.Observation.Summary == nil:
 		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", webhookOutcome))
 	case outcome != webhookOutcome:
-		msg := fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome)
-		if e := r.Observation.Summary.Error; e != "" {
-			msg += " (" + e + ")"
-		}
-		problems = append(problems, msg)
+		problems = append(problems, withError(fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome), r.Observation.Summary.Error))
 	case queued && r.Job == nil:
 		problems = append(problems, fmt.Sprintf("no final job line from the worker within %s, want outcome %s", jobWait, want.Outcome))
 	case queued && r.Job.Job.Outcome != want.Outcome:
-		msg := fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome)
-		if e := r.Job.Job.Error; e != "" {
-			msg += " (" + e + ")"
-		}
-		problems = append(problems, msg)
+		problems = append(problems, withError(fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome), r.Job.Job.Error))
 	}
 	if want.Channel != "" && r.After != want.Channel {
 		problems = append(problems, fmt.Sprintf("channel %s after the event, want %s", r.After, want.Channel))
@@ -542,6 +522,14 @@ func check(want Expect, r StepResult, durable bool) []string {
 		problems = append(problems, fmt.Sprintf("%d Twilio calls (%s), want none", n, flexCalls(calls)))
 	}
 	return problems
+}
+
+// withError adds the error a log line reported, if any, to msg.
+func withError(msg, err string) string {
+	if err != "" {
+		msg += " (" + err + ")"
+	}
+	return msg
 }
 
 // formatStep renders a step as one line of the demo table; in durable mode
@@ -607,13 +595,7 @@ func formatLive(o Observation) string {
 	}
 	switch s := o.Summary; {
 	case s != nil:
-		if s.EventType != "" {
-			b.WriteString(" " + s.EventType)
-			if s.TaskSID != "" {
-				b.WriteString(" " + shortSID(s.TaskSID))
-			}
-			b.WriteString(":")
-		}
+		writeEvent(&b, s.EventType, s.TaskSID)
 		b.WriteString(" " + decision(o))
 		if s.ChannelSID != "" {
 			b.WriteString(", channel " + shortSID(s.ChannelSID))
@@ -628,6 +610,18 @@ func formatLive(o Observation) string {
 		b.WriteString("; Twilio: " + flexCalls(o.FlexCalls))
 	}
 	return b.String()
+}
+
+// writeEvent writes the event a live line is about, " type task:", if any.
+func writeEvent(b *strings.Builder, eventType, taskSID string) {
+	if eventType == "" {
+		return
+	}
+	b.WriteString(" " + eventType)
+	if taskSID != "" {
+		b.WriteString(" " + shortSID(taskSID))
+	}
+	b.WriteString(":")
 }
 
 // decision says what the function decided, from its summary line.

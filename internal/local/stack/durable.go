@@ -244,27 +244,21 @@ func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
 	return out
 }
 
-// Job is the worker's log line for one queue record (message "job").
+// Job is what the local system reads of the worker's log line for one
+// queue record (message "job").
 type Job struct {
-	RequestID      string  `json:"requestId"`
-	Outcome        string  `json:"outcome"`
-	MessageID      string  `json:"message_id"`
-	ReceiveCount   int     `json:"receive_count"`
-	Replayed       bool    `json:"replayed"`
-	Attempts       int     `json:"attempts"`
-	DurationMS     float64 `json:"duration_ms"`
-	Key            string  `json:"key"`
-	Source         string  `json:"source"`
-	EventType      string  `json:"event_type"`
-	TaskSID        string  `json:"task_sid"`
-	InteractionSID string  `json:"interaction_sid"`
-	ChannelSID     string  `json:"channel_sid"`
-	LiveTaskSID    string  `json:"live_task_sid"`
-	ChannelStatus  string  `json:"channel_status"`
-	QueueAgeS      float64 `json:"queue_age_s"`
-	Retry          bool    `json:"retry"`
-	RetryInS       float64 `json:"retry_in_s"`
-	Error          string  `json:"error"`
+	RequestID   string  `json:"requestId"`
+	Outcome     string  `json:"outcome"`
+	Replayed    bool    `json:"replayed"`
+	Source      string  `json:"source"`
+	EventType   string  `json:"event_type"`
+	TaskSID     string  `json:"task_sid"`
+	ChannelSID  string  `json:"channel_sid"`
+	LiveTaskSID string  `json:"live_task_sid"`
+	QueueAgeS   float64 `json:"queue_age_s"`
+	Retry       bool    `json:"retry"`
+	RetryInS    float64 `json:"retry_in_s"`
+	Error       string  `json:"error"`
 }
 
 // Final reports whether the job is done with: its message was deleted.
@@ -294,13 +288,7 @@ func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string 
 //
 //	15:04:05 worker: task.completed WT…f1a1: closed, channel UO…f1a1, queued 0.8s; Twilio: GET tasks, POST channel
 func (s *System) printJob(o JobObservation) {
-	out := s.live.Load()
-	if out == nil {
-		return
-	}
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	fmt.Fprintln(out.w, formatJob(time.Now(), o))
+	s.printLive(func() string { return formatJob(time.Now(), o) })
 }
 
 // formatJob renders a worker job as one live line.
@@ -311,13 +299,8 @@ func formatJob(at time.Time, o JobObservation) string {
 	if o.ColdStart {
 		b.WriteString(" cold start,")
 	}
-	if j.EventType != "" {
-		b.WriteString(" " + j.EventType)
-		if j.TaskSID != "" {
-			b.WriteString(" " + shortSID(j.TaskSID))
-		}
-		b.WriteString(":")
-	} else if j.Source != "" {
+	writeEvent(&b, j.EventType, j.TaskSID)
+	if j.EventType == "" && j.Source != "" {
 		b.WriteString(" " + j.Source + ":")
 	}
 	b.WriteString(" " + jobDecision(j))
@@ -360,8 +343,3 @@ func (s *System) Drained(ctx context.Context) error {
 		}
 	}
 }
-
-// HasTable reports whether durable mode runs with the idempotency table
-// (dynalite). Without it a queued close is not deduplicated and a skipped
-// close is never rechecked.
-func (s *System) HasTable() bool { return s.durable != nil && s.durable.tableURL != "" }
