@@ -66,10 +66,6 @@ type Options struct {
 	// time.Now.
 	Now func() time.Time
 
-	// NewRequestID returns a fresh API request id; nil means a random id
-	// shaped like API Gateway's.
-	NewRequestID func() string
-
 	// Observe, when set, is called once per request after its answer has
 	// been written and flushed to the client, from the request's goroutine.
 	Observe func(Exchange)
@@ -124,7 +120,6 @@ type Gateway struct {
 	timeout time.Duration
 	invoke  bool
 	now     func() time.Time
-	newID   func() string
 	observe func(Exchange)
 }
 
@@ -141,7 +136,6 @@ func New(pool []Invoker, o Options) (*Gateway, error) {
 		timeout: o.Timeout,
 		invoke:  o.InvokeAPI,
 		now:     o.Now,
-		newID:   o.NewRequestID,
 		observe: o.Observe,
 	}
 	for _, inv := range pool {
@@ -169,16 +163,13 @@ func New(pool []Invoker, o Options) (*Gateway, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	if g.newID == nil {
-		g.newID = randomID
-	}
 	return g, nil
 }
 
 // ServeHTTP answers r as API Gateway would, invoking the function unless the
 // gateway answers by itself (see the package documentation).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := Exchange{RequestID: g.newID(), Method: r.Method, Path: r.URL.Path, Start: g.now()}
+	x := Exchange{RequestID: randomID(), Method: r.Method, Path: r.URL.Path, Start: g.now()}
 	w.Header().Set(RequestIDHeader, x.RequestID)
 	if g.invoke && isInvokePath(r.URL.Path) && r.Method == http.MethodPost {
 		x.Invoke = true

@@ -72,10 +72,6 @@ type Options struct {
 	// emulator's log on Stderr. Nil discards it.
 	Stdout, Stderr io.Writer
 
-	// LogLevel is the emulator's --log-level (panic, fatal, error, warn,
-	// info, debug or trace). Empty leaves the emulator's default, info.
-	LogLevel string
-
 	// RIE is the path of the aws-lambda-rie binary. Empty means RIEPath.
 	RIE string
 
@@ -157,17 +153,8 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 	if err != nil {
 		return nil, err
 	}
-	args := []string{
-		"--runtime-interface-emulator-address", addrs[0],
-		"--runtime-api-address", addrs[1],
-	}
-	if o.LogLevel != "" {
-		args = append(args, "--log-level", o.LogLevel)
-	}
-	args = append(args, bootstrap)
-
 	stderr := &process.Tail{Max: 4 << 10}
-	cmd := exec.Command(rie, args...)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addrs[0], "--runtime-api-address", addrs[1], bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
 	cmd.Stdout = o.Stdout
@@ -284,7 +271,7 @@ func (in *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) 
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("emulator: invoke: %w", ctx.Err())
 	}
-	id := newUUID()
+	id := NewRequestID()
 	type outcome struct {
 		res Result
 		err error
@@ -434,8 +421,8 @@ func freeAddrs(n int) ([]string, error) {
 	return addrs, nil
 }
 
-// newUUID returns a random version 4 UUID, the form of Lambda request ids.
-func newUUID() string {
+// NewRequestID returns a random version 4 UUID, the form of Lambda request ids.
+func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
 	b[6] = b[6]&0x0f | 0x40

@@ -86,12 +86,7 @@ type Sample struct {
 }
 
 // Event returns the event document.
-func (s Sample) Event() ([]byte, error) {
-	if s.at != nil {
-		return s.at(SignedAt())
-	}
-	return s.build()
-}
+func (s Sample) Event() ([]byte, error) { return s.EventAt(SignedAt()) }
 
 // sid builds a deterministic sample SID: prefix, zeros, a number.
 func sid(prefix string, n int) string { return fmt.Sprintf("%s%028x%04x", prefix, 0, 0xf100+n) }
