@@ -231,13 +231,8 @@ func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
 	}
 	out := []flextest.Request{}
 	for _, r := range reqs {
-		match := strings.Contains(r.Path, channel)
-		for _, vs := range r.Query {
-			for _, v := range vs {
-				match = match || strings.Contains(v, channel)
-			}
-		}
-		if match {
+		// A SID is letters and digits, which query encoding keeps as they are.
+		if strings.Contains(r.Path+"?"+r.Query.Encode(), channel) {
 			out = append(out, r)
 		}
 	}

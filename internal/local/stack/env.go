@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,26 +90,16 @@ func RealCredentialsFromEnv(getenv func(string) string) (RealCredentials, error)
 	if _, err := secrets.Parse([]byte(c.secretJSON())); err != nil {
 		var fe *secrets.FormatError
 		if errors.As(err, &fe) {
-			return c, fmt.Errorf("localrun: %s %s", envOfField(fe.Field), fe.Reason)
+			return c, fmt.Errorf("localrun: %s %s", cmp.Or(envOfField[fe.Field], "the Twilio credentials"), fe.Reason)
 		}
 		return c, err
 	}
 	return c, nil
 }
 
-// envOfField names the variable a secret field comes from.
-func envOfField(field string) string {
-	switch field {
-	case "account_sid":
-		return EnvAccountSID
-	case "auth_token":
-		return EnvAuthToken
-	case "api_key_sid":
-		return EnvAPIKey
-	case "api_key_secret":
-		return EnvAPISecret
-	}
-	return "the Twilio credentials"
+// envOfField names the variable each secret field comes from.
+var envOfField = map[string]string{
+	"account_sid": EnvAccountSID, "auth_token": EnvAuthToken, "api_key_sid": EnvAPIKey, "api_key_secret": EnvAPISecret,
 }
 
 // secretJSON is the local secret for these credentials, with the local CRM

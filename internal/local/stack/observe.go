@@ -215,30 +215,25 @@ func (l *logTap) Write(p []byte) (int, error) {
 
 // parse keeps line if it is a summary line or a job line.
 func (l *logTap) parse(line []byte) {
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 || line[0] != '{' {
-		return
+	var head struct {
+		Message   string `json:"message"`
+		RequestID string `json:"requestId"`
 	}
-	switch {
-	case bytes.Contains(line, []byte(`"message":"request"`)):
-		var s struct {
-			Message string `json:"message"`
-			Summary
+	if json.Unmarshal(line, &head) != nil || head.RequestID == "" {
+		return // the emulator's START, END and REPORT lines, among others
+	}
+	switch head.Message {
+	case "request":
+		var s Summary
+		if json.Unmarshal(line, &s) == nil {
+			l.summaries.put(s.RequestID, s)
 		}
-		if json.Unmarshal(line, &s) != nil || s.Message != "request" || s.RequestID == "" {
-			return
+	case "job":
+		var j Job
+		if json.Unmarshal(line, &j) == nil {
+			prev, _ := l.jobs.get(j.RequestID) // l.mu serializes the writers
+			l.jobs.put(j.RequestID, append(prev[:len(prev):len(prev)], j))
 		}
-		l.summaries.put(s.RequestID, s.Summary)
-	case bytes.Contains(line, []byte(`"message":"job"`)):
-		var j struct {
-			Message string `json:"message"`
-			Job
-		}
-		if json.Unmarshal(line, &j) != nil || j.Message != "job" || j.RequestID == "" {
-			return
-		}
-		prev, _ := l.jobs.get(j.RequestID) // l.mu serializes the writers
-		l.jobs.put(j.RequestID, append(prev[:len(prev):len(prev)], j.Job))
 	}
 }
 

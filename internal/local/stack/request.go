@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -118,12 +119,7 @@ func (r Request) Curl() string {
 		b.WriteString(" -X " + shellQuote(r.Method))
 	}
 	b.WriteString(" " + shellQuote(r.URL))
-	keys := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
 		for _, v := range r.Header[k] {
 			b.WriteString(" \\\n  -H " + shellQuote(k+": "+v))
 		}
