@@ -24,19 +24,17 @@ const maxLine = 64 << 10
 // Summary is the function's summary log line of one request (the line with
 // message "request" the webhook writes once per invocation).
 type Summary struct {
-	RequestID      string  `json:"requestId"`
-	Route          string  `json:"route"`
-	Outcome        string  `json:"outcome"`
-	Status         int     `json:"status"`
-	DurationMS     float64 `json:"duration_ms"`
-	EventType      string  `json:"event_type"`
-	TaskSID        string  `json:"task_sid"`
-	InteractionSID string  `json:"interaction_sid"`
-	ChannelSID     string  `json:"channel_sid"`
-	Reason         string  `json:"reason"`
-	LiveTaskSID    string  `json:"live_task_sid"`
-	Attempts       int     `json:"attempts"`
-	Error          string  `json:"error"`
+	RequestID   string `json:"requestId"`
+	Route       string `json:"route"`
+	Outcome     string `json:"outcome"`
+	Status      int    `json:"status"`
+	EventType   string `json:"event_type"`
+	TaskSID     string `json:"task_sid"`
+	ChannelSID  string `json:"channel_sid"`
+	Reason      string `json:"reason"`
+	LiveTaskSID string `json:"live_task_sid"`
+	Attempts    int    `json:"attempts"`
+	Error       string `json:"error"`
 }
 
 // recent is a bounded map from id to value, oldest forgotten first, whose

@@ -272,11 +272,7 @@ func (s *System) build(ctx context.Context, o Options) (webhookBin, workerBin st
 	var workerErr error
 	var wg sync.WaitGroup
 	if o.Durable && workerBin == "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			workerBin, workerErr = emulator.Build(ctx, WorkerPackage, filepath.Join(dir, "worker"))
-		}()
+		wg.Go(func() { workerBin, workerErr = emulator.Build(ctx, WorkerPackage, filepath.Join(dir, "worker")) })
 	}
 	if webhookBin == "" {
 		webhookBin, err = emulator.Build(ctx, FunctionPackage, filepath.Join(dir, "webhook"))
