@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/retry"
 
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
@@ -231,14 +232,8 @@ func (m *Mapping) Run(ctx context.Context) Stats {
 		case st.Received == 0 && m.o.Wait == 0:
 			pause = idleDelay
 		}
-		if pause > 0 {
-			t := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return total
-			case <-t.C:
-			}
+		if pause > 0 && retry.Sleep(ctx, pause) != nil {
+			return total
 		}
 	}
 	return total

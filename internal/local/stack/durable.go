@@ -17,6 +17,7 @@ import (
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
+	"github.com/flexhook/flexhook/internal/retry"
 
 	"github.com/flexhook/flexhook/internal/local/process"
 )
@@ -331,10 +332,8 @@ func (s *System) Drained(ctx context.Context) error {
 		if n.Total == 0 {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(drainPoll):
+		if err := retry.Sleep(ctx, drainPoll); err != nil {
+			return err
 		}
 	}
 }

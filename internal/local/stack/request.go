@@ -82,9 +82,7 @@ func CRMRequest(rawURL string, body []byte, auth CRMAuth) (Request, error) {
 		if err != nil {
 			return Request{}, err
 		}
-		for k, v := range signed {
-			h[k] = v
-		}
+		maps.Copy(h, signed)
 	case auth.Token != "":
 		h.Set("Authorization", "Bearer "+auth.Token)
 	default:
