@@ -42,15 +42,6 @@ func CRMSourcesJSON() string {
 		`"when":{"field":"Status","equals":"Closed"}}]`
 }
 
-// sourceSecrets is the crm_sources object of the local secret.
-func sourceSecrets() map[string]string {
-	return map[string]string{
-		"zendesk":    ZendeskSigningSecret,
-		"hubspot":    HubSpotClientSecret,
-		"salesforce": SalesforceToken,
-	}
-}
-
 // SourceChannels returns the channels the CRM source samples close, in
 // their initial state.
 func SourceChannels() []*Channel {
