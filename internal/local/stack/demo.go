@@ -543,13 +543,9 @@ func formatStep(n int, r StepResult, durable bool) string {
 	if r.Step.Channel != nil {
 		channel = r.Before + " → " + r.After
 	}
-	status := "-"
+	status, latency := "-", "-"
 	if r.Status != 0 {
-		status = strconv.Itoa(r.Status)
-	}
-	latency := "-"
-	if r.Status != 0 {
-		latency = formatLatency(r.Latency)
+		status, latency = strconv.Itoa(r.Status), formatLatency(r.Latency)
 		if r.Observation.ColdStart {
 			latency += " (cold start)"
 		}
