@@ -10,7 +10,7 @@ func BenchmarkInvokeWarm(b *testing.B) {
 	if fixture.err != nil || fixture.bootstrap == "" {
 		b.Skipf("test fixture unavailable: %v", fixture.err)
 	}
-	in, err := Start(context.Background(), Options{Bootstrap: fixture.bootstrap, RIE: fixture.rie})
+	in, err := Start(context.Background(), Options{Bootstrap: fixture.bootstrap, RIE: fixture.rie, LogLevel: "error"})
 	if err != nil {
 		b.Fatalf("Start() error = %v", err)
 	}
@@ -37,7 +37,7 @@ func BenchmarkInvokeCold(b *testing.B) {
 	payload := []byte(`{"echo":1}`)
 	for b.Loop() {
 		b.StopTimer()
-		in, err := Start(context.Background(), Options{Bootstrap: fixture.bootstrap, RIE: fixture.rie})
+		in, err := Start(context.Background(), Options{Bootstrap: fixture.bootstrap, RIE: fixture.rie, LogLevel: "error"})
 		if err != nil {
 			b.Fatalf("Start() error = %v", err)
 		}

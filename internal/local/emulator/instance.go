@@ -72,6 +72,10 @@ type Options struct {
 	// emulator's log on Stderr. Nil discards it.
 	Stdout, Stderr io.Writer
 
+	// LogLevel is the emulator's --log-level (panic, fatal, error, warn,
+	// info, debug or trace). Empty leaves the emulator's default, info.
+	LogLevel string
+
 	// RIE is the path of the aws-lambda-rie binary. Empty means RIEPath.
 	RIE string
 
@@ -154,7 +158,11 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 		return nil, err
 	}
 	stderr := &process.Tail{Max: 4 << 10}
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addrs[0], "--runtime-api-address", addrs[1], bootstrap)
+	args := []string{"--runtime-interface-emulator-address", addrs[0], "--runtime-api-address", addrs[1]}
+	if o.LogLevel != "" {
+		args = append(args, "--log-level", o.LogLevel)
+	}
+	cmd := exec.Command(rie, append(args, bootstrap)...)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
 	cmd.Stdout = o.Stdout

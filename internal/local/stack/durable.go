@@ -337,3 +337,8 @@ func (s *System) Drained(ctx context.Context) error {
 		}
 	}
 }
+
+// HasTable reports whether durable mode runs with the idempotency table
+// (dynalite). Without it a queued close is not deduplicated and a skipped
+// close is never rechecked.
+func (s *System) HasTable() bool { return s.durable != nil && s.durable.tableURL != "" }
