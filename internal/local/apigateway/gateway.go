@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,24 +172,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a route segment "{name}" matches any one non-empty segment, as HTTP API
 // path variables do.
 func matchRoute(routes map[string]bool, key string) bool {
-	if routes[key] {
-		return true
-	}
 	got := strings.Split(key, "/")
 	for route := range routes {
-		want := strings.Split(route, "/")
-		if len(want) != len(got) || !strings.Contains(route, "{") {
-			continue
-		}
-		ok := true
-		for i := range want {
-			variable := strings.HasPrefix(want[i], "{") && strings.HasSuffix(want[i], "}")
-			if variable && got[i] == "" || !variable && want[i] != got[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if slices.EqualFunc(strings.Split(route, "/"), got, func(want, seg string) bool {
+			return want == seg || seg != "" && strings.HasPrefix(want, "{") && strings.HasSuffix(want, "}")
+		}) {
 			return true
 		}
 	}
