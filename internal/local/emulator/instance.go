@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -395,14 +396,7 @@ func waitGone(pids []int, wait time.Duration) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		live := false
-		for _, p := range pids {
-			if exists(p) {
-				live = true
-				break
-			}
-		}
-		if !live {
+		if !slices.ContainsFunc(pids, exists) {
 			return
 		}
 		select {
