@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,14 +63,6 @@ type Options struct {
 	// which passes a raw event to the function.
 	InvokeAPI bool
 
-	// Now is the clock stamped into events and exchanges; nil means
-	// time.Now.
-	Now func() time.Time
-
-	// NewRequestID returns a fresh API request id; nil means a random id
-	// shaped like API Gateway's.
-	NewRequestID func() string
-
 	// Observe, when set, is called once per request after its answer has
 	// been written and flushed to the client, from the request's goroutine.
 	Observe func(Exchange)
@@ -81,8 +74,6 @@ type Exchange struct {
 	RequestID string
 	// Method and Path are the request's method and URL path.
 	Method, Path string
-	// Invoke reports a request to the Invoke API path rather than a route.
-	Invoke bool
 	// Status is the HTTP status answered.
 	Status int
 	// Invoked reports whether the function answered; Result is then set.
@@ -118,14 +109,9 @@ var (
 // concurrent use; invocations are spread over its pool of invokers, one
 // at a time per invoker.
 type Gateway struct {
-	pool    chan Invoker
-	routes  map[string]bool
-	maxBody int64
-	timeout time.Duration
-	invoke  bool
-	now     func() time.Time
-	newID   func() string
-	observe func(Exchange)
+	pool   chan Invoker
+	routes map[string]bool
+	o      Options // with the defaults applied
 }
 
 // New returns a Gateway invoking the function through pool, one invocation
@@ -135,15 +121,13 @@ func New(pool []Invoker, o Options) (*Gateway, error) {
 	if len(pool) == 0 {
 		return nil, errors.New("localgw: no invoker")
 	}
-	g := &Gateway{
-		pool:    make(chan Invoker, len(pool)),
-		maxBody: o.MaxBody,
-		timeout: o.Timeout,
-		invoke:  o.InvokeAPI,
-		now:     o.Now,
-		newID:   o.NewRequestID,
-		observe: o.Observe,
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	g := &Gateway{pool: make(chan Invoker, len(pool)), o: o}
 	for _, inv := range pool {
 		if inv == nil {
 			return nil, errors.New("localgw: nil invoker")
@@ -160,40 +144,27 @@ func New(pool []Invoker, o Options) (*Gateway, error) {
 			g.routes[r] = true
 		}
 	}
-	if g.maxBody <= 0 {
-		g.maxBody = DefaultMaxBody
-	}
-	if g.timeout <= 0 {
-		g.timeout = DefaultTimeout
-	}
-	if g.now == nil {
-		g.now = time.Now
-	}
-	if g.newID == nil {
-		g.newID = randomID
-	}
 	return g, nil
 }
 
 // ServeHTTP answers r as API Gateway would, invoking the function unless the
 // gateway answers by itself (see the package documentation).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := Exchange{RequestID: g.newID(), Method: r.Method, Path: r.URL.Path, Start: g.now()}
+	x := Exchange{RequestID: randomID(), Method: r.Method, Path: r.URL.Path, Start: time.Now()}
 	w.Header().Set(RequestIDHeader, x.RequestID)
-	if g.invoke && isInvokePath(r.URL.Path) && r.Method == http.MethodPost {
-		x.Invoke = true
+	if g.o.InvokeAPI && isInvokePath(r.URL.Path) && r.Method == http.MethodPost {
 		g.serveInvoke(w, r, &x)
 	} else {
 		g.serveRoute(w, r, &x)
 	}
-	x.Duration = g.now().Sub(x.Start)
-	if g.observe != nil {
+	x.Duration = time.Since(x.Start)
+	if g.o.Observe != nil {
 		// The client has its whole answer before the observer runs, however
 		// long the observer takes.
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
-		g.observe(x)
+		g.o.Observe(x)
 	}
 }
 
@@ -201,24 +172,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a route segment "{name}" matches any one non-empty segment, as HTTP API
 // path variables do.
 func matchRoute(routes map[string]bool, key string) bool {
-	if routes[key] {
-		return true
-	}
 	got := strings.Split(key, "/")
 	for route := range routes {
-		want := strings.Split(route, "/")
-		if len(want) != len(got) || !strings.Contains(route, "{") {
-			continue
-		}
-		ok := true
-		for i := range want {
-			variable := strings.HasPrefix(want[i], "{") && strings.HasSuffix(want[i], "}")
-			if variable && got[i] == "" || !variable && want[i] != got[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if slices.EqualFunc(strings.Split(route, "/"), got, func(want, seg string) bool {
+			return want == seg || seg != "" && strings.HasPrefix(want, "{") && strings.HasSuffix(want, "}")
+		}) {
 			return true
 		}
 	}
@@ -231,7 +189,7 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, x *Exchange
 		g.fail(w, x, http.StatusNotFound, "Not Found", ErrNoRoute)
 		return
 	}
-	body, err := readBody(r, g.maxBody)
+	body, err := readBody(r, g.o.MaxBody)
 	if err != nil {
 		g.failRead(w, x, err, "Request Entity Too Large")
 		return
@@ -290,7 +248,7 @@ func (g *Gateway) serveInvoke(w http.ResponseWriter, r *http.Request, x *Exchang
 // function is relayed as is on the Invoke API path, and answered 502 or 504
 // on a route.
 func (g *Gateway) call(ctx context.Context, w http.ResponseWriter, x *Exchange, payload []byte, raw bool) bool {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	ctx, cancel := context.WithTimeout(ctx, g.o.Timeout)
 	defer cancel()
 	var inv Invoker
 	select {

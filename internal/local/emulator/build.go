@@ -44,7 +44,9 @@ func Build(ctx context.Context, pkg, outDir string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", fmt.Errorf("emulator: build %s: %w", pkg, err)
 	}
-	if err := goBuild(ctx, root, out, pkg, lambdaEnv(), "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"); err != nil {
+	// Static, for Linux, on the host's architecture so that it runs here.
+	env := []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH}
+	if err := goBuild(ctx, root, out, pkg, env, "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"); err != nil {
 		return "", err
 	}
 	return out, nil
@@ -87,12 +89,6 @@ func buildRIE(ctx context.Context, root, cacheDir string) (string, error) {
 		return "", err
 	}
 	return p, nil
-}
-
-// lambdaEnv is the build environment of a Lambda function binary: static,
-// for Linux, on the host's architecture so that it runs here.
-func lambdaEnv() []string {
-	return []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + runtime.GOARCH}
 }
 
 // goBuild runs go build in the module root with env added to the

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,15 +53,9 @@ func environ(extra []string, timeout time.Duration, taskRoot string) ([]string, 
 		env[k] = v
 	}
 
-	region := env["AWS_REGION"]
-	if region == "" {
-		region = env["AWS_DEFAULT_REGION"]
-	}
-	if region == "" {
-		region = DefaultRegion
-	}
-	setDefault(env, "AWS_REGION", region)
-	setDefault(env, "AWS_DEFAULT_REGION", region)
+	region := cmp.Or(env["AWS_REGION"], env["AWS_DEFAULT_REGION"], DefaultRegion)
+	env["AWS_REGION"] = cmp.Or(env["AWS_REGION"], region)
+	env["AWS_DEFAULT_REGION"] = cmp.Or(env["AWS_DEFAULT_REGION"], region)
 
 	if env["AWS_ACCESS_KEY_ID"] == "" {
 		env["AWS_ACCESS_KEY_ID"] = dummyAccessKeyID
@@ -93,11 +88,4 @@ func environ(extra []string, timeout time.Duration, taskRoot string) ([]string, 
 	}
 	slices.Sort(out)
 	return out, timeout, nil
-}
-
-// setDefault sets env[k] to v unless it is already set to something.
-func setDefault(env map[string]string, k, v string) {
-	if env[k] == "" {
-		env[k] = v
-	}
 }

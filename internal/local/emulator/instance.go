@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -157,17 +158,12 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 	if err != nil {
 		return nil, err
 	}
-	args := []string{
-		"--runtime-interface-emulator-address", addrs[0],
-		"--runtime-api-address", addrs[1],
-	}
+	stderr := &process.Tail{Max: 4 << 10}
+	args := []string{"--runtime-interface-emulator-address", addrs[0], "--runtime-api-address", addrs[1]}
 	if o.LogLevel != "" {
 		args = append(args, "--log-level", o.LogLevel)
 	}
-	args = append(args, bootstrap)
-
-	stderr := &process.Tail{Max: 4 << 10}
-	cmd := exec.Command(rie, args...)
+	cmd := exec.Command(rie, append(args, bootstrap)...)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
 	cmd.Stdout = o.Stdout
@@ -284,7 +280,7 @@ func (in *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) 
 	case <-ctx.Done():
 		return Result{}, fmt.Errorf("emulator: invoke: %w", ctx.Err())
 	}
-	id := newUUID()
+	id := NewRequestID()
 	type outcome struct {
 		res Result
 		err error
@@ -400,14 +396,7 @@ func waitGone(pids []int, wait time.Duration) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		live := false
-		for _, p := range pids {
-			if exists(p) {
-				live = true
-				break
-			}
-		}
-		if !live {
+		if !slices.ContainsFunc(pids, exists) {
 			return
 		}
 		select {
@@ -434,8 +423,8 @@ func freeAddrs(n int) ([]string, error) {
 	return addrs, nil
 }
 
-// newUUID returns a random version 4 UUID, the form of Lambda request ids.
-func newUUID() string {
+// NewRequestID returns a random version 4 UUID, the form of Lambda request ids.
+func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms.
 	b[6] = b[6]&0x0f | 0x40

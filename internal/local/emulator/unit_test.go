@@ -198,8 +198,8 @@ func TestClassify(t *testing.T) {
 }
 
 func TestNewUUID(t *testing.T) {
-	a, b := newUUID(), newUUID()
+	a, b := NewRequestID(), NewRequestID()
 	if len(a) != 36 || a[14] != '4' || strings.Count(a, "-") != 4 || a == b {
-		t.Errorf("newUUID() = %q, %q; want two distinct version 4 UUIDs", a, b)
+		t.Errorf("NewRequestID() = %q, %q; want two distinct version 4 UUIDs", a, b)
 	}
 }

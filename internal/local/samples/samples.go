@@ -42,7 +42,8 @@ func SecretJSON() string {
 		"auth_token":         AuthToken,
 		"crm_webhook_secret": CRMWebhookSecret,
 		"crm_api_token":      CRMAPIToken,
-		"crm_sources":        sourceSecrets(),
+		// The secrets of the CRM source presets, by preset name.
+		"crm_sources": map[string]string{"zendesk": ZendeskSigningSecret, "hubspot": HubSpotClientSecret, "salesforce": SalesforceToken},
 	})
 	return string(b)
 }
@@ -86,12 +87,7 @@ type Sample struct {
 }
 
 // Event returns the event document.
-func (s Sample) Event() ([]byte, error) {
-	if s.at != nil {
-		return s.at(SignedAt())
-	}
-	return s.build()
-}
+func (s Sample) Event() ([]byte, error) { return s.EventAt(SignedAt()) }
 
 // sid builds a deterministic sample SID: prefix, zeros, a number.
 func sid(prefix string, n int) string { return fmt.Sprintf("%s%028x%04x", prefix, 0, 0xf100+n) }
@@ -226,8 +222,8 @@ func eventOptions() gatewaytest.EventOptions {
 }
 
 // Seed puts the sample channels and tasks into a Twilio simulator in their
-// initial state. seeder is *flextest.Server.
-func Seed(s seeder) {
+// initial state.
+func Seed(s *flextest.Server) {
 	s.AddWorkspace(WorkspaceSID)
 	for _, ch := range append(Channels(), SourceChannels()...) {
 		s.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "web", Status: "active"})
@@ -237,13 +233,6 @@ func Seed(s seeder) {
 	}
 	v := VoiceTask()
 	s.AddTask(flextest.Task{SID: v.SID, WorkspaceSID: WorkspaceSID, AssignmentStatus: v.AssignmentStatus, Attributes: v.Attributes, TaskChannelUniqueName: "voice"})
-}
-
-// seeder is the part of the simulator Seed uses.
-type seeder interface {
-	AddWorkspace(ws string)
-	AddChannel(ch flextest.Channel) flextest.Channel
-	AddTask(t flextest.Task) flextest.Task
 }
 
 // File renders a sample as the indented JSON stored in events/.

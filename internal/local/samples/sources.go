@@ -42,15 +42,6 @@ func CRMSourcesJSON() string {
 		`"when":{"field":"Status","equals":"Closed"}}]`
 }
 
-// sourceSecrets is the crm_sources object of the local secret.
-func sourceSecrets() map[string]string {
-	return map[string]string{
-		"zendesk":    ZendeskSigningSecret,
-		"hubspot":    HubSpotClientSecret,
-		"salesforce": SalesforceToken,
-	}
-}
-
 // SourceChannels returns the channels the CRM source samples close, in
 // their initial state.
 func SourceChannels() []*Channel {
@@ -133,64 +124,54 @@ func sourceEvent(build sourceRequest, t time.Time) ([]byte, error) {
 	return gatewaytest.NewHTTPEvent(http.MethodPost, u, h, body, o)
 }
 
+// zendeskRequest is the Zendesk preset's request closing ch.
 func zendeskRequest(ch *Channel) sourceRequest {
 	return func(base string, t time.Time) (string, http.Header, []byte, error) {
-		return zendeskDelivery(ch, base, t)
-	}
-}
-
-func hubSpotRequest(ch *Channel) sourceRequest {
-	return func(base string, t time.Time) (string, http.Header, []byte, error) {
-		return hubSpotDelivery(ch, base, t)
-	}
-}
-
-func salesforceRequest(a, b *Channel) sourceRequest {
-	return func(base string, t time.Time) (string, http.Header, []byte, error) {
-		return salesforceDelivery(a, b, base, t)
-	}
-}
-
-func zendeskDelivery(ch *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
-	// The body an admin writes in the trigger's webhook action, with
-	// Zendesk placeholders filled in.
-	body := fmt.Sprintf(`{
+		// The body an admin writes in the trigger's webhook action, with
+		// Zendesk placeholders filled in.
+		body := fmt.Sprintf(`{
   "ticket": {"id": "35436", "status": "solved", "subject": "Order #1042 arrived damaged", "via": "Web Widget"},
   "flex": {"interaction_sid": %q, "channel_sid": %q}
 }`, ch.InteractionSID, ch.ChannelSID)
-	h, u, err := crm.SignDelivery(crm.SchemeZendesk, ZendeskSigningSecret, http.MethodPost, base+"/crm/zendesk", "8350205582", []byte(body), t)
-	if err != nil {
-		return "", nil, nil, err
+		h, u, err := crm.SignDelivery(crm.SchemeZendesk, ZendeskSigningSecret, http.MethodPost, base+"/crm/zendesk", "8350205582", []byte(body), t)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Zendesk-Account-Id", "123456")
+		h.Set("X-Zendesk-Webhook-Id", "01F1KRFQ6BG29CNWFR60NK5FNY")
+		h.Set("User-Agent", "Zendesk Webhook")
+		return u, h, []byte(body), nil
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Zendesk-Account-Id", "123456")
-	h.Set("X-Zendesk-Webhook-Id", "01F1KRFQ6BG29CNWFR60NK5FNY")
-	h.Set("User-Agent", "Zendesk Webhook")
-	return u, h, []byte(body), nil
 }
 
-func hubSpotDelivery(ch *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
-	body, _ := json.Marshal(map[string]string{
-		"hs_object_id": "8394020101", "hs_pipeline": "0", "hs_pipeline_stage": "4",
-		"subject": "Refund for order #1042", "flex_interaction_sid": ch.InteractionSID, "flex_channel_sid": ch.ChannelSID,
-	})
-	h, u, err := crm.SignDelivery(crm.SchemeHubSpotV3, HubSpotClientSecret, http.MethodPost, base+"/crm/hubspot", "", body, t)
-	if err != nil {
-		return "", nil, nil, err
+// hubSpotRequest is the HubSpot preset's request closing ch.
+func hubSpotRequest(ch *Channel) sourceRequest {
+	return func(base string, t time.Time) (string, http.Header, []byte, error) {
+		body, _ := json.Marshal(map[string]string{
+			"hs_object_id": "8394020101", "hs_pipeline": "0", "hs_pipeline_stage": "4",
+			"subject": "Refund for order #1042", "flex_interaction_sid": ch.InteractionSID, "flex_channel_sid": ch.ChannelSID,
+		})
+		h, u, err := crm.SignDelivery(crm.SchemeHubSpotV3, HubSpotClientSecret, http.MethodPost, base+"/crm/hubspot", "", body, t)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		// HubSpot also sends the older v2 signature: hex(SHA-256(secret +
+		// method + URI + body)); flexhook checks only v3.
+		v2 := sha256.Sum256([]byte(HubSpotClientSecret + http.MethodPost + u + string(body)))
+		h.Set("X-HubSpot-Signature", hex.EncodeToString(v2[:]))
+		h.Set("X-HubSpot-Signature-Version", "v2")
+		h.Set("Content-Type", "application/json")
+		return u, h, body, nil
 	}
-	// HubSpot also sends the older v2 signature: hex(SHA-256(secret +
-	// method + URI + body)); flexhook checks only v3.
-	v2 := sha256.Sum256([]byte(HubSpotClientSecret + http.MethodPost + u + string(body)))
-	h.Set("X-HubSpot-Signature", hex.EncodeToString(v2[:]))
-	h.Set("X-HubSpot-Signature-Version", "v2")
-	h.Set("Content-Type", "application/json")
-	return u, h, body, nil
 }
 
-func salesforceDelivery(a, b *Channel, base string, t time.Time) (string, http.Header, []byte, error) {
-	var n strings.Builder
-	for i, ch := range []*Channel{a, b} {
-		fmt.Fprintf(&n, `
+// salesforceRequest is the Salesforce preset's request closing a and b.
+func salesforceRequest(a, b *Channel) sourceRequest {
+	return func(base string, t time.Time) (string, http.Header, []byte, error) {
+		var n strings.Builder
+		for i, ch := range []*Channel{a, b} {
+			fmt.Fprintf(&n, `
    <Notification>
     <Id>04l000000000f1%dAAA</Id>
     <sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
@@ -201,8 +182,8 @@ func salesforceDelivery(a, b *Channel, base string, t time.Time) (string, http.H
      <sf:Status>Closed</sf:Status>
     </sObject>
    </Notification>`, i+1, i+1, i+2, ch.ChannelSID, ch.InteractionSID)
-	}
-	body := `<?xml version="1.0" encoding="UTF-8"?>
+		}
+		body := `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
  <soapenv:Body>
   <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
@@ -215,11 +196,12 @@ func salesforceDelivery(a, b *Channel, base string, t time.Time) (string, http.H
  </soapenv:Body>
 </soapenv:Envelope>
 `
-	h, u, err := crm.SignDelivery(crm.SchemeSalesforceOutbound, SalesforceToken, http.MethodPost, base+"/crm/salesforce", "", []byte(body), t)
-	if err != nil {
-		return "", nil, nil, err
+		h, u, err := crm.SignDelivery(crm.SchemeSalesforceOutbound, SalesforceToken, http.MethodPost, base+"/crm/salesforce", "", []byte(body), t)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		h.Set("Content-Type", "text/xml; charset=utf-8")
+		h.Set("SOAPAction", `"notifications"`)
+		return u, h, []byte(body), nil
 	}
-	h.Set("Content-Type", "text/xml; charset=utf-8")
-	h.Set("SOAPAction", `"notifications"`)
-	return u, h, []byte(body), nil
 }

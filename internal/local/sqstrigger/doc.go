@@ -29,6 +29,6 @@
 // this process with a Lambda context and deadline.
 //
 // Everything is bounded: each receive waits at most Options.Wait, each
-// invocation at most Options.InvokeTimeout, Drain at most maxRounds polls,
-// and Run stops when its context ends.
+// invocation at most Options.InvokeTimeout, and Run stops when its context
+// ends.
 package sqstrigger

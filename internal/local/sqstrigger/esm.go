@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/flexhook/flexhook/internal/queue"
+	"github.com/flexhook/flexhook/internal/retry"
 
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
@@ -213,29 +215,6 @@ func Failures(response []byte, msgs []sqsreceive.Message) (map[string]bool, erro
 	return failed, nil
 }
 
-// ErrMaxRounds is returned by Drain when the queue still delivered
-// messages in its last allowed round.
-var ErrMaxRounds = errors.New("esm: queue not drained within the allowed rounds")
-
-// Drain polls until a round receives nothing, at most maxRounds times, and
-// returns the sum of the rounds' Stats. Messages that failed are invisible
-// until their visibility timeout ends, so Drain does not wait for their
-// retries. It stops at the first error.
-func (m *Mapping) Drain(ctx context.Context, maxRounds int) (Stats, error) {
-	var total Stats
-	for range maxRounds {
-		st, err := m.Poll(ctx)
-		total.add(st)
-		if err != nil || st.Received == 0 {
-			return total, err
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-	}
-	return total, ErrMaxRounds
-}
-
 // Run polls until ctx ends and returns the sum of the rounds' Stats. A
 // failed poll is logged and retried after a second.
 func (m *Mapping) Run(ctx context.Context) Stats {
@@ -253,14 +232,8 @@ func (m *Mapping) Run(ctx context.Context) Stats {
 		case st.Received == 0 && m.o.Wait == 0:
 			pause = idleDelay
 		}
-		if pause > 0 {
-			t := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return total
-			case <-t.C:
-			}
+		if pause > 0 && retry.Sleep(ctx, pause) != nil {
+			return total
 		}
 	}
 	return total
@@ -278,9 +251,7 @@ func Event(msgs []sqsreceive.Message, queueARN, region string) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
 	for _, msg := range msgs {
 		attrs := make(map[string]string, len(msg.Attributes))
-		for k, v := range msg.Attributes {
-			attrs[k] = v
-		}
+		maps.Copy(attrs, msg.Attributes)
 		mattrs := make(map[string]events.SQSMessageAttribute, len(msg.MessageAttributes))
 		for k, v := range msg.MessageAttributes {
 			a := events.SQSMessageAttribute{

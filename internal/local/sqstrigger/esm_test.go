@@ -216,40 +216,6 @@ func TestPollErrors(t *testing.T) {
 	}
 }
 
-func TestDrain(t *testing.T) {
-	q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a", "b"), msgs("c"), msgs("d")}}
-	var invoked [][]string
-	target := targetFunc(func(_ context.Context, p []byte) ([]byte, error) {
-		var ev events.SQSEvent
-		if err := json.Unmarshal(p, &ev); err != nil {
-			return nil, err
-		}
-		var ids []string
-		for _, r := range ev.Records {
-			ids = append(ids, r.MessageId)
-		}
-		invoked = append(invoked, ids)
-		return nil, nil
-	})
-	m, _ := New(q, queueURL, target, Options{})
-	st, err := m.Drain(context.Background(), 10)
-	if err != nil {
-		t.Fatalf("Drain() = %v", err)
-	}
-	if want := (Stats{Polls: 4, Received: 4, Invocations: 3, Deleted: 4}); st != want {
-		t.Errorf("Drain() = %+v, want %+v", st, want)
-	}
-	if len(invoked) != 3 || !slices.Equal(invoked[0], []string{"a", "b"}) {
-		t.Errorf("invocations = %v", invoked)
-	}
-	// A queue that keeps delivering hits the bound.
-	q = &fakeQueue{batches: [][]sqsreceive.Message{msgs("a"), msgs("b"), msgs("c")}}
-	m, _ = New(q, queueURL, answer(""), Options{})
-	if st, err := m.Drain(context.Background(), 2); !errors.Is(err, ErrMaxRounds) || st.Polls != 2 {
-		t.Errorf("Drain(2) of a busy queue = %+v, %v; want 2 polls and ErrMaxRounds", st, err)
-	}
-}
-
 func TestRunStopsWithContext(t *testing.T) {
 	q := &fakeQueue{batches: [][]sqsreceive.Message{msgs("a")}}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,7 +2,6 @@ package sqstrigger
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"reflect"
 	"time"
@@ -69,7 +68,7 @@ func (l Local) Invoke(ctx context.Context, payload []byte) (out []byte, err erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID(), InvokedFunctionArn: l.FunctionARN})
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: emulator.NewRequestID(), InvokedFunctionArn: l.FunctionARN})
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, &FunctionError{Type: "Runtime.Panic", Message: fmt.Sprint(p)}
@@ -80,15 +79,6 @@ func (l Local) Invoke(ctx context.Context, payload []byte) (out []byte, err erro
 		return nil, &FunctionError{Type: errorType(err), Message: err.Error()}
 	}
 	return out, nil
-}
-
-// requestID returns a random version 4 UUID, the form of Lambda request ids.
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // errorType names an error's type as the Lambda runtime for Go does in the

@@ -155,6 +155,18 @@ func canceledCopy(t samples.Task) samples.Task {
 	return t
 }
 
+// Expectations the demo's steps share.
+var (
+	wantClosed    = Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed}
+	wantCRMClosed = Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed}
+)
+
+// wantIgnored is the expectation of an event ignored with no Twilio call,
+// leaving the channel (if any) in status channel.
+func wantIgnored(channel string) Expect {
+	return Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: channel, NoFlexCalls: true}
+}
+
 // DemoSteps returns the scripted demo: the sample events, signed afresh for
 // the local gateway, with the outcome each must have against the sample
 // channels in their initial state.
@@ -163,11 +175,8 @@ func DemoSteps() []Step {
 	canceled, transferred, completed, crmCh := ch[0], ch[1], ch[2], ch[3]
 	src := samples.SourceChannels()
 	return append([]Step{
-		{
-			Name: "task.canceled, Flex task", Channel: canceled,
-			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
+		{Name: "task.canceled, Flex task", Channel: canceled,
+			Build: taskRouterStep("task.canceled", canceled.Tasks[0], samples.AuthToken), Want: wantClosed},
 		{
 			// A task of the channel ends while another one (a transfer,
 			// an invite) is still live: the live-task guard keeps it open.
@@ -180,21 +189,17 @@ func DemoSteps() []Step {
 			// own end of the chat closes the channel in Flex, and Park
 			// completes tasks of conversations left open.
 			Name: "task.completed, last task (opt-in event)", Channel: completed,
-			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			Build: taskRouterStep("task.completed", completed.Tasks[0], samples.AuthToken), Want: wantIgnored(flextest.ChannelActive),
 		},
-		{
-			Name:  "task.canceled, voice task (not Flex)",
-			Build: taskRouterStep("task.canceled", samples.VoiceTask(), samples.AuthToken),
-			Want:  Expect{Status: http.StatusNoContent, Outcome: "ignored", NoFlexCalls: true},
-		},
+		{Name: "task.canceled, voice task (not Flex)",
+			Build: taskRouterStep("task.canceled", samples.VoiceTask(), samples.AuthToken), Want: wantIgnored("")},
 		{
 			Name: "CRM conversation done (signed)", Channel: crmCh,
 			Build: func(base string, now time.Time) (Request, error) {
 				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
 				return CRMRequest(base+webhook.RouteCRM, body, CRMAuth{Secret: samples.CRMWebhookSecret, Time: now})
 			},
-			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want: wantCRMClosed,
 		},
 		{
 			Name: "task.canceled, bad signature", Channel: transferred,
@@ -202,21 +207,12 @@ func DemoSteps() []Step {
 			Want:  Expect{Status: http.StatusForbidden, Outcome: "rejected_auth", Channel: flextest.ChannelActive, NoFlexCalls: true},
 		},
 		// The CRM source presets (samples.CRMSourcesJSON), as each CRM sends.
-		{
-			Name: "Zendesk ticket solved (source)", Channel: src[0],
-			Build: sourceStep("zendesk"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
-		{
-			Name: "HubSpot ticket closed (source)", Channel: src[1],
-			Build: sourceStep("hubspot"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusAccepted, Outcome: "closed", Channel: flextest.ChannelClosed},
-		},
+		{Name: "Zendesk ticket solved (source)", Channel: src[0], Build: sourceStep("zendesk"), Want: wantCRMClosed},
+		{Name: "HubSpot ticket closed (source)", Channel: src[1], Build: sourceStep("hubspot"), Want: wantCRMClosed},
 		{
 			// The last notification's channel: the one the summary names.
-			Name: "Salesforce 2 Cases closed (source)", Channel: src[3],
-			Build: sourceStep("salesforce"),
-			Want:  Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Name: "Salesforce 2 Cases closed (source)", Channel: src[3], Build: sourceStep("salesforce"),
+			Want: Expect{Status: http.StatusOK, QueuedStatus: http.StatusOK, Outcome: "closed", Channel: flextest.ChannelClosed},
 		},
 	}, flowSteps()...)
 }
@@ -234,53 +230,45 @@ func demoChannel(n int) *samples.Channel {
 	return &samples.Channel{InteractionSID: playSID("KD", n), ChannelSID: playSID("UO", n)}
 }
 
-// startFlow begins demo conversation n: a channel with a task assigned to
-// an agent (task.created).
-func startFlow(tw *flextest.Server, n int) (flextest.Flows, flextest.Task) {
-	fl := tw.Flows(samples.WorkspaceSID)
-	ch := demoChannel(n)
-	_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
-	return fl, task
-}
-
 // flowSteps are the demo's Flex flows: conversations agents leave open on
 // purpose (Leave, Park) stay open, and a conversation transferred to a
 // queue stays open while its new task waits there, then closes when that
 // task's workflow times out.
 func flowSteps() []Step {
 	var transferred flextest.Task // the transfer's new task, live after step 1
+	// flow begins demo conversation n, a channel with a task assigned to an
+	// agent (task.created), and ends it.
+	flow := func(n int, end func(flextest.Flows, flextest.Task) error) func(*flextest.Server) error {
+		return func(tw *flextest.Server) error {
+			fl, ch := tw.Flows(samples.WorkspaceSID), demoChannel(n)
+			_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+			return end(fl, task)
+		}
+	}
 	return []Step{
 		{
 			// Flex's Leave: the task completes, the channel waits for
 			// the customer, inactive. task.completed is not a close event.
 			Name: "Leave: task.completed (flow)", Channel: demoChannel(demoLeave), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoLeave)
-				return fl.Leave(task.SID)
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelInactive, NoFlexCalls: true},
+			Flow: flow(demoLeave, func(fl flextest.Flows, t flextest.Task) error { return fl.Leave(t.SID) }),
+			Want: wantIgnored(flextest.ChannelInactive),
 		},
 		{
 			// Park an Interaction: the agent's participant is closed, the
 			// task completes, the channel stays active for the customer.
 			Name: "Park: task.completed (flow)", Channel: demoChannel(demoPark), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoPark)
-				return fl.Park(task.SID)
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			Flow: flow(demoPark, func(fl flextest.Flows, t flextest.Task) error { return fl.Park(t.SID) }),
+			Want: wantIgnored(flextest.ChannelActive),
 		},
 		{
 			// A transfer to a queue: the new task waits there (pending,
 			// live), the first one completes.
 			Name: "Transfer: first task completed (flow)", Channel: demoChannel(demoTransfer), Event: "task.completed",
-			Flow: func(tw *flextest.Server) error {
-				fl, task := startFlow(tw, demoTransfer)
-				var err error
-				transferred, err = fl.TransferToQueue(task.SID)
+			Flow: flow(demoTransfer, func(fl flextest.Flows, t flextest.Task) (err error) {
+				transferred, err = fl.TransferToQueue(t.SID)
 				return err
-			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "ignored", Channel: flextest.ChannelActive, NoFlexCalls: true},
+			}),
+			Want: wantIgnored(flextest.ChannelActive),
 		},
 		{
 			// Nobody accepts the transferred conversation's new task: its
@@ -293,7 +281,7 @@ func flowSteps() []Step {
 				}
 				return tw.Flows(samples.WorkspaceSID).WorkflowTimeout(transferred.SID)
 			},
-			Want: Expect{Status: http.StatusNoContent, Outcome: "closed", Channel: flextest.ChannelClosed},
+			Want: wantClosed,
 		},
 	}
 }
@@ -353,61 +341,39 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 	return rep, p.err
 }
 
-// runStep sends one step and compares what happened with its expectation.
+// runStep sends one step (a flow step: its event callbacks) and compares
+// what happened with its expectation.
 func (s *System) runStep(ctx context.Context, client *http.Client, st Step) StepResult {
-	if st.Flow != nil {
-		return s.runFlow(ctx, st)
-	}
 	r := StepResult{Step: st}
 	if st.Channel != nil {
 		r.Before = s.channelStatus(st.Channel)
-	}
-	req, err := st.Build(s.url, s.now())
-	if err != nil {
-		r.Problems = append(r.Problems, "build request: "+err.Error())
-		return r
-	}
-	hreq, err := req.HTTP(ctx)
-	if err != nil {
-		r.Problems = append(r.Problems, "build request: "+err.Error())
-		return r
 	}
 	mark := 0
 	if s.durable != nil {
 		mark = s.durable.jobs.mark()
 	}
-	start := time.Now()
-	resp, err := client.Do(hreq)
-	if err != nil {
-		r.Problems = append(r.Problems, "send: "+err.Error())
+	var problem string
+	if st.Flow != nil {
+		problem = s.playFlow(ctx, &r)
+	} else {
+		problem = s.sendStep(ctx, client, &r)
+	}
+	if problem != "" {
+		r.Problems = []string{problem}
 		return r
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	r.Latency = time.Since(start)
-	r.Status = resp.StatusCode
-	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
-	r.Observation, r.Observed = s.Observation(wctx, resp.Header.Get(apigateway.RequestIDHeader))
-	cancel()
-	s.finishStep(ctx, &r, mark)
-	return r
-}
-
-// finishStep waits, in durable mode, for the worker's final job on the
-// channel the step queued a close for, then notes the channel's status and
-// what differs from the step's expectation. mark is the job mark taken
-// before the step.
-func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
+	// In durable mode, wait for the worker's final job on the channel the
+	// step queued a close for.
 	if sum := r.Observation.Summary; s.durable != nil && sum != nil && sum.Outcome == outcomeQueued {
 		answered := time.Now()
 		// A summary of several closes (a Salesforce message of several
 		// notifications) names no channel: wait for the step's own.
 		channel := sum.ChannelSID
-		if channel == "" && r.Step.Channel != nil {
-			channel = r.Step.Channel.ChannelSID
+		if channel == "" && st.Channel != nil {
+			channel = st.Channel.ChannelSID
 		}
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
-		j, ok := s.durable.jobs.wait(jctx, mark, func(o JobObservation) bool {
+		j, ok := s.durable.jobs.waitMatch(jctx, mark, func(o JobObservation) bool {
 			return o.Job.ChannelSID == channel && o.Job.Final()
 		})
 		cancel()
@@ -415,42 +381,81 @@ func (s *System) finishStep(ctx context.Context, r *StepResult, mark int) {
 			r.Job, r.Done = &j, time.Since(answered)
 		}
 	}
-	if r.Step.Channel != nil {
-		r.After = s.channelStatus(r.Step.Channel)
+	if st.Channel != nil {
+		r.After = s.channelStatus(st.Channel)
 	}
-	r.Problems = check(r.Step.Want, *r, s.durable != nil)
+	r.Problems = check(st.Want, r, s.durable != nil)
+	if st.Flow != nil && s.durable != nil {
+		// A flow sends several events (a workflow timeout: also
+		// task.canceled): the step ends when all their jobs have run, so
+		// that none is left in the queue for what comes next.
+		dctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		if err := s.Drained(dctx); err != nil {
+			r.Problems = append(r.Problems, "close queue not drained after the flow: "+err.Error())
+		}
+		cancel()
+	}
+	return r
 }
 
-// runFlow plays a flow step: the simulator sends the flow's event
-// callbacks to the gateway, one at a time; the step's observation is that
-// of the last callback of type st.Event, with the Twilio calls of all.
-func (s *System) runFlow(ctx context.Context, st Step) StepResult {
-	r := StepResult{Step: st}
-	if st.Channel != nil {
-		r.Before = s.channelStatus(st.Channel)
+// sendStep sends the step's request through the gateway and waits for its
+// observation; it returns what kept it from being sent.
+func (s *System) sendStep(ctx context.Context, client *http.Client, r *StepResult) string {
+	status, id, latency, err := s.send(ctx, client, r.Step.Build)
+	if err != nil {
+		return err.Error()
 	}
-	s.twilio.SetEventCallbackURL(s.url + webhook.RouteTaskRouter)
-	defer s.twilio.SetEventCallbackURL("")
-	mark, seen, from := 0, s.seen.mark(), len(s.twilio.Callbacks())
-	if s.durable != nil {
-		mark = s.durable.jobs.mark()
+	r.Status, r.Latency = status, latency
+	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
+	r.Observation, r.Observed = s.Observation(wctx, id)
+	cancel()
+	return ""
+}
+
+// send builds a request for the gateway, now, sends it and reads the
+// whole answer: its status, the gateway's request id, and the client's wall
+// time.
+func (s *System) send(ctx context.Context, client *http.Client, build func(string, time.Time) (Request, error)) (status int, id string, latency time.Duration, err error) {
+	req, err := build(s.url, s.now())
+	var hreq *http.Request
+	if err == nil {
+		hreq, err = req.HTTP(ctx)
+	}
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("build request: %w", err)
 	}
 	start := time.Now()
-	if err := st.Flow(s.twilio); err != nil {
-		r.Problems = append(r.Problems, "flow: "+err.Error())
-		return r
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("send: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(apigateway.RequestIDHeader), time.Since(start), nil
+}
+
+// playFlow plays a flow step: the simulator sends the flow's event
+// callbacks to the gateway, one at a time; the step's observation is that
+// of the last callback of type Step.Event, with the Twilio calls of all.
+// It returns what kept the flow from playing.
+func (s *System) playFlow(ctx context.Context, r *StepResult) string {
+	s.twilio.SetEventCallbackURL(s.url + webhook.RouteTaskRouter)
+	defer s.twilio.SetEventCallbackURL("")
+	seen, from := s.seen.mark(), len(s.twilio.Callbacks())
+	start := time.Now()
+	if err := r.Step.Flow(s.twilio); err != nil {
+		return "flow: " + err.Error()
 	}
 	r.Latency = time.Since(start)
 	sent := s.twilio.Callbacks()[from:]
 	var step *flextest.Callback
 	for i := range sent {
-		if sent[i].Event.Type == st.Event {
+		if sent[i].Event.Type == r.Step.Event {
 			step = &sent[i]
 		}
 	}
 	if step == nil {
-		r.Problems = append(r.Problems, "the flow sent no "+st.Event+" callback")
-		return r
+		return "the flow sent no " + r.Step.Event + " callback"
 	}
 	r.Status = step.Status
 	wctx, cancel := context.WithTimeout(ctx, 2*summaryWait)
@@ -466,18 +471,7 @@ func (s *System) runFlow(ctx context.Context, st Step) StepResult {
 	if r.Observed {
 		r.Observation.FlexCalls = calls
 	}
-	s.finishStep(ctx, &r, mark)
-	if s.durable != nil {
-		// A flow sends several events (a workflow timeout: also
-		// task.canceled): the step ends when all their jobs have run, so
-		// that none is left in the queue for what comes next.
-		dctx, cancel := context.WithTimeout(ctx, stepTimeout)
-		if err := s.Drained(dctx); err != nil {
-			r.Problems = append(r.Problems, "close queue not drained after the flow: "+err.Error())
-		}
-		cancel()
-	}
-	return r
+	return ""
 }
 
 func (s *System) channelStatus(ch *samples.Channel) string {
@@ -511,19 +505,11 @@ func check(want Expect, r StepResult, durable bool) []string {
 	case !r.Observed || r.Observation.Summary == nil:
 		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", webhookOutcome))
 	case outcome != webhookOutcome:
-		msg := fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome)
-		if e := r.Observation.Summary.Error; e != "" {
-			msg += " (" + e + ")"
-		}
-		problems = append(problems, msg)
+		problems = append(problems, withError(fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome), r.Observation.Summary.Error))
 	case queued && r.Job == nil:
 		problems = append(problems, fmt.Sprintf("no final job line from the worker within %s, want outcome %s", jobWait, want.Outcome))
 	case queued && r.Job.Job.Outcome != want.Outcome:
-		msg := fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome)
-		if e := r.Job.Job.Error; e != "" {
-			msg += " (" + e + ")"
-		}
-		problems = append(problems, msg)
+		problems = append(problems, withError(fmt.Sprintf("worker outcome %s, want %s", r.Job.Job.Outcome, want.Outcome), r.Job.Job.Error))
 	}
 	if want.Channel != "" && r.After != want.Channel {
 		problems = append(problems, fmt.Sprintf("channel %s after the event, want %s", r.After, want.Channel))
@@ -538,6 +524,14 @@ func check(want Expect, r StepResult, durable bool) []string {
 	return problems
 }
 
+// withError adds the error a log line reported, if any, to msg.
+func withError(msg, err string) string {
+	if err != "" {
+		msg += " (" + err + ")"
+	}
+	return msg
+}
+
 // formatStep renders a step as one line of the demo table; in durable mode
 // with the webhook's and the worker's decisions.
 func formatStep(n int, r StepResult, durable bool) string {
@@ -549,13 +543,9 @@ func formatStep(n int, r StepResult, durable bool) string {
 	if r.Step.Channel != nil {
 		channel = r.Before + " → " + r.After
 	}
-	status := "-"
+	status, latency := "-", "-"
 	if r.Status != 0 {
-		status = strconv.Itoa(r.Status)
-	}
-	latency := "-"
-	if r.Status != 0 {
-		latency = formatLatency(r.Latency)
+		status, latency = strconv.Itoa(r.Status), formatLatency(r.Latency)
 		if r.Observation.ColdStart {
 			latency += " (cold start)"
 		}
@@ -601,13 +591,7 @@ func formatLive(o Observation) string {
 	}
 	switch s := o.Summary; {
 	case s != nil:
-		if s.EventType != "" {
-			b.WriteString(" " + s.EventType)
-			if s.TaskSID != "" {
-				b.WriteString(" " + shortSID(s.TaskSID))
-			}
-			b.WriteString(":")
-		}
+		writeEvent(&b, s.EventType, s.TaskSID)
 		b.WriteString(" " + decision(o))
 		if s.ChannelSID != "" {
 			b.WriteString(", channel " + shortSID(s.ChannelSID))
@@ -622,6 +606,18 @@ func formatLive(o Observation) string {
 		b.WriteString("; Twilio: " + flexCalls(o.FlexCalls))
 	}
 	return b.String()
+}
+
+// writeEvent writes the event a live line is about, " type task:", if any.
+func writeEvent(b *strings.Builder, eventType, taskSID string) {
+	if eventType == "" {
+		return
+	}
+	b.WriteString(" " + eventType)
+	if taskSID != "" {
+		b.WriteString(" " + shortSID(taskSID))
+	}
+	b.WriteString(":")
 }
 
 // decision says what the function decided, from its summary line.

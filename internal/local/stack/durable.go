@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,16 +9,15 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
-	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
+	"github.com/flexhook/flexhook/internal/retry"
 
 	"github.com/flexhook/flexhook/internal/local/process"
 )
@@ -65,7 +65,7 @@ type durable struct {
 	worker  *tracedFunction
 	logs    *logTap
 	mapping *sqstrigger.Mapping
-	jobs    *jobStore
+	jobs    *recent[JobObservation]
 	live    func(JobObservation) // prints a job in live mode; nil before Start ends
 
 	cancel context.CancelFunc
@@ -77,7 +77,8 @@ type durable struct {
 // emulator and the event source mapping (not yet polling) — and returns the
 // variables the webhook needs to enqueue. workerBin is the worker binary.
 func (s *System) startDurable(ctx context.Context, o Options, workerBin string) ([]string, error) {
-	d := &durable{jobs: newJobStore(), done: make(chan struct{})}
+	d := &durable{jobs: newRecent[JobObservation](), done: make(chan struct{})}
+	d.jobs.limit = keep * 4
 	var err error
 	d.sqs, err = sqstest.Start(ctx, sqstest.Options{
 		MaxReceiveCount:   QueueMaxReceiveCount,
@@ -93,35 +94,21 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	} else if err := s.startTable(ctx, d); err != nil {
 		return nil, err
 	}
+	var tap *twilioTap // nil in RealTwilio mode
 	if s.twilio != nil {
-		var tap *twilioTap
 		if tap, d.twilioURL, err = s.serveTap(); err != nil {
 			return nil, err
 		}
-		d.worker = &tracedFunction{calls: tap, traces: newRecent[trace]()}
-	} else {
-		d.worker = &tracedFunction{traces: newRecent[trace]()}
 	}
-
 	d.logs = newLogTap(o.Logs)
 	s.workerEnv = workerEnv(s.awsURL, d.twilioURL, d.env(), o.Env)
-	fn, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: workerBin,
-		Env:       s.workerEnv,
-		Timeout:   WorkerTimeout,
-		Stdout:    d.logs,
-		Stderr:    o.Logs,
-	})
+	fn, err := s.startFunction(ctx, o, " for the worker", workerBin, s.workerEnv, WorkerTimeout, d.logs)
 	if err != nil {
-		return nil, fmt.Errorf("start the Lambda emulator for the worker: %w", err)
+		return nil, err
 	}
-	s.closers = append(s.closers, fn.Close)
-	d.worker.fn = fn
+	d.worker = &tracedFunction{fn: fn, calls: tap, traces: newRecent[trace]()}
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if o.Logs != nil {
-		logger = slog.New(slog.NewTextHandler(o.Logs, nil))
-	}
+	logger := slog.New(slog.NewTextHandler(cmp.Or(o.Logs, io.Discard), nil))
 	d.mapping, err = sqstrigger.New(sqsreceive.New(d.sqs.Client()), d.sqs.QueueURL(), d, sqstrigger.Options{
 		BatchSize:     BatchSize,
 		Wait:          time.Second,
@@ -166,14 +153,16 @@ func (s *System) startTable(ctx context.Context, d *durable) error {
 
 // env is what both functions need to reach the queue and the table.
 func (d *durable) env() []string {
-	env := []string{
-		config.EnvCloseQueueURL + "=" + d.sqs.QueueURL(),
-		"AWS_ENDPOINT_URL_SQS=" + d.sqs.Endpoint(),
+	return append([]string{config.EnvCloseQueueURL + "=" + d.sqs.QueueURL(), "AWS_ENDPOINT_URL_SQS=" + d.sqs.Endpoint()}, d.tableEnv()...)
+}
+
+// tableEnv is what a function needs to reach the idempotency table; nil
+// without one.
+func (d *durable) tableEnv() []string {
+	if d == nil || d.tableURL == "" {
+		return nil
 	}
-	if d.tableURL != "" {
-		env = append(env, config.EnvIdempotencyTable+"="+TableName, "AWS_ENDPOINT_URL_DYNAMODB="+d.tableURL)
-	}
-	return env
+	return []string{config.EnvIdempotencyTable + "=" + TableName, "AWS_ENDPOINT_URL_DYNAMODB=" + d.tableURL}
 }
 
 // run starts the event source mapping: from now on the worker consumes the
@@ -243,40 +232,29 @@ func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
 	}
 	out := []flextest.Request{}
 	for _, r := range reqs {
-		match := strings.Contains(r.Path, channel)
-		for _, vs := range r.Query {
-			for _, v := range vs {
-				match = match || strings.Contains(v, channel)
-			}
-		}
-		if match {
+		// A SID is letters and digits, which query encoding keeps as they are.
+		if strings.Contains(r.Path+"?"+r.Query.Encode(), channel) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// Job is the worker's log line for one queue record (message "job").
+// Job is what the local system reads of the worker's log line for one
+// queue record (message "job").
 type Job struct {
-	RequestID      string  `json:"requestId"`
-	Outcome        string  `json:"outcome"`
-	MessageID      string  `json:"message_id"`
-	ReceiveCount   int     `json:"receive_count"`
-	Replayed       bool    `json:"replayed"`
-	Attempts       int     `json:"attempts"`
-	DurationMS     float64 `json:"duration_ms"`
-	Key            string  `json:"key"`
-	Source         string  `json:"source"`
-	EventType      string  `json:"event_type"`
-	TaskSID        string  `json:"task_sid"`
-	InteractionSID string  `json:"interaction_sid"`
-	ChannelSID     string  `json:"channel_sid"`
-	LiveTaskSID    string  `json:"live_task_sid"`
-	ChannelStatus  string  `json:"channel_status"`
-	QueueAgeS      float64 `json:"queue_age_s"`
-	Retry          bool    `json:"retry"`
-	RetryInS       float64 `json:"retry_in_s"`
-	Error          string  `json:"error"`
+	RequestID   string  `json:"requestId"`
+	Outcome     string  `json:"outcome"`
+	Replayed    bool    `json:"replayed"`
+	Source      string  `json:"source"`
+	EventType   string  `json:"event_type"`
+	TaskSID     string  `json:"task_sid"`
+	ChannelSID  string  `json:"channel_sid"`
+	LiveTaskSID string  `json:"live_task_sid"`
+	QueueAgeS   float64 `json:"queue_age_s"`
+	Retry       bool    `json:"retry"`
+	RetryInS    float64 `json:"retry_in_s"`
+	Error       string  `json:"error"`
 }
 
 // Final reports whether the job is done with: its message was deleted.
@@ -293,104 +271,20 @@ type JobObservation struct {
 	ColdStart bool
 }
 
-// jobStore keeps the recent job observations in order, for waiters.
-type jobStore struct {
-	mu      sync.Mutex
-	items   []JobObservation
-	first   int           // sequence number of items[0]
-	changed chan struct{} // closed and replaced on every add
-}
-
-func newJobStore() *jobStore { return &jobStore{changed: make(chan struct{})} }
-
-func (s *jobStore) add(o JobObservation) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.items) >= keep*4 {
-		s.items, s.first = s.items[1:], s.first+1
-	}
-	s.items = append(s.items, o)
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// mark returns the sequence number the next job will have.
-func (s *jobStore) mark() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.first + len(s.items)
-}
-
-// wait returns the first job numbered from or later that match accepts,
-// waiting for it until ctx ends.
-func (s *jobStore) wait(ctx context.Context, from int, match func(JobObservation) bool) (JobObservation, bool) {
-	for {
-		s.mu.Lock()
-		for i := max(from-s.first, 0); i < len(s.items); i++ {
-			if match(s.items[i]) {
-				o := s.items[i]
-				s.mu.Unlock()
-				return o, true
-			}
-		}
-		changed := s.changed
-		s.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return JobObservation{}, false
-		}
-	}
-}
-
-// since returns the jobs numbered from on.
-func (s *jobStore) since(from int) []JobObservation {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]JobObservation(nil), s.items[min(max(from-s.first, 0), len(s.items)):]...)
-}
-
 // workerEnv is the worker's environment: what template.yaml would set,
 // pointed at the local stand-ins, then the caller's overrides.
 func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string {
-	env := []string{
-		config.EnvSecretID + "=" + SecretID,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + secretsURL,
-		"AWS_REGION=us-east-1",
-		"AWS_LAMBDA_FUNCTION_NAME=flexhook-worker",
-		config.EnvWorkerRetryBase + "=" + WorkerRetryBase.String(),
-		config.EnvRecheckAfter + "=" + WorkerRecheckAfter.String(),
-	}
-	if twilioURL != "" {
-		env = append(env, config.EnvTwilioAPIBaseURL+"="+twilioURL)
-	}
-	env = append(env, queueEnv...)
-	return append(env, extra...)
-}
-
-// checkWorkerEnv validates env as the worker will at cold start.
-func checkWorkerEnv(env []string) error {
-	vars, err := envMap(env)
-	if err != nil {
-		return err
-	}
-	if _, err := config.LoadWorker(func(k string) string { return vars[k] }); err != nil {
-		return fmt.Errorf("localrun: worker environment: %w", err)
-	}
-	return nil
+	env := append(baseEnv("flexhook-worker", secretsURL, twilioURL),
+		config.EnvWorkerRetryBase+"="+WorkerRetryBase.String(),
+		config.EnvRecheckAfter+"="+WorkerRecheckAfter.String())
+	return append(append(env, queueEnv...), extra...)
 }
 
 // printJob prints one worker job in live mode:
 //
 //	15:04:05 worker: task.completed WT…f1a1: closed, channel UO…f1a1, queued 0.8s; Twilio: GET tasks, POST channel
 func (s *System) printJob(o JobObservation) {
-	out := s.live.Load()
-	if out == nil {
-		return
-	}
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	fmt.Fprintln(out.w, formatJob(time.Now(), o))
+	s.printLive(func() string { return formatJob(time.Now(), o) })
 }
 
 // formatJob renders a worker job as one live line.
@@ -401,13 +295,8 @@ func formatJob(at time.Time, o JobObservation) string {
 	if o.ColdStart {
 		b.WriteString(" cold start,")
 	}
-	if j.EventType != "" {
-		b.WriteString(" " + j.EventType)
-		if j.TaskSID != "" {
-			b.WriteString(" " + shortSID(j.TaskSID))
-		}
-		b.WriteString(":")
-	} else if j.Source != "" {
+	writeEvent(&b, j.EventType, j.TaskSID)
+	if j.EventType == "" && j.Source != "" {
 		b.WriteString(" " + j.Source + ":")
 	}
 	b.WriteString(" " + jobDecision(j))
@@ -443,10 +332,8 @@ func (s *System) Drained(ctx context.Context) error {
 		if n.Total == 0 {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(drainPoll):
+		if err := retry.Sleep(ctx, drainPoll); err != nil {
+			return err
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,26 +90,16 @@ func RealCredentialsFromEnv(getenv func(string) string) (RealCredentials, error)
 	if _, err := secrets.Parse([]byte(c.secretJSON())); err != nil {
 		var fe *secrets.FormatError
 		if errors.As(err, &fe) {
-			return c, fmt.Errorf("localrun: %s %s", envOfField(fe.Field), fe.Reason)
+			return c, fmt.Errorf("localrun: %s %s", cmp.Or(envOfField[fe.Field], "the Twilio credentials"), fe.Reason)
 		}
 		return c, err
 	}
 	return c, nil
 }
 
-// envOfField names the variable a secret field comes from.
-func envOfField(field string) string {
-	switch field {
-	case "account_sid":
-		return EnvAccountSID
-	case "auth_token":
-		return EnvAuthToken
-	case "api_key_sid":
-		return EnvAPIKey
-	case "api_key_secret":
-		return EnvAPISecret
-	}
-	return "the Twilio credentials"
+// envOfField names the variable each secret field comes from.
+var envOfField = map[string]string{
+	"account_sid": EnvAccountSID, "auth_token": EnvAuthToken, "api_key_sid": EnvAPIKey, "api_key_secret": EnvAPISecret,
 }
 
 // secretJSON is the local secret for these credentials, with the local CRM
@@ -127,37 +118,57 @@ func (c RealCredentials) secretJSON() string {
 	return string(b)
 }
 
-// functionEnv is the function's environment: what template.yaml would set,
-// pointed at the local stand-ins, then the caller's overrides.
-func functionEnv(secretsURL, twilioURL, publicURL, workspace string, extra []string) []string {
-	env := []string{
+// Loaders of the functions' configuration, as each reads it at cold start.
+var (
+	loadWebhook = func(g func(string) string) error { _, err := config.LoadWebhook(g); return err }
+	loadWorker  = func(g func(string) string) error { _, err := config.LoadWorker(g); return err }
+	loadSweeper = func(g func(string) string) error { _, err := config.LoadSweeper(g); return err }
+)
+
+// baseEnv is what every function's environment starts with, as
+// template.yaml would set it but pointed at the local stand-ins: the secret,
+// and the Twilio simulator unless twilioURL is empty.
+func baseEnv(name, secretsURL, twilioURL string) []string {
+	return withVars([]string{
 		config.EnvSecretID + "=" + SecretID,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + secretsURL,
 		"AWS_REGION=us-east-1",
-		"AWS_LAMBDA_FUNCTION_NAME=flexhook-webhook",
+		"AWS_LAMBDA_FUNCTION_NAME=" + name,
+	}, config.EnvTwilioAPIBaseURL, twilioURL)
+}
+
+// withVars appends a KEY=value entry to env for each key and value pair of
+// kv whose value is not empty.
+func withVars(env []string, kv ...string) []string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			env = append(env, kv[i]+"="+kv[i+1])
+		}
 	}
-	if twilioURL != "" {
-		env = append(env, config.EnvTwilioAPIBaseURL+"="+twilioURL)
-	}
-	if publicURL != "" {
-		env = append(env, config.EnvPublicBaseURL+"="+publicURL)
-	}
-	if workspace != "" {
-		env = append(env, config.EnvWorkspaceSID+"="+workspace)
-	}
+	return env
+}
+
+// functionEnv is the function's environment: what template.yaml would set,
+// pointed at the local stand-ins, then the caller's overrides.
+func functionEnv(secretsURL, twilioURL, publicURL, workspace string, extra []string) []string {
+	env := withVars(baseEnv("flexhook-webhook", secretsURL, twilioURL),
+		config.EnvPublicBaseURL, publicURL, config.EnvWorkspaceSID, workspace)
 	return append(env, extra...)
 }
 
 // checkFunctionEnv validates env as the function will at cold start, so a
 // bad override fails now with the variable's name rather than on the first
 // request. Entries must be KEY=value.
-func checkFunctionEnv(env []string) error {
+func checkFunctionEnv(env []string) error { return checkEnv(env, "function", loadWebhook) }
+
+// checkEnv validates env with load, as function fn will at cold start.
+func checkEnv(env []string, fn string, load func(func(string) string) error) error {
 	vars, err := envMap(env)
 	if err != nil {
 		return err
 	}
-	if _, err := config.LoadWebhook(func(k string) string { return vars[k] }); err != nil {
-		return fmt.Errorf("localrun: function environment: %w", err)
+	if err := load(func(k string) string { return vars[k] }); err != nil {
+		return fmt.Errorf("localrun: %s environment: %w", fn, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
@@ -23,25 +24,24 @@ const maxLine = 64 << 10
 // Summary is the function's summary log line of one request (the line with
 // message "request" the webhook writes once per invocation).
 type Summary struct {
-	RequestID      string  `json:"requestId"`
-	Route          string  `json:"route"`
-	Outcome        string  `json:"outcome"`
-	Status         int     `json:"status"`
-	DurationMS     float64 `json:"duration_ms"`
-	EventType      string  `json:"event_type"`
-	TaskSID        string  `json:"task_sid"`
-	InteractionSID string  `json:"interaction_sid"`
-	ChannelSID     string  `json:"channel_sid"`
-	Reason         string  `json:"reason"`
-	LiveTaskSID    string  `json:"live_task_sid"`
-	Attempts       int     `json:"attempts"`
-	Error          string  `json:"error"`
+	RequestID   string `json:"requestId"`
+	Route       string `json:"route"`
+	Outcome     string `json:"outcome"`
+	Status      int    `json:"status"`
+	EventType   string `json:"event_type"`
+	TaskSID     string `json:"task_sid"`
+	ChannelSID  string `json:"channel_sid"`
+	Reason      string `json:"reason"`
+	LiveTaskSID string `json:"live_task_sid"`
+	Attempts    int    `json:"attempts"`
+	Error       string `json:"error"`
 }
 
 // recent is a bounded map from id to value, oldest forgotten first, whose
-// readers can wait for an id to arrive.
+// readers can wait for an id, or for values put after a mark, to arrive.
 type recent[V any] struct {
 	mu      sync.Mutex
+	limit   int // how many ids are kept
 	items   map[string]V
 	order   []string
 	added   int           // ids ever put
@@ -49,16 +49,27 @@ type recent[V any] struct {
 }
 
 func newRecent[V any]() *recent[V] {
-	return &recent[V]{items: map[string]V{}, changed: make(chan struct{})}
+	return &recent[V]{limit: keep, items: map[string]V{}, changed: make(chan struct{})}
 }
 
 func (r *recent[V]) put(id string, v V) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.putLocked(id, v)
+}
+
+// add puts v under the next sequence number.
+func (r *recent[V]) add(v V) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.putLocked(strconv.Itoa(r.added), v)
+}
+
+func (r *recent[V]) putLocked(id string, v V) {
 	if _, ok := r.items[id]; !ok {
 		r.added++
 		r.order = append(r.order, id)
-		if len(r.order) > keep {
+		if len(r.order) > r.limit {
 			delete(r.items, r.order[0])
 			r.order = r.order[1:]
 		}
@@ -75,35 +86,70 @@ func (r *recent[V]) get(id string) (V, bool) {
 	return v, ok
 }
 
-// mark returns how many ids were ever put: pass it to waitSince.
+// mark returns how many ids were ever put: pass it to since and its waits.
 func (r *recent[V]) mark() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.added
 }
 
-// waitSince returns the values of the ids put after mark, in the order
-// they were first put, once there are n of them, or those so far and false
-// when ctx ends.
-func (r *recent[V]) waitSince(ctx context.Context, mark, n int) ([]V, bool) {
+// since returns the values of the ids first put after mark, in order.
+func (r *recent[V]) since(mark int) []V {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sinceLocked(mark)
+}
+
+func (r *recent[V]) sinceLocked(mark int) []V {
+	ids := r.order[max(0, len(r.order)-(r.added-mark)):]
+	out := make([]V, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, r.items[id])
+	}
+	return out
+}
+
+// await calls done, with r locked, now and after every put until it
+// returns true, or ctx ends; it reports whether done returned true.
+func (r *recent[V]) await(ctx context.Context, done func() bool) bool {
 	for {
 		r.mu.Lock()
-		ids := r.order[max(0, len(r.order)-(r.added-mark)):]
-		out := make([]V, 0, len(ids))
-		for _, id := range ids {
-			out = append(out, r.items[id])
-		}
-		changed := r.changed
+		ok, changed := done(), r.changed
 		r.mu.Unlock()
-		if len(out) >= n {
-			return out, true
+		if ok {
+			return true
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return out, false
+			return false
 		}
 	}
+}
+
+// waitSince returns the values of the ids put after mark, in the order
+// they were first put, once there are n of them, or those so far and false
+// when ctx ends.
+func (r *recent[V]) waitSince(ctx context.Context, mark, n int) ([]V, bool) {
+	var out []V
+	ok := r.await(ctx, func() bool { out = r.sinceLocked(mark); return len(out) >= n })
+	return out, ok
+}
+
+// waitMatch returns the first value put after mark that match accepts,
+// waiting for it until ctx ends.
+func (r *recent[V]) waitMatch(ctx context.Context, mark int, match func(V) bool) (V, bool) {
+	var v V
+	ok := r.await(ctx, func() bool {
+		for _, x := range r.sinceLocked(mark) {
+			if match(x) {
+				v = x
+				return true
+			}
+		}
+		return false
+	})
+	return v, ok
 }
 
 // wait returns the value for id once it is there, or false when ctx ends.
@@ -114,20 +160,13 @@ func (r *recent[V]) wait(ctx context.Context, id string) (V, bool) {
 // waitUntil returns the value for id once it is there and ok accepts it,
 // or the value so far (possibly zero) and false when ctx ends.
 func (r *recent[V]) waitUntil(ctx context.Context, id string, ok func(V) bool) (V, bool) {
-	for {
-		r.mu.Lock()
-		v, found := r.items[id]
-		changed := r.changed
-		r.mu.Unlock()
-		if found && ok(v) {
-			return v, true
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return v, false
-		}
-	}
+	var v V
+	done := r.await(ctx, func() bool {
+		var found bool
+		v, found = r.items[id]
+		return found && ok(v)
+	})
+	return v, done
 }
 
 // logTap reads the function's output, line by line, keeping the webhook's
@@ -174,30 +213,25 @@ func (l *logTap) Write(p []byte) (int, error) {
 
 // parse keeps line if it is a summary line or a job line.
 func (l *logTap) parse(line []byte) {
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 || line[0] != '{' {
-		return
+	var head struct {
+		Message   string `json:"message"`
+		RequestID string `json:"requestId"`
 	}
-	switch {
-	case bytes.Contains(line, []byte(`"message":"request"`)):
-		var s struct {
-			Message string `json:"message"`
-			Summary
+	if json.Unmarshal(line, &head) != nil || head.RequestID == "" {
+		return // the emulator's START, END and REPORT lines, among others
+	}
+	switch head.Message {
+	case "request":
+		var s Summary
+		if json.Unmarshal(line, &s) == nil {
+			l.summaries.put(s.RequestID, s)
 		}
-		if json.Unmarshal(line, &s) != nil || s.Message != "request" || s.RequestID == "" {
-			return
+	case "job":
+		var j Job
+		if json.Unmarshal(line, &j) == nil {
+			prev, _ := l.jobs.get(j.RequestID) // l.mu serializes the writers
+			l.jobs.put(j.RequestID, append(prev[:len(prev):len(prev)], j))
 		}
-		l.summaries.put(s.RequestID, s.Summary)
-	case bytes.Contains(line, []byte(`"message":"job"`)):
-		var j struct {
-			Message string `json:"message"`
-			Job
-		}
-		if json.Unmarshal(line, &j) != nil || j.Message != "job" || j.RequestID == "" {
-			return
-		}
-		prev, _ := l.jobs.get(j.RequestID) // l.mu serializes the writers
-		l.jobs.put(j.RequestID, append(prev[:len(prev):len(prev)], j.Job))
 	}
 }
 

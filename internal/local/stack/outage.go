@@ -2,7 +2,6 @@ package stack
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/local/samples"
-	"github.com/flexhook/flexhook/internal/webhook"
 )
 
 // ErrNotDurable is returned by Outage in sync mode: without a queue, an
@@ -69,7 +67,7 @@ func (r OutageReport) OK() bool { return len(r.Problems) == 0 }
 // just canceled.
 type outageChannel struct {
 	ch   flextest.Channel
-	task flextest.Task
+	task samples.Task
 }
 
 // Outage plays a Flex outage, in durable mode with the simulator: Twilio
@@ -92,7 +90,8 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	chans := make([]outageChannel, n)
 	for i := range chans {
 		ch := s.twilio.AddChannel(flextest.Channel{})
-		chans[i] = outageChannel{ch: ch, task: s.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCanceled)}
+		t := s.twilio.AddChannelTask(samples.WorkspaceSID, ch, flextest.TaskCanceled)
+		chans[i] = outageChannel{ch: ch, task: samples.Task{SID: t.SID, AssignmentStatus: t.AssignmentStatus, Attributes: t.Attributes}}
 	}
 	mark := s.durable.jobs.mark()
 	p.printf("Outage: Twilio answers 503 to every request (flextest.Unavailable) while %d events arrive.\n", n)
@@ -101,7 +100,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 
 	client := &http.Client{Timeout: stepTimeout}
 	for i, oc := range chans {
-		status, latency, err := s.sendOutageEvent(ctx, client, oc)
+		status, _, latency, err := s.send(ctx, client, taskRouterStep("task.canceled", oc.task, samples.AuthToken))
 		if err != nil {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("event %d: %v", i+1, err))
 			p.printf("  event %d  task.canceled %s  not sent: %v\n", i+1, shortSID(oc.task.SID), err)
@@ -118,7 +117,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	// Every job fails at least once while Twilio is down.
 	fctx, cancel := context.WithTimeout(ctx, outageFailWait)
 	for _, oc := range chans {
-		if _, ok := s.durable.jobs.wait(fctx, mark, func(o JobObservation) bool {
+		if _, ok := s.durable.jobs.waitMatch(fctx, mark, func(o JobObservation) bool {
 			return o.Job.ChannelSID == oc.ch.SID && o.Job.Outcome == "failed_transient"
 		}); !ok {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("no failed delivery of the job for channel %s while Twilio was down", oc.ch.SID))
@@ -141,9 +140,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 			}
 		}
 	}
-	if c, err := s.durable.sqs.Counts(ctx, s.durable.sqs.QueueURL()); err == nil {
-		rep.Depth = c.Total
-	}
+	rep.Depth = max(s.depth(ctx, s.durable.sqs.QueueURL()), 0)
 	p.printf("  worker: %d deliveries failed (%d Twilio calls, %d answered 503, retried with backoff within each delivery); the jobs wait for their next delivery (WORKER_RETRY_BASE=%s)\n",
 		rep.Failures, calls, unavailable, WorkerRetryBase)
 	p.printf("  close queue depth: %d\n", rep.Depth)
@@ -157,7 +154,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	dctx, cancel := context.WithTimeout(ctx, outageDrainWait)
 	defer cancel()
 	for _, oc := range chans {
-		o, ok := s.durable.jobs.wait(dctx, mark, func(o JobObservation) bool {
+		o, ok := s.durable.jobs.waitMatch(dctx, mark, func(o JobObservation) bool {
 			return o.Job.ChannelSID == oc.ch.SID && o.Job.Final()
 		})
 		if !ok {
@@ -173,12 +170,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 		p.printf("  %s  channel %s after %s, queued %.1fs; Twilio: %s\n",
 			jobDecision(o.Job), shortSID(oc.ch.SID), plural(tries, "failed delivery", "failed deliveries"), o.Job.QueueAgeS, flexCalls(o.FlexCalls))
 	}
-	for !s.queuesEmpty(dctx) && dctx.Err() == nil {
-		select {
-		case <-dctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	_ = s.Drained(dctx) // the depth at the end says whether it drained
 	rep.Drain = time.Since(recovered)
 	for _, oc := range chans {
 		c, _ := s.twilio.Channel(oc.ch.InteractionSID, oc.ch.SID)
@@ -191,17 +183,11 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 			rep.Problems = append(rep.Problems, fmt.Sprintf("channel %s is %s after %d closes, want closed once", oc.ch.SID, c.Status, cc))
 		}
 	}
-	if c, err := s.durable.sqs.Counts(ctx, s.durable.sqs.DLQURL()); err == nil {
-		rep.DeadLetters = c.Total
-	}
+	rep.DeadLetters = max(s.depth(ctx, s.durable.sqs.DLQURL()), 0)
 	if rep.DeadLetters != 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d jobs in the dead-letter queue, want none", rep.DeadLetters))
 	}
-	depth := -1
-	if c, err := s.durable.sqs.Counts(ctx, s.durable.sqs.QueueURL()); err == nil {
-		depth = c.Total
-	}
-	if depth != 0 {
+	if depth := s.depth(ctx, s.durable.sqs.QueueURL()); depth != 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("close queue depth %d at the end, want 0", depth))
 	}
 	if rep.OK() {
@@ -216,33 +202,14 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	return rep, p.err
 }
 
-// sendOutageEvent sends the task.canceled event of oc through the gateway.
-func (s *System) sendOutageEvent(ctx context.Context, client *http.Client, oc outageChannel) (int, time.Duration, error) {
-	form := taskRouterForm("task.canceled", oc.task)
-	form.Set("TimestampMs", strconv.FormatInt(s.now().UnixMilli(), 10))
-	req, err := TaskRouterRequest(s.url+webhook.RouteTaskRouter, samples.AuthToken, form)
+// depth is how many messages the queue at url holds, -1 when SQS does not
+// say.
+func (s *System) depth(ctx context.Context, url string) int {
+	c, err := s.durable.sqs.Counts(ctx, url)
 	if err != nil {
-		return 0, 0, err
+		return -1
 	}
-	req.Header.Set(idempotencyTokenHeader, rand.Text())
-	hreq, err := req.HTTP(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	start := time.Now()
-	resp, err := client.Do(hreq)
-	if err != nil {
-		return 0, 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, time.Since(start), nil
-}
-
-// queuesEmpty reports whether the close queue holds no message.
-func (s *System) queuesEmpty(ctx context.Context) bool {
-	c, err := s.durable.sqs.Counts(ctx, s.durable.sqs.QueueURL())
-	return err == nil && c.Total == 0
+	return c.Total
 }
 
 // plural renders n with the singular or plural noun.

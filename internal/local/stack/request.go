@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,9 +82,7 @@ func CRMRequest(rawURL string, body []byte, auth CRMAuth) (Request, error) {
 		if err != nil {
 			return Request{}, err
 		}
-		for k, v := range signed {
-			h[k] = v
-		}
+		maps.Copy(h, signed)
 	case auth.Token != "":
 		h.Set("Authorization", "Bearer "+auth.Token)
 	default:
@@ -118,12 +117,7 @@ func (r Request) Curl() string {
 		b.WriteString(" -X " + shellQuote(r.Method))
 	}
 	b.WriteString(" " + shellQuote(r.URL))
-	keys := make([]string, 0, len(r.Header))
-	for k := range r.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Header)) {
 		for _, v := range r.Header[k] {
 			b.WriteString(" \\\n  -H " + shellQuote(k+": "+v))
 		}

@@ -47,9 +47,9 @@ func (s *System) SAMEnv(host string) (map[string]map[string]string, error) {
 		env  []string
 		load func(func(string) string) error
 	}{
-		{WebhookLogicalID, s.webhookEnv, func(g func(string) string) error { _, err := config.LoadWebhook(g); return err }},
-		{WorkerLogicalID, s.workerEnv, func(g func(string) string) error { _, err := config.LoadWorker(g); return err }},
-		{SweeperLogicalID, s.sweeperEnv(), func(g func(string) string) error { _, err := config.LoadSweeper(g); return err }},
+		{WebhookLogicalID, s.webhookEnv, loadWebhook},
+		{WorkerLogicalID, s.workerEnv, loadWorker},
+		{SweeperLogicalID, s.sweeperEnv(), loadSweeper},
 	}
 	out := map[string]map[string]string{}
 	for _, fn := range fns {
@@ -101,20 +101,11 @@ func (s *System) sweeperEnv() []string {
 	if s.webhookEnv == nil {
 		return nil
 	}
-	env := []string{
-		config.EnvSecretID + "=" + SecretID,
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.awsURL,
-	}
-	if s.twilioURL != "" {
-		env = append(env, config.EnvTwilioAPIBaseURL+"="+s.twilioURL)
-	}
+	env := baseEnv("flexhook-sweeper", s.awsURL, s.twilioURL)
 	if s.mode == Simulator {
 		env = append(env, config.EnvWorkspaceSID+"="+samples.WorkspaceSID)
 	}
-	if s.durable != nil && s.durable.tableURL != "" {
-		env = append(env, config.EnvIdempotencyTable+"="+TableName, "AWS_ENDPOINT_URL_DYNAMODB="+s.durable.tableURL)
-	}
-	return append(env, s.overrides...)
+	return append(append(env, s.durable.tableEnv()...), s.overrides...)
 }
 
 // withHost replaces the host of an http URL on loopback, keeping its port;

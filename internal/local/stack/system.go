@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/flexhook/flexhook/internal/config"
@@ -107,18 +106,13 @@ type System struct {
 	workerEnv  []string // the worker's; nil in sync mode
 	overrides  []string // Options.Env
 
-	live atomic.Pointer[liveOutput]
+	liveMu sync.Mutex
+	live   io.Writer // where Live prints; nil when it does not
 
 	stopGateway func() error   // stops the gateway; nil until it listens
 	closers     []func() error // stop the rest, in reverse order
 	closeOnce   sync.Once
 	closeErr    error
-}
-
-// liveOutput is where lines for requests outside the demo go.
-type liveOutput struct {
-	mu sync.Mutex
-	w  io.Writer
 }
 
 // Start builds the function (unless o.Bootstrap is set), starts the local
@@ -154,7 +148,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 
 	secret := samples.SecretJSON()
 	s.accountSID = samples.AccountSID
-	twilioURL, workspace := "", samples.WorkspaceSID
+	workspace := samples.WorkspaceSID
+	var extra []string
 	var webhookTap *twilioTap // nil in RealTwilio mode
 	switch o.Mode {
 	case Simulator:
@@ -164,12 +159,11 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		})
 		samples.Seed(s.twilio)
 		seedPlayground(s.twilio)
-		tap, u, err := s.serveTap()
-		if err != nil {
+		if webhookTap, s.twilioURL, err = s.serveTap(); err != nil {
 			return nil, err
 		}
-		webhookTap = tap
-		twilioURL, s.twilioURL = u, u
+		// The CRM source presets, whose secrets the local secret holds.
+		extra = []string{config.EnvCRMSources + "=" + samples.CRMSourcesJSON()}
 	case RealTwilio:
 		if o.Real.AccountSID == "" || o.Real.AuthToken == "" {
 			return nil, fmt.Errorf("%w: RealTwilio mode needs Options.Real", ErrMissingCredentials)
@@ -188,17 +182,12 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.closers = append(s.closers, ep.Close)
 	s.awsURL = ep.URL()
 
-	var extra []string
-	if o.Mode == Simulator {
-		// The CRM source presets, whose secrets the local secret holds.
-		extra = []string{config.EnvCRMSources + "=" + samples.CRMSourcesJSON()}
-	}
-	env := functionEnv(s.awsURL, twilioURL, o.PublicBaseURL, workspace, extra)
+	env := functionEnv(s.awsURL, s.twilioURL, o.PublicBaseURL, workspace, extra)
 	if err := checkFunctionEnv(append(env, o.Env...)); err != nil {
 		return nil, err
 	}
 	if o.Durable {
-		if err := checkWorkerEnv(workerEnv(s.awsURL, "", nil, o.Env)); err != nil {
+		if err := checkEnv(workerEnv(s.awsURL, "", nil, o.Env), "worker", loadWorker); err != nil {
 			return nil, err
 		}
 	}
@@ -218,17 +207,10 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	s.webhookEnv, s.overrides = env, o.Env
 
 	s.logs = newLogTap(o.Logs)
-	fn, err := emulator.Start(ctx, emulator.Options{
-		Bootstrap: bootstrap,
-		Env:       env,
-		Timeout:   FunctionTimeout,
-		Stdout:    s.logs,
-		Stderr:    o.Logs,
-	})
+	fn, err := s.startFunction(ctx, o, "", bootstrap, env, FunctionTimeout, s.logs)
 	if err != nil {
-		return nil, fmt.Errorf("start the Lambda emulator: %w", err)
+		return nil, err
 	}
-	s.closers = append(s.closers, fn.Close)
 	s.traced = &tracedFunction{fn: fn, calls: webhookTap, traces: newRecent[trace]()}
 	if s.durable != nil {
 		s.durable.run()
@@ -243,17 +225,35 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		return nil, err
 	}
 	srv.Handler = gw
+	s.stopGateway = serve(srv, ln)
+	return s, nil
+}
+
+// startFunction runs bin under an emulator of its own, which Close stops;
+// what is names the function in errors ("" for the webhook).
+func (s *System) startFunction(ctx context.Context, o Options, what, bin string, env []string, timeout time.Duration, logs *logTap) (*emulator.Instance, error) {
+	fn, err := emulator.Start(ctx, emulator.Options{Bootstrap: bin, Env: env, Timeout: timeout, Stdout: logs, Stderr: o.Logs})
+	if err != nil {
+		return nil, fmt.Errorf("start the Lambda emulator%s: %w", what, err)
+	}
+	s.closers = append(s.closers, fn.Close)
+	return fn, nil
+}
+
+// serve serves srv on ln and returns what stops it: a graceful shutdown,
+// bounded by shutdownWait, after which the connections still open (a
+// request waiting for the function) are cut off.
+func serve(srv *http.Server, ln net.Listener) func() error {
 	go func() { _ = srv.Serve(ln) }() // Serve returns ErrServerClosed on Shutdown
-	s.stopGateway = func() error {
+	return func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		err := srv.Shutdown(ctx)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return srv.Close() // a request still waits for the function: cut it off
+			return srv.Close()
 		}
 		return err
 	}
-	return s, nil
 }
 
 // build compiles the functions Start runs, unless Options name prebuilt
@@ -272,11 +272,7 @@ func (s *System) build(ctx context.Context, o Options) (webhookBin, workerBin st
 	var workerErr error
 	var wg sync.WaitGroup
 	if o.Durable && workerBin == "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			workerBin, workerErr = emulator.Build(ctx, WorkerPackage, filepath.Join(dir, "worker"))
-		}()
+		wg.Go(func() { workerBin, workerErr = emulator.Build(ctx, WorkerPackage, filepath.Join(dir, "worker")) })
 	}
 	if webhookBin == "" {
 		webhookBin, err = emulator.Build(ctx, FunctionPackage, filepath.Join(dir, "webhook"))
@@ -338,11 +334,18 @@ func (s *System) Twilio() *flextest.Server { return s.twilio }
 // Live makes the System print one line to w for every request it serves
 // from now on (nil stops it). The demo's own requests are not printed.
 func (s *System) Live(w io.Writer) {
-	if w == nil {
-		s.live.Store(nil)
-		return
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	s.live = w
+}
+
+// printLive prints the line line renders in live mode.
+func (s *System) printLive(line func() string) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	if s.live != nil {
+		fmt.Fprintln(s.live, line())
 	}
-	s.live.Store(&liveOutput{w: w})
 }
 
 // observe is the gateway's Observe hook: it puts together what the request
@@ -361,11 +364,7 @@ func (s *System) observe(x apigateway.Exchange) {
 			cancel()
 		}
 	}
-	if out := s.live.Load(); out != nil {
-		out.mu.Lock()
-		fmt.Fprintln(out.w, formatLive(o))
-		out.mu.Unlock()
-	}
+	s.printLive(func() string { return formatLive(o) })
 	s.seen.put(x.RequestID, o) // after the live line, so a waiter sees both
 }
 

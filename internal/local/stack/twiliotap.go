@@ -1,8 +1,6 @@
 package stack
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -55,9 +53,7 @@ func (t *twilioTap) reset() {
 func (t *twilioTap) requests() []flextest.Request {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]flextest.Request, len(t.log))
-	copy(out, t.log)
-	return out
+	return append([]flextest.Request{}, t.log...)
 }
 
 // tapWriter records its request, with the status, when the status is
@@ -95,15 +91,6 @@ func (s *System) serveTap() (*twilioTap, string, error) {
 		return nil, "", fmt.Errorf("start the Twilio simulator: %w", err)
 	}
 	tap := &twilioTap{sim: s.twilio}
-	srv := &http.Server{Handler: tap, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }() // Serve returns ErrServerClosed on Shutdown
-	s.closers = append(s.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return srv.Close()
-		}
-		return nil
-	})
+	s.closers = append(s.closers, serve(&http.Server{Handler: tap, ReadHeaderTimeout: 10 * time.Second}, ln))
 	return tap, "http://" + ln.Addr().String(), nil
 }
