@@ -68,7 +68,7 @@ func TestColdStartCRMSourceErrors(t *testing.T) {
 				t.Fatalf("invoke succeeded: %s", res.Payload)
 			}
 			for _, want := range tt.want {
-				if !strings.Contains(s.logs.String(), want) {
+				if !s.logs.Wait(5*time.Second, func(out string) bool { return strings.Contains(out, want) }) {
 					t.Errorf("cold start failure does not say %q:\n%s", want, s.logs)
 				}
 			}

@@ -116,6 +116,7 @@ func TestEventsUnderEmulator(t *testing.T) {
 		t.Errorf("5 more bad signatures made %d more Secrets Manager calls, want 0", n-2)
 	}
 	// The function logs JSON lines with the request id, never a secret.
+	s.logs.Wait(5*time.Second, func(out string) bool { return strings.Count(out, `"message":"request"`) >= len(files)+5 })
 	out := s.logs.String()
 	for _, leak := range []string{samples.AuthToken, samples.CRMAPIToken} {
 		if strings.Contains(out, leak) {
@@ -167,7 +168,7 @@ func TestColdStartConfigError(t *testing.T) {
 	if !res.Failed() {
 		t.Fatalf("invoke with CLOSE_STATUS=deleted succeeded: %s", res.Payload)
 	}
-	if !strings.Contains(s.logs.String(), "CLOSE_STATUS") {
+	if !s.logs.Wait(5*time.Second, func(out string) bool { return strings.Contains(out, "CLOSE_STATUS") }) {
 		t.Errorf("cold start failure does not name CLOSE_STATUS:\n%s", s.logs)
 	}
 }
