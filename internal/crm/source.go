@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -303,7 +304,7 @@ func buildSource(label string, e sourceJSON) (Source, error) {
 		}
 		return selector{raw: v, ptr: p, isSet: true}, nil
 	}
-	for k := range e.Map {
+	for _, k := range slices.Sorted(maps.Keys(e.Map)) { // sorted: the same error every time
 		if !slices.Contains(mapFields, k) {
 			return Source{}, fail("map."+k, "is not one of interaction_sid, channel_sid, task_sid, status")
 		}

@@ -210,3 +210,29 @@ func TestCRMTaskLookupAfterRetention(t *testing.T) {
 		t.Errorf("unknown task: %d %s, want 404 naming %s", r.Status, r.Body, ghost)
 	}
 }
+
+// A bad CRM signature refreshes the secret once (it may have rotated); when
+// the refreshed secret is unusable, the request keeps its first answer (401
+// with WWW-Authenticate), and only the next request, which meets the broken
+// secret in the cache, answers 500. Found by the issue 10 review.
+func TestRefreshedSecretUnusableKeepsFirstAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	ch, _ := f.channel("assigned")
+	next := secretWith(authToken)
+	next.CRMWebhookSecrets = []secrets.Value{secrets.NewValue("not base64!!")}
+	f.secrets.next = next
+	body := closeBody(ch, "")
+	h, _ := crm.Sign("whsec_"+strings.Repeat("QkJC", 8), "msg_x", f.clock.Now(), []byte(body))
+	h.Set("Content-Type", "application/json")
+	ev := f.event("POST", "https://"+publicHost+"/crm", h, []byte(body))
+	r := f.invoke(ev)
+	if r.Status != http.StatusUnauthorized || r.Header["WWW-Authenticate"] != `Bearer realm="flexhook"` || f.secrets.refreshes != 1 {
+		t.Errorf("first request: %d %s %v after %d refreshes, want 401 with WWW-Authenticate after 1", r.Status, r.Body, r.Header, f.secrets.refreshes)
+	}
+	if r = f.invoke(ev); r.Status != http.StatusInternalServerError {
+		t.Errorf("second request: %d %s, want 500 (the cached secret is unusable)", r.Status, r.Body)
+	}
+	if n := len(f.fake.Requests()); n != 0 {
+		t.Errorf("%d Twilio requests, want none", n)
+	}
+}
