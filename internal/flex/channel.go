@@ -29,13 +29,7 @@ type ChannelRef struct {
 
 // Validate reports ErrInvalidSID unless both SIDs are well formed.
 func (r ChannelRef) Validate() error {
-	if !sid.Valid(sid.Interaction, r.InteractionSID) {
-		return fmt.Errorf("%w: interaction_sid must be KD followed by 32 hex digits", ErrInvalidSID)
-	}
-	if !sid.Valid(sid.Channel, r.ChannelSID) {
-		return fmt.Errorf("%w: channel_sid must be UO followed by 32 hex digits", ErrInvalidSID)
-	}
-	return nil
+	return checkSIDs([3]string{"interaction_sid", sid.Interaction, r.InteractionSID}, [3]string{"channel_sid", sid.Channel, r.ChannelSID})
 }
 
 // Channel is the part of an Interaction Channel flexhook reads.
@@ -56,6 +50,9 @@ type CloseResult struct {
 	// Attempts counts every HTTP request made, the fetch included.
 	Attempts int
 }
+
+// ErrNotClosed: Twilio refused the close and the channel is still open.
+var ErrNotClosed = errors.New("channel is still open")
 
 // routingClosed is the only Routing value Twilio allows; it completes the
 // channel's tasks. It marshals to {"status":"closed"}.

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
 )
 
-// Sentinel conditions callers branch on; test with errors.Is.
+// The classes of Twilio's answers callers branch on; an *Error matches the
+// one of its HTTP status (see Error.Is). Test with errors.Is.
 var (
 	// ErrNotFound: Twilio answered 404, the channel or task does not exist
 	// (Interaction Channels are deleted 180 days after they go inactive).
@@ -17,14 +20,21 @@ var (
 	// ErrForbidden: Twilio accepted the credentials but refused the call
 	// (403): the API key lacks the permission.
 	ErrForbidden = errors.New("twilio refused the credentials' permission")
-	// ErrInvalidSID: a SID did not have the expected form; no call was made.
-	ErrInvalidSID = errors.New("invalid SID")
-	// ErrNotClosed: Twilio refused the close and the channel is still open.
-	ErrNotClosed = errors.New("channel is still open")
-	// ErrTooManyPages: an Events walk stopped at its page bound with more
-	// pages to read; what was visited is not everything.
-	ErrTooManyPages = errors.New("too many pages of events")
 )
+
+// ErrInvalidSID: a SID did not have the expected form; no call was made.
+var ErrInvalidSID = errors.New("invalid SID")
+
+// checkSIDs reports ErrInvalidSID, naming the first bad one, unless every
+// check {name, prefix, value} holds a SID with its prefix.
+func checkSIDs(checks ...[3]string) error {
+	for _, c := range checks {
+		if !sid.Valid(c[1], c[2]) {
+			return fmt.Errorf("%w: %s must be %s followed by 32 hex digits", ErrInvalidSID, c[0], c[1])
+		}
+	}
+	return nil
+}
 
 // Error describes a failed Twilio call after retries.
 type Error struct {

@@ -11,26 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-// Sentinel conditions callers branch on; test with errors.Is.
-var (
-	// ErrInProgress: another invocation holds an unexpired claim on the
-	// key. Answer 409 and let the sender retry later.
-	ErrInProgress = errors.New("idempotency key is being processed")
-	// ErrPayloadMismatch: the key is recorded with a different payload
-	// hash, so it was reused for a different request. Answer 422.
-	ErrPayloadMismatch = errors.New("idempotency key reused with a different payload")
-	// ErrLockLost: the key is not (or no longer) claimed by the given
-	// owner — it was taken over after the lock expired, released, already
-	// completed, or expired.
-	ErrLockLost = errors.New("idempotency claim lost")
-	// ErrNotFound: no live record has the key.
-	ErrNotFound = errors.New("idempotency record not found")
-	// ErrInvalidArgument: a caller passed a value the store refuses (an
-	// empty or oversized key, a time not in the future, …). Nothing was
-	// written.
-	ErrInvalidArgument = errors.New("invalid argument")
-)
-
 // Status is the state of a record.
 type Status string
 
@@ -169,6 +149,16 @@ func Live(expiresAt int64, now time.Time) bool { return now.Unix() < expiresAt }
 // is still held at now.
 func locked(lockUntil int64, now time.Time) bool { return now.UnixMilli() < lockUntil }
 
+// Begin's refusals; test with errors.Is.
+var (
+	// ErrInProgress: another invocation holds an unexpired claim on the
+	// key. Answer 409 and let the sender retry later.
+	ErrInProgress = errors.New("idempotency key is being processed")
+	// ErrPayloadMismatch: the key is recorded with a different payload
+	// hash, so it was reused for a different request. Answer 422.
+	ErrPayloadMismatch = errors.New("idempotency key reused with a different payload")
+)
+
 // Judge decides Begin for the live record cur (nil when the key has none)
 // and the caller's payload hash: it returns the record to replay, an error,
 // or (nil, nil) when the caller may claim the key — because it has no live
@@ -187,6 +177,10 @@ func Judge(cur *Record, payloadHash string, now time.Time) (*Record, error) {
 		return nil, nil
 	}
 }
+
+// ErrInvalidArgument: a caller passed a value the store refuses (an empty
+// or oversized key, a time not in the future, …). Nothing was written.
+var ErrInvalidArgument = errors.New("invalid argument")
 
 // checkString refuses an empty, oversized or non-UTF-8 value: DynamoDB
 // would store invalid UTF-8 altered, so both stores refuse it.

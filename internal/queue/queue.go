@@ -16,12 +16,6 @@ import (
 	"github.com/flexhook/flexhook/internal/closejob"
 )
 
-// api is the part of the SQS client this package calls (*sqs.Client).
-type api interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-}
-
 // MaxVisibility is the longest visibility timeout SQS accepts.
 const MaxVisibility = 12 * time.Hour
 
@@ -43,6 +37,12 @@ const (
 // for concurrent use.
 type Client struct {
 	api api
+}
+
+// api is the part of the SQS client this package calls (*sqs.Client).
+type api interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // New returns a Client calling SQS through api, normally a *sqs.Client built
