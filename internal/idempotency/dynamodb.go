@@ -80,11 +80,8 @@ func NewDynamoDB(client itemClient, table string, opts Options) *DynamoDB {
 // lockUntil not in the future). Other failures are *Error.
 func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (Claim, error) {
 	const op = "begin"
-	if err := ctx.Err(); err != nil {
-		return Claim{}, ContextError(op, key, err)
-	}
-	if err := CheckBegin(key, payloadHash, lockUntil, d.now()); err != nil {
-		return Claim{}, OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckBegin(key, payloadHash, lockUntil, d.now())); err != nil {
+		return Claim{}, err
 	}
 	for range beginAttempts {
 		now := d.now()
@@ -145,12 +142,9 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 // *Error.
 func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
 	const op = "complete"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
-	}
 	now := d.now()
-	if err := CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
-		return OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckComplete(key, owner, outcome, detail, expiresAt, now)); err != nil {
+		return err
 	}
 	names := map[string]string{
 		"#st": attrStatus, "#out": attrOutcome, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
@@ -188,12 +182,9 @@ func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail str
 // classified DynamoDB error.
 func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
 	const op = "defer"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
-	}
 	now := d.now()
-	if err := CheckDefer(key, owner, detail, lockUntil, now); err != nil {
-		return OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
+		return err
 	}
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(d.table),
@@ -223,11 +214,8 @@ func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUnt
 // (ErrInvalidArgument); other failures are *Error.
 func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 	const op = "release"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
-	}
-	if err := CheckRelease(key, owner); err != nil {
-		return OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckRelease(key, owner)); err != nil {
+		return err
 	}
 	now := d.now()
 	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
@@ -251,11 +239,8 @@ func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 // failures are *Error.
 func (d *DynamoDB) Get(ctx context.Context, key string) (Record, error) {
 	const op = "get"
-	if err := ctx.Err(); err != nil {
-		return Record{}, ContextError(op, key, err)
-	}
-	if err := checkString("key", key, MaxKeyBytes); err != nil {
-		return Record{}, OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckKey(key)); err != nil {
+		return Record{}, err
 	}
 	cur, err := d.current(ctx, op, key, nil, d.now())
 	if err != nil {

@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -258,6 +259,19 @@ func CheckRelease(key, owner string) error {
 		checkString("key", key, MaxKeyBytes),
 		checkString("owner", owner, MaxFieldBytes),
 	)
+}
+
+// Precheck is what a store call op on key answers before it does anything:
+// ContextError when ctx is done, else check (an argument check's result)
+// as an OpError, else nil.
+func Precheck(ctx context.Context, op, key string, check error) error {
+	if err := ctx.Err(); err != nil {
+		return ContextError(op, key, err)
+	}
+	if check != nil {
+		return OpError(op, key, check)
+	}
+	return nil
 }
 
 // OpError adds the operation and key to a sentinel or validation error.

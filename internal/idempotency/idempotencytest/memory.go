@@ -45,14 +45,11 @@ func NewMemory(opts idempotency.Options) *Memory {
 // outcomes; the two stores behave the same.
 func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error) {
 	const op = "begin"
-	if err := ctx.Err(); err != nil {
-		return idempotency.Claim{}, idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckBegin(key, payloadHash, lockUntil, now); err != nil {
-		return idempotency.Claim{}, idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckBegin(key, payloadHash, lockUntil, now)); err != nil {
+		return idempotency.Claim{}, err
 	}
 	cur := m.liveLocked(key, now)
 	done, err := idempotency.Judge(cur, payloadHash, now)
@@ -78,14 +75,11 @@ func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil t
 // idempotency.ErrLockLost when owner does not hold the claim, ErrInvalidArgument.
 func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
 	const op = "defer"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckDefer(key, owner, detail, lockUntil, now); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
+		return err
 	}
 	cur := m.liveLocked(key, now)
 	if !heldBy(cur, owner) {
@@ -100,14 +94,11 @@ func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil
 // in-progress claim.
 func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
 	const op = "complete"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now)); err != nil {
+		return err
 	}
 	cur := m.liveLocked(key, now)
 	if !heldBy(cur, owner) {
@@ -122,13 +113,10 @@ func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail strin
 // claim.
 func (m *Memory) Release(ctx context.Context, key, owner string) error {
 	const op = "release"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := idempotency.CheckRelease(key, owner); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckRelease(key, owner)); err != nil {
+		return err
 	}
 	if !heldBy(m.liveLocked(key, m.now()), owner) {
 		return idempotency.OpError(op, key, idempotency.ErrLockLost)
@@ -140,11 +128,8 @@ func (m *Memory) Release(ctx context.Context, key, owner string) error {
 // Get returns key's live record, or idempotency.ErrNotFound.
 func (m *Memory) Get(ctx context.Context, key string) (idempotency.Record, error) {
 	const op = "get"
-	if err := ctx.Err(); err != nil {
-		return idempotency.Record{}, idempotency.ContextError(op, key, err)
-	}
-	if err := idempotency.CheckKey(key); err != nil {
-		return idempotency.Record{}, idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckKey(key)); err != nil {
+		return idempotency.Record{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
