@@ -6,14 +6,10 @@
 // github.com/aws/aws-sdk-go-v2/service/secretsmanager client pointed at it with
 // BaseEndpoint (or AWS_ENDPOINT_URL_SECRETS_MANAGER): POST / with
 // X-Amz-Target: secretsmanager.<Operation> and a JSON body. It implements
-//
-//   - GetSecretValue, by secret name, full ARN or partial ARN, with
-//     VersionStage (AWSCURRENT, AWSPREVIOUS, custom labels) and VersionId:
-//     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
-//   - PutSecretValue, which stores a new version, moves AWSCURRENT to it and
-//     AWSPREVIOUS to the version that was current, and is idempotent on
-//     ClientRequestToken:
-//     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+// the one operation flexhook calls, GetSecretValue, by secret name, full ARN
+// or partial ARN, with VersionStage (AWSCURRENT, AWSPREVIOUS) and VersionId:
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+// Any other operation is answered UnknownOperationException.
 //
 // Errors are sent as the service sends them (HTTP status, a JSON body with
 // "__type" and "Message", and an x-amzn-RequestId header, see
