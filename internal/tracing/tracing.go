@@ -106,44 +106,7 @@ func (t *Tracer) Transport(base http.RoundTripper) http.RoundTripper {
 	if t == nil {
 		return base
 	}
-	return &transport{t: t, base: base}
-}
-
-type transport struct {
-	t    *Tracer
-	base http.RoundTripper
-}
-
-func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return tr.t.trace(req, tr.base.RoundTrip, req.URL.Hostname(), "remote")
-}
-
-// trace makes the request with do and, in a sampled invocation, sends it
-// as a subsegment called name in namespace ("remote" or "aws", which adds
-// the operation and request id).
-func (t *Tracer) trace(req *http.Request, do func(*http.Request) (*http.Response, error), name, namespace string) (*http.Response, error) {
-	h, ok := headerFrom(req.Context())
-	if !ok {
-		return do(req)
-	}
-	start := t.now()
-	resp, err := do(req)
-	seg := t.subsegment(h, name, start)
-	seg.Namespace = namespace
-	seg.HTTP = httpInfo(req, resp)
-	if namespace == "aws" {
-		info := &awsInfo{}
-		if target := req.Header.Get("X-Amz-Target"); target != "" {
-			_, info.Operation, _ = strings.Cut(target, ".")
-		}
-		if resp != nil {
-			info.RequestID = resp.Header.Get("X-Amzn-Requestid")
-		}
-		seg.AWS = info
-	}
-	seg.classify(resp, err)
-	t.send(seg)
-	return resp, err
+	return &traced{t: t, do: base.RoundTrip, namespace: "remote"}
 }
 
 // Doer is the HTTP client interface of the AWS SDK (aws.HTTPClient).
@@ -159,17 +122,49 @@ func (t *Tracer) AWSClient(base Doer, service string) Doer {
 	if t == nil {
 		return base
 	}
-	return &awsClient{t: t, base: base, service: service}
+	return &traced{t: t, do: base.Do, name: service, namespace: "aws"}
 }
 
-type awsClient struct {
-	t       *Tracer
-	base    Doer
-	service string
+// traced makes requests with do and, in a sampled invocation, sends each
+// as a subsegment called name (the request's host when empty) in
+// namespace ("remote" or "aws", which adds the operation and request id).
+// It is both an http.RoundTripper and a Doer.
+type traced struct {
+	t               *Tracer
+	do              func(*http.Request) (*http.Response, error)
+	name, namespace string
 }
 
-func (c *awsClient) Do(req *http.Request) (*http.Response, error) {
-	return c.t.trace(req, c.base.Do, c.service, "aws")
+func (c *traced) RoundTrip(req *http.Request) (*http.Response, error) { return c.Do(req) }
+
+func (c *traced) Do(req *http.Request) (*http.Response, error) {
+	h, ok := headerFrom(req.Context())
+	if !ok {
+		return c.do(req)
+	}
+	t := c.t
+	start := t.now()
+	resp, err := c.do(req)
+	name := c.name
+	if name == "" {
+		name = req.URL.Hostname()
+	}
+	seg := t.subsegment(h, name, start)
+	seg.Namespace = c.namespace
+	seg.HTTP = httpInfo(req, resp)
+	if c.namespace == "aws" {
+		info := &awsInfo{}
+		if target := req.Header.Get("X-Amz-Target"); target != "" {
+			_, info.Operation, _ = strings.Cut(target, ".")
+		}
+		if resp != nil {
+			info.RequestID = resp.Header.Get("X-Amzn-Requestid")
+		}
+		seg.AWS = info
+	}
+	seg.classify(resp, err)
+	t.send(seg)
+	return resp, err
 }
 
 // subsegment is an independent subsegment document.
