@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -145,11 +146,7 @@ func (c *traced) Do(req *http.Request) (*http.Response, error) {
 	t := c.t
 	start := t.now()
 	resp, err := c.do(req)
-	name := c.name
-	if name == "" {
-		name = req.URL.Hostname()
-	}
-	seg := t.subsegment(h, name, start)
+	seg := t.subsegment(h, cmp.Or(c.name, req.URL.Hostname()), start)
 	seg.Namespace = c.namespace
 	seg.HTTP = httpInfo(req, resp)
 	if c.namespace == "aws" {

@@ -9,12 +9,11 @@ import (
 // Error codes Secrets Manager sends that tests commonly inject. Any other
 // code may be injected as well.
 const (
-	CodeThrottling     = "ThrottlingException"
-	CodeAccessDenied   = "AccessDeniedException"
-	CodeInternal       = "InternalServiceError"
-	CodeDecryption     = "DecryptionFailure"
-	CodeNotFound       = "ResourceNotFoundException"
-	CodeInvalidRequest = "InvalidRequestException"
+	CodeThrottling   = "ThrottlingException"
+	CodeAccessDenied = "AccessDeniedException"
+	CodeInternal     = "InternalServiceError"
+	CodeDecryption   = "DecryptionFailure"
+	CodeNotFound     = "ResourceNotFoundException"
 )
 
 // Fault describes how the Server misbehaves on the next matching calls.
