@@ -148,31 +148,20 @@ func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail str
 	}
 	names := map[string]string{
 		"#st": attrStatus, "#out": attrOutcome, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
-		"#lu": attrLockUntil, "#det": attrDetail, "#own": attrOwner,
+		"#lu": attrLockUntil, "#det": attrDetail,
 	}
 	values := map[string]types.AttributeValue{
-		":done":        str(string(StatusDone)),
-		":outcome":     str(outcome),
-		":exp":         number(expirySeconds(expiresAt)),
-		":now_ms":      number(now.UnixMilli()),
-		":now_s":       number(now.Unix()),
-		":owner":       str(owner),
-		":in_progress": str(string(StatusInProgress)),
+		":done":    str(string(StatusDone)),
+		":outcome": str(outcome),
+		":exp":     number(expirySeconds(expiresAt)),
+		":now_ms":  number(now.UnixMilli()),
 	}
 	update := "SET #st = :done, #out = :outcome, #exp = :exp, #upd = :now_ms REMOVE #lu, #det"
 	if detail != "" {
 		update = "SET #st = :done, #out = :outcome, #exp = :exp, #upd = :now_ms, #det = :detail REMOVE #lu"
 		values[":detail"] = str(detail)
 	}
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       itemKey(key),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(heldByCondition),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	return d.writeError(op, key, err)
+	return d.updateHeld(ctx, op, key, owner, now, update, names, values)
 }
 
 // Defer keeps owner's claim on key in progress but lets it go at
@@ -186,26 +175,14 @@ func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUnt
 	if err := Precheck(ctx, op, key, CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
 		return err
 	}
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 itemKey(key),
-		UpdateExpression:    aws.String("SET #lu = :lu, #det = :detail, #exp = :exp, #upd = :now_ms"),
-		ConditionExpression: aws.String(heldByCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#lu": attrLockUntil, "#det": attrDetail, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
-			"#own": attrOwner, "#st": attrStatus,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lu":          number(lockMillis(lockUntil)),
-			":detail":      str(detail),
-			":exp":         number(expirySeconds(lockUntil.Add(d.retention))),
-			":now_ms":      number(now.UnixMilli()),
-			":now_s":       number(now.Unix()),
-			":owner":       str(owner),
-			":in_progress": str(string(StatusInProgress)),
-		},
-	})
-	return d.writeError(op, key, err)
+	return d.updateHeld(ctx, op, key, owner, now, "SET #lu = :lu, #det = :detail, #exp = :exp, #upd = :now_ms",
+		map[string]string{"#lu": attrLockUntil, "#det": attrDetail, "#exp": attrExpiresAt, "#upd": attrUpdatedAt},
+		map[string]types.AttributeValue{
+			":lu":     number(lockMillis(lockUntil)),
+			":detail": str(detail),
+			":exp":    number(expirySeconds(lockUntil.Add(d.retention))),
+			":now_ms": number(now.UnixMilli()),
+		})
 }
 
 // Release deletes key's in-progress claim, after a failure worth retrying,
@@ -217,19 +194,13 @@ func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 	if err := Precheck(ctx, op, key, CheckRelease(key, owner)); err != nil {
 		return err
 	}
-	now := d.now()
+	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 itemKey(key),
-		ConditionExpression: aws.String(heldByCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#own": attrOwner, "#st": attrStatus, "#exp": attrExpiresAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":owner":       str(owner),
-			":in_progress": str(string(StatusInProgress)),
-			":now_s":       number(now.Unix()),
-		},
+		TableName:                 aws.String(d.table),
+		Key:                       itemKey(key),
+		ConditionExpression:       heldBy(owner, d.now(), names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	return d.writeError(op, key, err)
 }
@@ -252,11 +223,31 @@ func (d *DynamoDB) Get(ctx context.Context, key string) (Record, error) {
 	return *cur, nil
 }
 
-// heldByCondition holds when the item is a live in-progress claim of
-// :owner; Complete and Release write only then.
-const heldByCondition = "#own = :owner AND #st = :in_progress AND #exp > :now_s"
+// heldBy returns the condition of the writes only a claim's owner makes
+// (Complete, Defer, Release) — the item is a live in-progress claim of
+// owner at now — and adds the names and values it refers to.
+func heldBy(owner string, now time.Time, names map[string]string, values map[string]types.AttributeValue) *string {
+	names["#own"], names["#st"], names["#exp"] = attrOwner, attrStatus, attrExpiresAt
+	values[":owner"], values[":in_progress"], values[":now_s"] = str(owner), str(string(StatusInProgress)), number(now.Unix())
+	return aws.String("#own = :owner AND #st = :in_progress AND #exp > :now_s")
+}
 
-// writeError maps a Complete or Release result: a refused condition is
+// updateHeld applies update, with its names and values, to key's item if
+// owner holds its claim (heldBy).
+func (d *DynamoDB) updateHeld(ctx context.Context, op, key, owner string, now time.Time, update string,
+	names map[string]string, values map[string]types.AttributeValue) error {
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       itemKey(key),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       heldBy(owner, now, names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	return d.writeError(op, key, err)
+}
+
+// writeError maps a Complete, Defer or Release result: a refused condition is
 // ErrLockLost, anything else is classified.
 func (d *DynamoDB) writeError(op, key string, err error) error {
 	if err == nil {

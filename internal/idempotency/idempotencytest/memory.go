@@ -81,12 +81,11 @@ func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil
 	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
 		return err
 	}
-	cur := m.liveLocked(key, now)
-	if !heldBy(cur, owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	cur, err := m.heldLocked(op, key, owner, now)
+	if err == nil {
+		m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now, m.retention), now)
 	}
-	m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now, m.retention), now)
-	return nil
+	return err
 }
 
 // Complete marks key done with outcome and detail, keeping the record until
@@ -100,12 +99,11 @@ func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail strin
 	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now)); err != nil {
 		return err
 	}
-	cur := m.liveLocked(key, now)
-	if !heldBy(cur, owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	cur, err := m.heldLocked(op, key, owner, now)
+	if err == nil {
+		m.putLocked(idempotency.Completed(*cur, outcome, detail, expiresAt, now), now)
 	}
-	m.putLocked(idempotency.Completed(*cur, outcome, detail, expiresAt, now), now)
-	return nil
+	return err
 }
 
 // Release deletes key's in-progress claim so a retry can claim it again.
@@ -118,11 +116,11 @@ func (m *Memory) Release(ctx context.Context, key, owner string) error {
 	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckRelease(key, owner)); err != nil {
 		return err
 	}
-	if !heldBy(m.liveLocked(key, m.now()), owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	_, err := m.heldLocked(op, key, owner, m.now())
+	if err == nil {
+		delete(m.items, key)
 	}
-	delete(m.items, key)
-	return nil
+	return err
 }
 
 // Get returns key's live record, or idempotency.ErrNotFound.
@@ -165,7 +163,12 @@ func (m *Memory) putLocked(rec idempotency.Record, now time.Time) {
 	}
 }
 
-// heldBy reports whether cur is an in-progress claim of owner.
-func heldBy(cur *idempotency.Record, owner string) bool {
-	return cur != nil && cur.Status == idempotency.StatusInProgress && cur.Owner == owner
+// heldLocked returns key's live record if it is an in-progress claim of
+// owner at now, and otherwise ErrLockLost.
+func (m *Memory) heldLocked(op, key, owner string, now time.Time) (*idempotency.Record, error) {
+	cur := m.liveLocked(key, now)
+	if cur == nil || cur.Status != idempotency.StatusInProgress || cur.Owner != owner {
+		return nil, idempotency.OpError(op, key, idempotency.ErrLockLost)
+	}
+	return cur, nil
 }
