@@ -19,8 +19,8 @@
 // server errors as it would in production.
 //
 // Tests steer the fake through goroutine-safe Go methods: Put creates or
-// rotates a secret, Inject makes the next calls fail or stall (throttling,
-// access denied, 500s, slow answers), and Calls and Count report how many
+// rotates a secret, Inject makes the next calls fail (throttling, access
+// denied, 500s), and Calls and Count report how many
 // requests arrived, for example to check that warm Lambda invocations make no
 // Secrets Manager call at all. Listen serves the fake on a TCP address for
 // local runs outside tests.
