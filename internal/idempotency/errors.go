@@ -7,16 +7,6 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Conditions of a key's record; test with errors.Is.
-var (
-	// ErrLockLost: the key is not (or no longer) claimed by the given
-	// owner — it was taken over after the lock expired, released, already
-	// completed, or expired.
-	ErrLockLost = errors.New("idempotency claim lost")
-	// ErrNotFound: no live record has the key.
-	ErrNotFound = errors.New("idempotency record not found")
-)
-
 // Error is a store failure that is not one of the sentinel conditions: the
 // DynamoDB call failed, a stored item was malformed, or the context ended.
 // RetryableError tells whether the same call may succeed later.

@@ -97,6 +97,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Conditions of a key's record; test with errors.Is.
+var (
+	// ErrLockLost: the key is not (or no longer) claimed by the given
+	// owner — it was taken over after the lock expired, released, already
+	// completed, or expired.
+	ErrLockLost = errors.New("idempotency claim lost")
+	// ErrNotFound: no live record has the key.
+	ErrNotFound = errors.New("idempotency record not found")
+)
+
 // PayloadHash returns the hex SHA-256 of parts, each prefixed with its
 // length, so that ("ab", "c") and ("a", "bc") hash differently. Callers pass
 // the request fields that define the event (event type, SIDs, …) in a fixed
