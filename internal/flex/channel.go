@@ -128,17 +128,8 @@ func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string,
 	return CloseResult{Attempts: attempts}, err
 }
 
-// FetchChannel reads an Interaction Channel.
-func (c *Client) FetchChannel(ctx context.Context, ch ChannelRef) (Channel, error) {
-	if err := ch.Validate(); err != nil {
-		return Channel{}, err
-	}
-	got, _, err := c.fetchChannel(ctx, ch)
-	return got, err
-}
-
-// FetchChannelCounted is FetchChannel that also returns the number of HTTP
-// attempts made, so callers can count the look as an upstream call.
+// FetchChannelCounted reads an Interaction Channel and returns the number of
+// HTTP attempts made, so callers can count the look as an upstream call.
 func (c *Client) FetchChannelCounted(ctx context.Context, ch ChannelRef) (Channel, int, error) {
 	if err := ch.Validate(); err != nil {
 		return Channel{}, 0, err
