@@ -6,6 +6,7 @@ package idempotencytest
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -156,11 +157,7 @@ func (m *Memory) putLocked(rec idempotency.Record, now time.Time) {
 		return
 	}
 	m.writes = 0
-	for k, r := range m.items {
-		if !idempotency.Live(r.ExpiresAt.Unix(), now) {
-			delete(m.items, k)
-		}
-	}
+	maps.DeleteFunc(m.items, func(_ string, r idempotency.Record) bool { return !idempotency.Live(r.ExpiresAt.Unix(), now) })
 }
 
 // heldLocked returns key's live record if it is an in-progress claim of
