@@ -32,13 +32,14 @@ func Main[C interface{ Shared() config.Common }, H any](function string, getenv 
 // the handler build makes of the two.
 func Build[C interface{ Shared() config.Common }, H any](ctx context.Context, function string, getenv func(string) string,
 	load func(func(string) string) (C, error), build func(context.Context, C, *Container) (H, error)) (H, error) {
-	cfg, err := load(getenv)
-	if err == nil {
-		var k *Container
-		if k, err = Start(ctx, cfg.Shared(), function, os.Stdout, getenv); err == nil {
-			return build(ctx, cfg, k)
-		}
-	}
 	var none H
-	return none, err
+	cfg, err := load(getenv)
+	if err != nil {
+		return none, err
+	}
+	k, err := Start(ctx, cfg.Shared(), function, os.Stdout, getenv)
+	if err != nil {
+		return none, err
+	}
+	return build(ctx, cfg, k)
 }
