@@ -29,7 +29,7 @@ type ChannelRef struct {
 
 // Validate reports ErrInvalidSID unless both SIDs are well formed.
 func (r ChannelRef) Validate() error {
-	return checkSIDs([3]string{"interaction_sid", sid.Interaction, r.InteractionSID}, [3]string{"channel_sid", sid.Channel, r.ChannelSID})
+	return checkSIDs(sidCheck{"interaction_sid", sid.Interaction, r.InteractionSID}, sidCheck{"channel_sid", sid.Channel, r.ChannelSID})
 }
 
 // Channel is the part of an Interaction Channel flexhook reads.

@@ -25,12 +25,15 @@ var (
 // ErrInvalidSID: a SID did not have the expected form; no call was made.
 var ErrInvalidSID = errors.New("invalid SID")
 
+// sidCheck asks that value, called name in errors, be a SID with prefix.
+type sidCheck struct{ name, prefix, value string }
+
 // checkSIDs reports ErrInvalidSID, naming the first bad one, unless every
-// check {name, prefix, value} holds a SID with its prefix.
-func checkSIDs(checks ...[3]string) error {
+// check holds.
+func checkSIDs(checks ...sidCheck) error {
 	for _, c := range checks {
-		if !sid.Valid(c[1], c[2]) {
-			return fmt.Errorf("%w: %s must be %s followed by 32 hex digits", ErrInvalidSID, c[0], c[1])
+		if !sid.Valid(c.prefix, c.value) {
+			return fmt.Errorf("%w: %s must be %s followed by 32 hex digits", ErrInvalidSID, c.name, c.prefix)
 		}
 	}
 	return nil

@@ -57,9 +57,9 @@ var maxEventPages = 500
 // visited). Other errors are ErrInvalidSID (no call made) or an *Error from
 // the retrying call path.
 func (c *Client) Events(ctx context.Context, ws string, f EventFilter, visit func(Event) error) error {
-	checks := [][3]string{{"workspace SID", sid.Workspace, ws}}
+	checks := []sidCheck{{"workspace SID", sid.Workspace, ws}}
 	if f.TaskSID != "" {
-		checks = append(checks, [3]string{"task SID", sid.Task, f.TaskSID})
+		checks = append(checks, sidCheck{"task SID", sid.Task, f.TaskSID})
 	}
 	if err := checkSIDs(checks...); err != nil {
 		return err

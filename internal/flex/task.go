@@ -36,7 +36,7 @@ const liveTaskPage = 20
 // whose event is being handled). It reads one page, which is enough to know
 // whether any other live task exists.
 func (c *Client) LiveTasks(ctx context.Context, ws, channel, exclude string) ([]Task, error) {
-	if err := checkSIDs([3]string{"workspace SID", sid.Workspace, ws}, [3]string{"channel SID", sid.Channel, channel}); err != nil {
+	if err := checkSIDs(sidCheck{"workspace SID", sid.Workspace, ws}, sidCheck{"channel SID", sid.Channel, channel}); err != nil {
 		return nil, err
 	}
 	// The channel SID is validated hex, so quoting it needs no escaping.
@@ -63,7 +63,7 @@ func (c *Client) LiveTasks(ctx context.Context, ws, channel, exclude string) ([]
 
 // FetchTask reads task wt of workspace ws.
 func (c *Client) FetchTask(ctx context.Context, ws, wt string) (Task, error) {
-	if err := checkSIDs([3]string{"workspace SID", sid.Workspace, ws}, [3]string{"task SID", sid.Task, wt}); err != nil {
+	if err := checkSIDs(sidCheck{"workspace SID", sid.Workspace, ws}, sidCheck{"task SID", sid.Task, wt}); err != nil {
 		return Task{}, err
 	}
 	var got *taskrouterv1.TaskrouterV1Task
