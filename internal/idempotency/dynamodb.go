@@ -41,10 +41,9 @@ var errContention = errors.New("item changed concurrently")
 // claim each key at most once; reads are strongly consistent. It is safe
 // for concurrent use.
 type DynamoDB struct {
-	client    itemClient
-	table     string
-	now       func() time.Time
-	retention time.Duration
+	client itemClient
+	table  string
+	now    func() time.Time
 }
 
 // itemClient is the part of the DynamoDB API the store calls; the SDK's
@@ -60,8 +59,11 @@ type itemClient interface {
 // *dynamodb.Client, whose own retries of throttling and 5xx apply to each
 // call).
 func NewDynamoDB(client itemClient, table string, opts Options) *DynamoDB {
-	opts = opts.withDefaults()
-	return &DynamoDB{client: client, table: table, now: opts.Now, retention: opts.ClaimRetention}
+	d := &DynamoDB{client: client, table: table, now: opts.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	return d
 }
 
 // Begin claims key for one processing attempt that holds the claim until
@@ -85,7 +87,7 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 	}
 	for range beginAttempts {
 		now := d.now()
-		rec := NewClaim(key, payloadHash, lockUntil, now, d.retention)
+		rec := NewClaim(key, payloadHash, lockUntil, now)
 		out, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(d.table),
 			Item:      encode(rec),
@@ -180,7 +182,7 @@ func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUnt
 		map[string]types.AttributeValue{
 			":lu":     number(lockMillis(lockUntil)),
 			":detail": str(detail),
-			":exp":    number(expirySeconds(lockUntil.Add(d.retention))),
+			":exp":    number(expirySeconds(lockUntil.Add(DefaultClaimRetention))),
 			":now_ms": number(now.UnixMilli()),
 		})
 }

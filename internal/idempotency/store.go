@@ -35,7 +35,9 @@ const (
 )
 
 // DefaultClaimRetention is how long an in-progress claim is kept after its
-// lock expires when Options.ClaimRetention is zero.
+// lock expires. While kept, a retry with the same payload takes it over
+// and one with a different payload gets ErrPayloadMismatch; afterwards the
+// key is free.
 const DefaultClaimRetention = 24 * time.Hour
 
 // Record is the stored state of one key.
@@ -79,22 +81,6 @@ type Claim struct {
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ClaimRetention is how long an in-progress claim is kept after its
-	// lock expires (default DefaultClaimRetention). While kept, a retry
-	// with the same payload takes it over and one with a different payload
-	// gets ErrPayloadMismatch; afterwards the key is free.
-	ClaimRetention time.Duration
-}
-
-// withDefaults returns o with zero fields set to their defaults.
-func (o Options) withDefaults() Options {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.ClaimRetention <= 0 {
-		o.ClaimRetention = DefaultClaimRetention
-	}
-	return o
 }
 
 // Conditions of a key's record; test with errors.Is.
@@ -252,10 +238,10 @@ func CheckDefer(key, owner, detail string, lockUntil, now time.Time) error {
 
 // Deferred returns cur, still in progress, with its lock moved to
 // lockUntil and detail recorded for the attempt that takes it over.
-func Deferred(cur Record, detail string, lockUntil, now time.Time, retention time.Duration) Record {
+func Deferred(cur Record, detail string, lockUntil, now time.Time) Record {
 	cur.Detail = detail
 	cur.LockUntil = time.UnixMilli(lockMillis(lockUntil)).UTC()
-	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC()
+	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(DefaultClaimRetention)), 0).UTC()
 	cur.UpdatedAt = time.UnixMilli(now.UnixMilli()).UTC()
 	return cur
 }
@@ -290,13 +276,13 @@ func OpError(op, key string, err error) error {
 }
 
 // NewClaim returns the in-progress record Begin writes.
-func NewClaim(key, payloadHash string, lockUntil, now time.Time, retention time.Duration) Record {
+func NewClaim(key, payloadHash string, lockUntil, now time.Time) Record {
 	return Record{
 		Key:         key,
 		Status:      StatusInProgress,
 		PayloadHash: payloadHash,
 		LockUntil:   time.UnixMilli(lockMillis(lockUntil)).UTC(),
-		ExpiresAt:   time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC(),
+		ExpiresAt:   time.Unix(expirySeconds(lockUntil.Add(DefaultClaimRetention)), 0).UTC(),
 		Owner:       newOwner(),
 		UpdatedAt:   time.UnixMilli(now.UnixMilli()).UTC(),
 	}

@@ -21,8 +21,7 @@ const sweepEvery = 256
 // unit tests and local runs. It is safe for concurrent use. Records live
 // only as long as the process.
 type Memory struct {
-	now       func() time.Time
-	retention time.Duration
+	now func() time.Time
 
 	mu     sync.Mutex
 	items  map[string]idempotency.Record
@@ -31,12 +30,9 @@ type Memory struct {
 
 // NewMemory returns an empty Memory store.
 func NewMemory(opts idempotency.Options) *Memory {
-	m := &Memory{now: opts.Now, retention: opts.ClaimRetention, items: make(map[string]idempotency.Record)}
+	m := &Memory{now: opts.Now, items: make(map[string]idempotency.Record)}
 	if m.now == nil {
 		m.now = time.Now
-	}
-	if m.retention <= 0 {
-		m.retention = idempotency.DefaultClaimRetention
 	}
 	return m
 }
@@ -61,7 +57,7 @@ func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil t
 		replay := *done
 		return idempotency.Claim{Done: &replay}, nil
 	}
-	rec := idempotency.NewClaim(key, payloadHash, lockUntil, now, m.retention)
+	rec := idempotency.NewClaim(key, payloadHash, lockUntil, now)
 	m.putLocked(rec, now)
 	c := idempotency.Claim{Owner: rec.Owner, TakenOver: cur != nil}
 	if cur != nil {
@@ -84,7 +80,7 @@ func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil
 	}
 	cur, err := m.heldLocked(op, key, owner, now)
 	if err == nil {
-		m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now, m.retention), now)
+		m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now), now)
 	}
 	return err
 }
