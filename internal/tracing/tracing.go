@@ -68,15 +68,12 @@ type Options struct {
 	// DaemonAddr is the X-Ray daemon's UDP address (AWS_XRAY_DAEMON_ADDRESS,
 	// host:port). Empty turns tracing off.
 	DaemonAddr string
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // Tracer sends subsegments to the X-Ray daemon. A nil *Tracer traces
 // nothing. It is safe for concurrent use.
 type Tracer struct {
 	addr string
-	now  func() time.Time
 
 	mu   sync.Mutex
 	conn net.Conn // dialed on the first subsegment
@@ -87,9 +84,6 @@ func New(o Options) *Tracer {
 	if o.DaemonAddr == "" {
 		return nil
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	// AWS_XRAY_DAEMON_ADDRESS may also be "tcp:host:port udp:host:port".
 	addr := o.DaemonAddr
 	for _, f := range strings.Fields(addr) {
@@ -97,7 +91,7 @@ func New(o Options) *Tracer {
 			addr = a
 		}
 	}
-	return &Tracer{addr: addr, now: o.Now}
+	return &Tracer{addr: addr}
 }
 
 // Transport returns base wrapped so that each request made in a sampled
@@ -144,7 +138,7 @@ func (c *traced) Do(req *http.Request) (*http.Response, error) {
 		return c.do(req)
 	}
 	t := c.t
-	start := t.now()
+	start := time.Now()
 	resp, err := c.do(req)
 	seg := t.subsegment(h, cmp.Or(c.name, req.URL.Hostname()), start)
 	seg.Namespace = c.namespace
@@ -215,7 +209,7 @@ type exception struct {
 func (t *Tracer) subsegment(h Header, name string, start time.Time) *subsegment {
 	return &subsegment{
 		Name: name, ID: newID(), TraceID: h.Root, ParentID: h.Parent, Type: "subsegment",
-		StartTime: epoch(start), EndTime: epoch(t.now()),
+		StartTime: epoch(start), EndTime: epoch(time.Now()),
 	}
 }
 
