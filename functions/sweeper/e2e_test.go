@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/dependencies"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
 	"github.com/flexhook/flexhook/internal/local/samples"
@@ -89,9 +91,9 @@ func TestSweepUnderEmulator(t *testing.T) {
 
 // A missing workspace fails the cold start with the variable named.
 func TestNewHandlerNeedsWorkspace(t *testing.T) {
-	_, err := newHandler(context.Background(), func(k string) string {
+	_, err := dependencies.Build(context.Background(), "sweeper", func(k string) string {
 		return map[string]string{"TWILIO_SECRET_ID": "x"}[k]
-	})
+	}, config.LoadSweeper, newHandler)
 	if err == nil || !strings.Contains(err.Error(), "TASKROUTER_WORKSPACE_SID") {
 		t.Errorf("newHandler without a workspace = %v", err)
 	}

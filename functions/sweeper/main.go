@@ -13,14 +13,9 @@ import (
 	"github.com/flexhook/flexhook/internal/sweeper"
 )
 
-func main() { dependencies.Main("sweeper", os.Getenv, newHandler) }
-
-// newHandler builds the sweeper from the environment, once per container.
-func newHandler(ctx context.Context, getenv func(string) string) (func(context.Context, json.RawMessage) (sweeper.Report, error), error) {
-	cfg, k, err := dependencies.Load(ctx, "sweeper", getenv, config.LoadSweeper)
-	if err != nil {
-		return nil, err
-	}
+// newHandler builds the sweeper from its configuration and container, once
+// per container.
+func newHandler(_ context.Context, cfg config.Sweeper, k *dependencies.Container) (func(context.Context, json.RawMessage) (sweeper.Report, error), error) {
 	s := sweeper.New(k.Twilio.API, k.Close, cfg.WorkspaceSID, sweeper.Options{
 		Lookback:    cfg.Lookback,
 		CloseEvents: cfg.CloseEvents,
@@ -29,3 +24,5 @@ func newHandler(ctx context.Context, getenv func(string) string) (func(context.C
 	})
 	return sweeper.NewLambda(s, k.Log, k.Metrics).Handle, nil
 }
+
+func main() { dependencies.Main("sweeper", os.Getenv, config.LoadSweeper, newHandler) }

@@ -17,14 +17,9 @@ import (
 	"github.com/flexhook/flexhook/internal/webhook"
 )
 
-func main() { dependencies.Main("webhook", os.Getenv, newHandler) }
-
-// newHandler builds the handler from the environment, once per container.
-func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handler, error) {
-	cfg, k, err := dependencies.Load(ctx, "webhook", getenv, config.LoadWebhook)
-	if err != nil {
-		return nil, err
-	}
+// newHandler builds the handler from its configuration and container, once
+// per container.
+func newHandler(ctx context.Context, cfg config.Webhook, k *dependencies.Container) (*webhook.Handler, error) {
 	o := webhook.Options{Metrics: k.Metrics}
 	if cfg.CloseQueueURL != "" {
 		o.Queue = queue.NewSender(sqs.NewFromConfig(k.AWS), cfg.CloseQueueURL)
@@ -37,3 +32,5 @@ func newHandler(ctx context.Context, getenv func(string) string) (*webhook.Handl
 	}
 	return h, nil
 }
+
+func main() { dependencies.Main("webhook", os.Getenv, config.LoadWebhook, newHandler) }

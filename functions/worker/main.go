@@ -18,17 +18,12 @@ import (
 	"github.com/flexhook/flexhook/internal/worker"
 )
 
-func main() { dependencies.Main("worker", os.Getenv, newHandler) }
-
-// newHandler builds the handler from the environment, once per container.
-func newHandler(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
-	cfg, k, err := dependencies.Load(ctx, "worker", getenv, config.LoadWorker)
-	if err != nil {
-		return nil, err
-	}
+// newHandler builds the handler from its configuration and container, once
+// per container.
+func newHandler(_ context.Context, cfg config.Worker, k *dependencies.Container) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
 	p := k.Close.WithRecheck(closejob.Recheck{After: cfg.RecheckAfter, Limit: cfg.RecheckLimit})
-	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, worker.Options{
-		Metrics:   k.Metrics,
-		RetryBase: cfg.RetryBase,
-	}).Handle, nil
+	o := worker.Options{Metrics: k.Metrics, RetryBase: cfg.RetryBase}
+	return worker.New(p, queue.New(sqs.NewFromConfig(k.AWS)), k.Log, o).Handle, nil
 }
+
+func main() { dependencies.Main("worker", os.Getenv, config.LoadWorker, newHandler) }

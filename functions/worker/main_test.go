@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/flexhook/flexhook/internal/config"
+	"github.com/flexhook/flexhook/internal/dependencies"
 )
 
 // Configuration errors are all reported, before any AWS call.
 func TestNewHandlerConfigErrors(t *testing.T) {
 	env := map[string]string{config.EnvWorkerRetryBase: "soon", config.EnvLogLevel: "loud"}
-	_, err := newHandler(context.Background(), func(k string) string { return env[k] })
+	_, err := dependencies.Build(context.Background(), "worker", func(k string) string { return env[k] }, config.LoadWorker, newHandler)
 	for _, v := range []string{config.EnvSecretID, config.EnvLogLevel, config.EnvWorkerRetryBase} {
 		var found bool
 		for _, e := range unwrapAll(err) {

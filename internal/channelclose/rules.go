@@ -27,14 +27,6 @@ type ChannelRule struct {
 	Outcome Outcome
 }
 
-// Sources names the routes the row applies to, for tables.
-func (r ChannelRule) Sources() string {
-	if r.CRM {
-		return SourceCRM
-	}
-	return SourceTaskRouter + ", " + SourceSweeper
-}
-
 // channelRules is the table ChannelRules copies. It is never modified.
 var channelRules = [...]ChannelRule{
 	// An automatic close acts only on an active channel: an inactive one

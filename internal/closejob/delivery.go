@@ -128,13 +128,9 @@ func DedupID(key string) string {
 type store interface {
 	Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error)
 	Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error
+	Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error
 	Release(ctx context.Context, key, owner string) error
 	Get(ctx context.Context, key string) (idempotency.Record, error)
-}
-
-// deferrer is the store's Defer, which rechecks need (both stores have it).
-type deferrer interface {
-	Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error
 }
 
 // closeRunner runs one close job (*channelclose.Closer).
@@ -303,18 +299,15 @@ func (p *Processor) Run(ctx context.Context, m Message) (Result, error) {
 		// still close. If releasing fails, the lock expires at the deadline
 		// and the next delivery takes over. A recheck keeps its count and
 		// blocking task: its claim stays deferred, for a moment only.
-		if ds, ok := p.store.(deferrer); ok && claim.Detail != "" {
-			if ds.Defer(wctx, m.Key, claim.Owner, claim.Detail, p.now().Add(time.Second)) == nil {
-				return Result{Result: res}, err
-			}
+		if claim.Detail == "" || p.store.Defer(wctx, m.Key, claim.Owner, claim.Detail, p.now().Add(time.Second)) != nil {
+			_ = p.store.Release(wctx, m.Key, claim.Owner)
 		}
-		_ = p.store.Release(wctx, m.Key, claim.Owner)
 		return Result{Result: res}, err
 	}
 	rechecks := prev.Rechecks
-	if ds, ok := p.store.(deferrer); ok && err == nil && res.Outcome == channelclose.SkippedLiveTask && res.Reason == "" && rechecks < p.recheck.Limit {
+	if err == nil && res.Outcome == channelclose.SkippedLiveTask && res.Reason == "" && rechecks < p.recheck.Limit {
 		db, _ := json.Marshal(detail{LiveTaskSID: res.LiveTaskSID, Rechecks: rechecks + 1})
-		if derr := ds.Defer(wctx, m.Key, claim.Owner, string(db), p.now().Add(p.recheck.After)); derr == nil {
+		if derr := p.store.Defer(wctx, m.Key, claim.Owner, string(db), p.now().Add(p.recheck.After)); derr == nil {
 			return Result{Result: res, RecheckIn: p.recheck.After, Rechecks: rechecks + 1}, nil
 		}
 		// The count cannot be kept: record the skip as final rather than

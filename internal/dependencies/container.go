@@ -1,6 +1,7 @@
 package dependencies
 
 import (
+	"cmp"
 	"context"
 	"io"
 
@@ -59,10 +60,7 @@ func Start(ctx context.Context, c config.Common, function string, out io.Writer,
 	if err != nil {
 		return nil, err
 	}
-	name := getenv("AWS_LAMBDA_FUNCTION_NAME")
-	if name == "" {
-		name = function
-	}
+	name := cmp.Or(getenv("AWS_LAMBDA_FUNCTION_NAME"), function)
 	k := &Container{Log: log, AWS: awsCfg, Twilio: tw, Metrics: metrics.New(out, name, nil)}
 	closer := channelclose.New(tw.API, channelclose.Options{DryRun: c.DryRun})
 	if c.IdempotencyTable == "" {

@@ -40,7 +40,7 @@ func TestNewTwilioTracesCalls(t *testing.T) {
 	if _, _, err := api.Secrets.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.API.FetchChannel(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.SID}); err != nil {
+	if _, _, err := api.API.FetchChannelCounted(ctx, flex.ChannelRef{InteractionSID: ch.InteractionSID, ChannelSID: ch.SID}); err != nil {
 		t.Fatal(err)
 	}
 	var names, namespaces []string

@@ -29,13 +29,7 @@ type ChannelRef struct {
 
 // Validate reports ErrInvalidSID unless both SIDs are well formed.
 func (r ChannelRef) Validate() error {
-	if !sid.Valid(sid.Interaction, r.InteractionSID) {
-		return fmt.Errorf("%w: interaction_sid must be KD followed by 32 hex digits", ErrInvalidSID)
-	}
-	if !sid.Valid(sid.Channel, r.ChannelSID) {
-		return fmt.Errorf("%w: channel_sid must be UO followed by 32 hex digits", ErrInvalidSID)
-	}
-	return nil
+	return checkSIDs(sidCheck{"interaction_sid", sid.Interaction, r.InteractionSID}, sidCheck{"channel_sid", sid.Channel, r.ChannelSID})
 }
 
 // Channel is the part of an Interaction Channel flexhook reads.
@@ -56,6 +50,9 @@ type CloseResult struct {
 	// Attempts counts every HTTP request made, the fetch included.
 	Attempts int
 }
+
+// ErrNotClosed: Twilio refused the close and the channel is still open.
+var ErrNotClosed = errors.New("channel is still open")
 
 // routingClosed is the only Routing value Twilio allows; it completes the
 // channel's tasks. It marshals to {"status":"closed"}.
@@ -131,17 +128,8 @@ func (c *Client) CloseChannel(ctx context.Context, ch ChannelRef, status string,
 	return CloseResult{Attempts: attempts}, err
 }
 
-// FetchChannel reads an Interaction Channel.
-func (c *Client) FetchChannel(ctx context.Context, ch ChannelRef) (Channel, error) {
-	if err := ch.Validate(); err != nil {
-		return Channel{}, err
-	}
-	got, _, err := c.fetchChannel(ctx, ch)
-	return got, err
-}
-
-// FetchChannelCounted is FetchChannel that also returns the number of HTTP
-// attempts made, so callers can count the look as an upstream call.
+// FetchChannelCounted reads an Interaction Channel and returns the number of
+// HTTP attempts made, so callers can count the look as an upstream call.
 func (c *Client) FetchChannelCounted(ctx context.Context, ch ChannelRef) (Channel, int, error) {
 	if err := ch.Validate(); err != nil {
 		return Channel{}, 0, err

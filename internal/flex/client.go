@@ -47,12 +47,6 @@ type Options struct {
 	// up to MaxDelay (default 4s), with full jitter. A Retry-After from
 	// Twilio is a lower bound.
 	BaseDelay, MaxDelay time.Duration
-	// AttemptTimeout bounds one HTTP attempt (default 4s), so one hung
-	// connection cannot eat the whole budget.
-	AttemptTimeout time.Duration
-	// SafetyMargin is kept free before the context's deadline to answer the
-	// webhook (default 500ms): no attempt or backoff runs into it.
-	SafetyMargin time.Duration
 	// Now and Sleep are the clock; tests inject them. Sleep must return
 	// early with ctx.Err() when ctx is done.
 	Now   func() time.Time
@@ -89,8 +83,6 @@ func New(creds CredentialSource, o Options) (*Client, error) {
 	}
 	def(&c.o.BaseDelay, 200*time.Millisecond)
 	def(&c.o.MaxDelay, 4*time.Second)
-	def(&c.o.AttemptTimeout, 4*time.Second)
-	def(&c.o.SafetyMargin, 500*time.Millisecond)
 	if c.o.MaxAttempts <= 0 {
 		c.o.MaxAttempts = 6
 	}
@@ -165,7 +157,7 @@ func (c *Client) do(ctx context.Context, op string, fn func(services) error) (in
 			return attempt, e
 		}
 		delay := retry.Backoff{Base: c.o.BaseDelay, Max: c.o.MaxDelay, Jitter: c.o.Jitter}.Delay(attempt, e.RetryAfter)
-		if hasDeadline && c.o.Now().Add(delay+c.o.SafetyMargin).After(deadline) {
+		if hasDeadline && c.o.Now().Add(delay+safetyMargin).After(deadline) {
 			return attempt, e
 		}
 		if err := c.o.Sleep(ctx, delay); err != nil {
@@ -174,15 +166,23 @@ func (c *Client) do(ctx context.Context, op string, fn func(services) error) (in
 	}
 }
 
-// minAttempt is the least time worth starting an HTTP attempt with.
-const minAttempt = 50 * time.Millisecond
+const (
+	// attemptTimeout bounds one HTTP attempt, so one hung connection
+	// cannot eat the whole budget.
+	attemptTimeout = 4 * time.Second
+	// safetyMargin is kept free before the context's deadline to answer
+	// the webhook: no attempt or backoff runs into it.
+	safetyMargin = 500 * time.Millisecond
+	// minAttempt is the least time worth starting an HTTP attempt with.
+	minAttempt = 50 * time.Millisecond
+)
 
-// attemptContext bounds one attempt by AttemptTimeout and by the deadline
+// attemptContext bounds one attempt by attemptTimeout and by the deadline
 // minus the safety margin. ok is false when too little time is left.
 func (c *Client) attemptContext(ctx context.Context, deadline time.Time, hasDeadline bool) (context.Context, context.CancelFunc, bool) {
-	d := c.o.AttemptTimeout
+	d := attemptTimeout
 	if hasDeadline {
-		left := deadline.Sub(c.o.Now()) - c.o.SafetyMargin
+		left := deadline.Sub(c.o.Now()) - safetyMargin
 		if left < minAttempt {
 			return ctx, func() {}, false
 		}

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/flexhook/flexhook/internal/sid"
 )
 
-// Sentinel conditions callers branch on; test with errors.Is.
+// The classes of Twilio's answers callers branch on; an *Error matches the
+// one of its HTTP status (see Error.Is). Test with errors.Is.
 var (
 	// ErrNotFound: Twilio answered 404, the channel or task does not exist
 	// (Interaction Channels are deleted 180 days after they go inactive).
@@ -17,14 +20,24 @@ var (
 	// ErrForbidden: Twilio accepted the credentials but refused the call
 	// (403): the API key lacks the permission.
 	ErrForbidden = errors.New("twilio refused the credentials' permission")
-	// ErrInvalidSID: a SID did not have the expected form; no call was made.
-	ErrInvalidSID = errors.New("invalid SID")
-	// ErrNotClosed: Twilio refused the close and the channel is still open.
-	ErrNotClosed = errors.New("channel is still open")
-	// ErrTooManyPages: an Events walk stopped at its page bound with more
-	// pages to read; what was visited is not everything.
-	ErrTooManyPages = errors.New("too many pages of events")
 )
+
+// ErrInvalidSID: a SID did not have the expected form; no call was made.
+var ErrInvalidSID = errors.New("invalid SID")
+
+// sidCheck asks that value, called name in errors, be a SID with prefix.
+type sidCheck struct{ name, prefix, value string }
+
+// checkSIDs reports ErrInvalidSID, naming the first bad one, unless every
+// check holds.
+func checkSIDs(checks ...sidCheck) error {
+	for _, c := range checks {
+		if !sid.Valid(c.prefix, c.value) {
+			return fmt.Errorf("%w: %s must be %s followed by 32 hex digits", ErrInvalidSID, c.name, c.prefix)
+		}
+	}
+	return nil
+}
 
 // Error describes a failed Twilio call after retries.
 type Error struct {

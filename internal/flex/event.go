@@ -3,6 +3,7 @@ package flex
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -39,6 +40,10 @@ type EventFilter struct {
 // eventPageSize is how many events one page reads.
 const eventPageSize = 200
 
+// ErrTooManyPages: an Events walk stopped at its page bound with more
+// pages to read; what was visited is not everything.
+var ErrTooManyPages = errors.New("too many pages of events")
+
 // maxEventPages bounds one Events walk (200 events a page): 100,000
 // events. A variable so that tests can lower it.
 var maxEventPages = 500
@@ -52,11 +57,12 @@ var maxEventPages = 500
 // visited). Other errors are ErrInvalidSID (no call made) or an *Error from
 // the retrying call path.
 func (c *Client) Events(ctx context.Context, ws string, f EventFilter, visit func(Event) error) error {
-	if !sid.Valid(sid.Workspace, ws) {
-		return fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
+	checks := []sidCheck{{"workspace SID", sid.Workspace, ws}}
+	if f.TaskSID != "" {
+		checks = append(checks, sidCheck{"task SID", sid.Task, f.TaskSID})
 	}
-	if f.TaskSID != "" && !sid.Valid(sid.Task, f.TaskSID) {
-		return fmt.Errorf("%w: task SID must be WT followed by 32 hex digits", ErrInvalidSID)
+	if err := checkSIDs(checks...); err != nil {
+		return err
 	}
 	p := (&taskrouterv1.ListEventParams{}).SetPageSize(eventPageSize)
 	if f.Type != "" {

@@ -2,7 +2,6 @@ package flex
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -37,11 +36,8 @@ const liveTaskPage = 20
 // whose event is being handled). It reads one page, which is enough to know
 // whether any other live task exists.
 func (c *Client) LiveTasks(ctx context.Context, ws, channel, exclude string) ([]Task, error) {
-	if !sid.Valid(sid.Workspace, ws) {
-		return nil, fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
-	}
-	if !sid.Valid(sid.Channel, channel) {
-		return nil, fmt.Errorf("%w: channel SID must be UO followed by 32 hex digits", ErrInvalidSID)
+	if err := checkSIDs(sidCheck{"workspace SID", sid.Workspace, ws}, sidCheck{"channel SID", sid.Channel, channel}); err != nil {
+		return nil, err
 	}
 	// The channel SID is validated hex, so quoting it needs no escaping.
 	p := (&taskrouterv1.ListTaskParams{}).
@@ -67,11 +63,8 @@ func (c *Client) LiveTasks(ctx context.Context, ws, channel, exclude string) ([]
 
 // FetchTask reads task wt of workspace ws.
 func (c *Client) FetchTask(ctx context.Context, ws, wt string) (Task, error) {
-	if !sid.Valid(sid.Workspace, ws) {
-		return Task{}, fmt.Errorf("%w: workspace SID must be WS followed by 32 hex digits", ErrInvalidSID)
-	}
-	if !sid.Valid(sid.Task, wt) {
-		return Task{}, fmt.Errorf("%w: task SID must be WT followed by 32 hex digits", ErrInvalidSID)
+	if err := checkSIDs(sidCheck{"workspace SID", sid.Workspace, ws}, sidCheck{"task SID", sid.Task, wt}); err != nil {
+		return Task{}, err
 	}
 	var got *taskrouterv1.TaskrouterV1Task
 	_, err := c.do(ctx, "fetch task "+wt, func(s services) (err error) {

@@ -12,15 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// itemClient is the part of the DynamoDB API the store calls; the SDK's
-// *dynamodb.Client satisfies it.
-type itemClient interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-}
-
 // The item's attribute names. Expressions refer to them through
 // placeholders because "status" and "owner" are DynamoDB reserved words.
 const (
@@ -50,18 +41,29 @@ var errContention = errors.New("item changed concurrently")
 // claim each key at most once; reads are strongly consistent. It is safe
 // for concurrent use.
 type DynamoDB struct {
-	client    itemClient
-	table     string
-	now       func() time.Time
-	retention time.Duration
+	client itemClient
+	table  string
+	now    func() time.Time
+}
+
+// itemClient is the part of the DynamoDB API the store calls; the SDK's
+// *dynamodb.Client satisfies it.
+type itemClient interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // NewDynamoDB returns a store over table, using client (normally a
 // *dynamodb.Client, whose own retries of throttling and 5xx apply to each
 // call).
 func NewDynamoDB(client itemClient, table string, opts Options) *DynamoDB {
-	opts = opts.withDefaults()
-	return &DynamoDB{client: client, table: table, now: opts.Now, retention: opts.ClaimRetention}
+	d := &DynamoDB{client: client, table: table, now: opts.Now}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	return d
 }
 
 // Begin claims key for one processing attempt that holds the claim until
@@ -80,15 +82,12 @@ func NewDynamoDB(client itemClient, table string, opts Options) *DynamoDB {
 // lockUntil not in the future). Other failures are *Error.
 func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (Claim, error) {
 	const op = "begin"
-	if err := ctx.Err(); err != nil {
-		return Claim{}, ContextError(op, key, err)
-	}
-	if err := CheckBegin(key, payloadHash, lockUntil, d.now()); err != nil {
-		return Claim{}, OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckBegin(key, payloadHash, lockUntil, d.now())); err != nil {
+		return Claim{}, err
 	}
 	for range beginAttempts {
 		now := d.now()
-		rec := NewClaim(key, payloadHash, lockUntil, now, d.retention)
+		rec := NewClaim(key, payloadHash, lockUntil, now)
 		out, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: aws.String(d.table),
 			Item:      encode(rec),
@@ -145,40 +144,26 @@ func (d *DynamoDB) Begin(ctx context.Context, key, payloadHash string, lockUntil
 // *Error.
 func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
 	const op = "complete"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
-	}
 	now := d.now()
-	if err := CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
-		return OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckComplete(key, owner, outcome, detail, expiresAt, now)); err != nil {
+		return err
 	}
 	names := map[string]string{
 		"#st": attrStatus, "#out": attrOutcome, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
-		"#lu": attrLockUntil, "#det": attrDetail, "#own": attrOwner,
+		"#lu": attrLockUntil, "#det": attrDetail,
 	}
 	values := map[string]types.AttributeValue{
-		":done":        str(string(StatusDone)),
-		":outcome":     str(outcome),
-		":exp":         number(expirySeconds(expiresAt)),
-		":now_ms":      number(now.UnixMilli()),
-		":now_s":       number(now.Unix()),
-		":owner":       str(owner),
-		":in_progress": str(string(StatusInProgress)),
+		":done":    str(string(StatusDone)),
+		":outcome": str(outcome),
+		":exp":     number(expirySeconds(expiresAt)),
+		":now_ms":  number(now.UnixMilli()),
 	}
 	update := "SET #st = :done, #out = :outcome, #exp = :exp, #upd = :now_ms REMOVE #lu, #det"
 	if detail != "" {
 		update = "SET #st = :done, #out = :outcome, #exp = :exp, #upd = :now_ms, #det = :detail REMOVE #lu"
 		values[":detail"] = str(detail)
 	}
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(d.table),
-		Key:                       itemKey(key),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(heldByCondition),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	return d.writeError(op, key, err)
+	return d.updateHeld(ctx, op, key, owner, now, update, names, values)
 }
 
 // Defer keeps owner's claim on key in progress but lets it go at
@@ -188,33 +173,18 @@ func (d *DynamoDB) Complete(ctx context.Context, key, owner, outcome, detail str
 // classified DynamoDB error.
 func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
 	const op = "defer"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
-	}
 	now := d.now()
-	if err := CheckDefer(key, owner, detail, lockUntil, now); err != nil {
-		return OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
+		return err
 	}
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 itemKey(key),
-		UpdateExpression:    aws.String("SET #lu = :lu, #det = :detail, #exp = :exp, #upd = :now_ms"),
-		ConditionExpression: aws.String(heldByCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#lu": attrLockUntil, "#det": attrDetail, "#exp": attrExpiresAt, "#upd": attrUpdatedAt,
-			"#own": attrOwner, "#st": attrStatus,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lu":          number(lockMillis(lockUntil)),
-			":detail":      str(detail),
-			":exp":         number(expirySeconds(lockUntil.Add(d.retention))),
-			":now_ms":      number(now.UnixMilli()),
-			":now_s":       number(now.Unix()),
-			":owner":       str(owner),
-			":in_progress": str(string(StatusInProgress)),
-		},
-	})
-	return d.writeError(op, key, err)
+	return d.updateHeld(ctx, op, key, owner, now, "SET #lu = :lu, #det = :detail, #exp = :exp, #upd = :now_ms",
+		map[string]string{"#lu": attrLockUntil, "#det": attrDetail, "#exp": attrExpiresAt, "#upd": attrUpdatedAt},
+		map[string]types.AttributeValue{
+			":lu":     number(lockMillis(lockUntil)),
+			":detail": str(detail),
+			":exp":    number(expirySeconds(lockUntil.Add(DefaultClaimRetention))),
+			":now_ms": number(now.UnixMilli()),
+		})
 }
 
 // Release deletes key's in-progress claim, after a failure worth retrying,
@@ -223,25 +193,16 @@ func (d *DynamoDB) Defer(ctx context.Context, key, owner, detail string, lockUnt
 // (ErrInvalidArgument); other failures are *Error.
 func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 	const op = "release"
-	if err := ctx.Err(); err != nil {
-		return ContextError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckRelease(key, owner)); err != nil {
+		return err
 	}
-	if err := CheckRelease(key, owner); err != nil {
-		return OpError(op, key, err)
-	}
-	now := d.now()
+	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 itemKey(key),
-		ConditionExpression: aws.String(heldByCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#own": attrOwner, "#st": attrStatus, "#exp": attrExpiresAt,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":owner":       str(owner),
-			":in_progress": str(string(StatusInProgress)),
-			":now_s":       number(now.Unix()),
-		},
+		TableName:                 aws.String(d.table),
+		Key:                       itemKey(key),
+		ConditionExpression:       heldBy(owner, d.now(), names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	return d.writeError(op, key, err)
 }
@@ -251,11 +212,8 @@ func (d *DynamoDB) Release(ctx context.Context, key, owner string) error {
 // failures are *Error.
 func (d *DynamoDB) Get(ctx context.Context, key string) (Record, error) {
 	const op = "get"
-	if err := ctx.Err(); err != nil {
-		return Record{}, ContextError(op, key, err)
-	}
-	if err := checkString("key", key, MaxKeyBytes); err != nil {
-		return Record{}, OpError(op, key, err)
+	if err := Precheck(ctx, op, key, CheckKey(key)); err != nil {
+		return Record{}, err
 	}
 	cur, err := d.current(ctx, op, key, nil, d.now())
 	if err != nil {
@@ -267,11 +225,31 @@ func (d *DynamoDB) Get(ctx context.Context, key string) (Record, error) {
 	return *cur, nil
 }
 
-// heldByCondition holds when the item is a live in-progress claim of
-// :owner; Complete and Release write only then.
-const heldByCondition = "#own = :owner AND #st = :in_progress AND #exp > :now_s"
+// heldBy returns the condition of the writes only a claim's owner makes
+// (Complete, Defer, Release) — the item is a live in-progress claim of
+// owner at now — and adds the names and values it refers to.
+func heldBy(owner string, now time.Time, names map[string]string, values map[string]types.AttributeValue) *string {
+	names["#own"], names["#st"], names["#exp"] = attrOwner, attrStatus, attrExpiresAt
+	values[":owner"], values[":in_progress"], values[":now_s"] = str(owner), str(string(StatusInProgress)), number(now.Unix())
+	return aws.String("#own = :owner AND #st = :in_progress AND #exp > :now_s")
+}
 
-// writeError maps a Complete or Release result: a refused condition is
+// updateHeld applies update, with its names and values, to key's item if
+// owner holds its claim (heldBy).
+func (d *DynamoDB) updateHeld(ctx context.Context, op, key, owner string, now time.Time, update string,
+	names map[string]string, values map[string]types.AttributeValue) error {
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       itemKey(key),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       heldBy(owner, now, names, values),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	return d.writeError(op, key, err)
+}
+
+// writeError maps a Complete, Defer or Release result: a refused condition is
 // ErrLockLost, anything else is classified.
 func (d *DynamoDB) writeError(op, key string, err error) error {
 	if err == nil {

@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -9,26 +10,6 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
-)
-
-// Sentinel conditions callers branch on; test with errors.Is.
-var (
-	// ErrInProgress: another invocation holds an unexpired claim on the
-	// key. Answer 409 and let the sender retry later.
-	ErrInProgress = errors.New("idempotency key is being processed")
-	// ErrPayloadMismatch: the key is recorded with a different payload
-	// hash, so it was reused for a different request. Answer 422.
-	ErrPayloadMismatch = errors.New("idempotency key reused with a different payload")
-	// ErrLockLost: the key is not (or no longer) claimed by the given
-	// owner — it was taken over after the lock expired, released, already
-	// completed, or expired.
-	ErrLockLost = errors.New("idempotency claim lost")
-	// ErrNotFound: no live record has the key.
-	ErrNotFound = errors.New("idempotency record not found")
-	// ErrInvalidArgument: a caller passed a value the store refuses (an
-	// empty or oversized key, a time not in the future, …). Nothing was
-	// written.
-	ErrInvalidArgument = errors.New("invalid argument")
 )
 
 // Status is the state of a record.
@@ -54,7 +35,9 @@ const (
 )
 
 // DefaultClaimRetention is how long an in-progress claim is kept after its
-// lock expires when Options.ClaimRetention is zero.
+// lock expires. While kept, a retry with the same payload takes it over
+// and one with a different payload gets ErrPayloadMismatch; afterwards the
+// key is free.
 const DefaultClaimRetention = 24 * time.Hour
 
 // Record is the stored state of one key.
@@ -98,23 +81,17 @@ type Claim struct {
 type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ClaimRetention is how long an in-progress claim is kept after its
-	// lock expires (default DefaultClaimRetention). While kept, a retry
-	// with the same payload takes it over and one with a different payload
-	// gets ErrPayloadMismatch; afterwards the key is free.
-	ClaimRetention time.Duration
 }
 
-// withDefaults returns o with zero fields set to their defaults.
-func (o Options) withDefaults() Options {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.ClaimRetention <= 0 {
-		o.ClaimRetention = DefaultClaimRetention
-	}
-	return o
-}
+// Conditions of a key's record; test with errors.Is.
+var (
+	// ErrLockLost: the key is not (or no longer) claimed by the given
+	// owner — it was taken over after the lock expired, released, already
+	// completed, or expired.
+	ErrLockLost = errors.New("idempotency claim lost")
+	// ErrNotFound: no live record has the key.
+	ErrNotFound = errors.New("idempotency record not found")
+)
 
 // PayloadHash returns the hex SHA-256 of parts, each prefixed with its
 // length, so that ("ab", "c") and ("a", "bc") hash differently. Callers pass
@@ -169,6 +146,16 @@ func Live(expiresAt int64, now time.Time) bool { return now.Unix() < expiresAt }
 // is still held at now.
 func locked(lockUntil int64, now time.Time) bool { return now.UnixMilli() < lockUntil }
 
+// Begin's refusals; test with errors.Is.
+var (
+	// ErrInProgress: another invocation holds an unexpired claim on the
+	// key. Answer 409 and let the sender retry later.
+	ErrInProgress = errors.New("idempotency key is being processed")
+	// ErrPayloadMismatch: the key is recorded with a different payload
+	// hash, so it was reused for a different request. Answer 422.
+	ErrPayloadMismatch = errors.New("idempotency key reused with a different payload")
+)
+
 // Judge decides Begin for the live record cur (nil when the key has none)
 // and the caller's payload hash: it returns the record to replay, an error,
 // or (nil, nil) when the caller may claim the key — because it has no live
@@ -187,6 +174,10 @@ func Judge(cur *Record, payloadHash string, now time.Time) (*Record, error) {
 		return nil, nil
 	}
 }
+
+// ErrInvalidArgument: a caller passed a value the store refuses (an empty
+// or oversized key, a time not in the future, …). Nothing was written.
+var ErrInvalidArgument = errors.New("invalid argument")
 
 // checkString refuses an empty, oversized or non-UTF-8 value: DynamoDB
 // would store invalid UTF-8 altered, so both stores refuse it.
@@ -247,10 +238,10 @@ func CheckDefer(key, owner, detail string, lockUntil, now time.Time) error {
 
 // Deferred returns cur, still in progress, with its lock moved to
 // lockUntil and detail recorded for the attempt that takes it over.
-func Deferred(cur Record, detail string, lockUntil, now time.Time, retention time.Duration) Record {
+func Deferred(cur Record, detail string, lockUntil, now time.Time) Record {
 	cur.Detail = detail
 	cur.LockUntil = time.UnixMilli(lockMillis(lockUntil)).UTC()
-	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC()
+	cur.ExpiresAt = time.Unix(expirySeconds(lockUntil.Add(DefaultClaimRetention)), 0).UTC()
 	cur.UpdatedAt = time.UnixMilli(now.UnixMilli()).UTC()
 	return cur
 }
@@ -266,19 +257,32 @@ func CheckRelease(key, owner string) error {
 	)
 }
 
+// Precheck is what a store call op on key answers before it does anything:
+// ContextError when ctx is done, else check (an argument check's result)
+// as an OpError, else nil.
+func Precheck(ctx context.Context, op, key string, check error) error {
+	if err := ctx.Err(); err != nil {
+		return ContextError(op, key, err)
+	}
+	if check != nil {
+		return OpError(op, key, check)
+	}
+	return nil
+}
+
 // OpError adds the operation and key to a sentinel or validation error.
 func OpError(op, key string, err error) error {
 	return fmt.Errorf("idempotency %s %q: %w", op, key, err)
 }
 
 // NewClaim returns the in-progress record Begin writes.
-func NewClaim(key, payloadHash string, lockUntil, now time.Time, retention time.Duration) Record {
+func NewClaim(key, payloadHash string, lockUntil, now time.Time) Record {
 	return Record{
 		Key:         key,
 		Status:      StatusInProgress,
 		PayloadHash: payloadHash,
 		LockUntil:   time.UnixMilli(lockMillis(lockUntil)).UTC(),
-		ExpiresAt:   time.Unix(expirySeconds(lockUntil.Add(retention)), 0).UTC(),
+		ExpiresAt:   time.Unix(expirySeconds(lockUntil.Add(DefaultClaimRetention)), 0).UTC(),
 		Owner:       newOwner(),
 		UpdatedAt:   time.UnixMilli(now.UnixMilli()).UTC(),
 	}

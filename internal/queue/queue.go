@@ -16,33 +16,27 @@ import (
 	"github.com/flexhook/flexhook/internal/closejob"
 )
 
-// api is the part of the SQS client this package calls (*sqs.Client).
-type api interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-}
-
 // MaxVisibility is the longest visibility timeout SQS accepts.
 const MaxVisibility = 12 * time.Hour
 
 // Names of the system attributes SQS returns with a message, as they appear
 // in Message.Attributes and in a Lambda SQS event.
 const (
-	AttrReceiveCount     = "ApproximateReceiveCount"
-	AttrFirstReceive     = "ApproximateFirstReceiveTimestamp"
-	AttrSentTimestamp    = "SentTimestamp"
-	AttrSenderID         = "SenderId"
-	AttrMessageGroupID   = "MessageGroupId"
-	AttrMessageDedupID   = "MessageDeduplicationId"
-	AttrSequenceNumber   = "SequenceNumber"
-	AttrDeadLetterSource = "DeadLetterQueueSourceArn"
-	AttrAWSTraceHeader   = "AWSTraceHeader"
+	AttrReceiveCount   = "ApproximateReceiveCount"
+	AttrSentTimestamp  = "SentTimestamp"
+	AttrMessageGroupID = "MessageGroupId"
 )
 
 // Client performs SQS operations on any queue, named by its URL. It is safe
 // for concurrent use.
 type Client struct {
 	api api
+}
+
+// api is the part of the SQS client this package calls (*sqs.Client).
+type api interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // New returns a Client calling SQS through api, normally a *sqs.Client built
@@ -110,9 +104,6 @@ type Sender struct {
 
 // NewSender returns a Sender to the queue at queueURL.
 func NewSender(api api, queueURL string) *Sender { return &Sender{c: New(api), url: queueURL} }
-
-// QueueURL returns the URL of the queue the Sender sends to.
-func (s *Sender) QueueURL() string { return s.url }
 
 // Enqueue sends m as a close job. On a FIFO queue its message group is the
 // job's channel SID and its deduplication id closejob.DedupID(m.Key).

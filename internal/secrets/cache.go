@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -153,34 +155,11 @@ func sameSecret(a, b *Twilio) bool {
 	if a.VersionID != "" && a.VersionID == b.VersionID {
 		return true
 	}
-	eq := func(x, y []Value) bool {
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !x[i].Equal(y[i]) {
-				return false
-			}
-		}
-		return true
-	}
+	eq := func(x, y []Value) bool { return slices.EqualFunc(x, y, Value.Equal) }
 	return a.AccountSID == b.AccountSID && eq(a.AuthTokens, b.AuthTokens) &&
 		a.APIKeySID == b.APIKeySID && a.APIKeySecret.Equal(b.APIKeySecret) &&
 		eq(a.CRMWebhookSecrets, b.CRMWebhookSecrets) && eq(a.CRMAPITokens, b.CRMAPITokens) &&
-		sameSources(a.CRMSources, b.CRMSources, eq)
-}
-
-// sameSources reports whether two crm_sources maps hold the same secrets.
-func sameSources(a, b map[string][]Value, eq func(x, y []Value) bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || !eq(v, w) {
-			return false
-		}
-	}
-	return true
+		maps.EqualFunc(a.CRMSources, b.CRMSources, eq)
 }
 
 // FetchError is a failed GetSecretValue call.

@@ -52,10 +52,11 @@ type FormatError struct {
 }
 
 func (e *FormatError) Error() string {
-	if e.Field == "" {
-		return "secret: " + e.Reason
+	msg := "secret: " + e.Reason
+	if e.Field != "" {
+		msg = fmt.Sprintf("secret: field %q %s", e.Field, e.Reason)
 	}
-	return fmt.Sprintf("secret: field %q %s", e.Field, e.Reason)
+	return msg
 }
 
 // Parse decodes a SecretString:

@@ -68,10 +68,6 @@ type Options struct {
 	Routing bool
 	// MaxCloses bounds the closes of one sweep (default 500).
 	MaxCloses int
-	// Pace is the least time between two closes (default 100ms).
-	Pace time.Duration
-	// Margin is kept free before the context's deadline (default 10s).
-	Margin time.Duration
 	// Now and Sleep are the clock (tests inject them).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -154,12 +150,6 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 	if o.MaxCloses <= 0 {
 		o.MaxCloses = 500
 	}
-	if o.Pace <= 0 {
-		o.Pace = 100 * time.Millisecond
-	}
-	if o.Margin <= 0 {
-		o.Margin = 10 * time.Second
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -168,6 +158,13 @@ func New(api api, r runner, ws string, o Options) *Sweeper {
 	}
 	return &Sweeper{api: api, runner: r, ws: ws, rules: taskrouter.Rules{CloseEvents: o.CloseEvents}, o: o}
 }
+
+const (
+	// pace is the least time between two closes.
+	pace = 100 * time.Millisecond
+	// margin is kept free before the context's deadline.
+	margin = 10 * time.Second
+)
 
 // errStop ends the event walk early.
 var errStop = errors.New("stop")
@@ -237,7 +234,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (Report, error) {
 		if a.Outcome == string(channelclose.Closed) {
 			closes++
 		}
-		if err := s.o.Sleep(ctx, s.o.Pace); err != nil {
+		if err := s.o.Sleep(ctx, pace); err != nil {
 			rep.Truncated = true
 			return errStop
 		}
@@ -369,5 +366,5 @@ func (s *Sweeper) sweepChannel(ctx context.Context, ch taskrouter.Channel, e fle
 // late reports that the deadline is too close to start more work.
 func (s *Sweeper) late(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
-	return ok && s.o.Now().Add(s.o.Margin).After(d)
+	return ok && s.o.Now().Add(margin).After(d)
 }

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,15 +68,12 @@ type Options struct {
 	// DaemonAddr is the X-Ray daemon's UDP address (AWS_XRAY_DAEMON_ADDRESS,
 	// host:port). Empty turns tracing off.
 	DaemonAddr string
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // Tracer sends subsegments to the X-Ray daemon. A nil *Tracer traces
 // nothing. It is safe for concurrent use.
 type Tracer struct {
 	addr string
-	now  func() time.Time
 
 	mu   sync.Mutex
 	conn net.Conn // dialed on the first subsegment
@@ -86,9 +84,6 @@ func New(o Options) *Tracer {
 	if o.DaemonAddr == "" {
 		return nil
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	// AWS_XRAY_DAEMON_ADDRESS may also be "tcp:host:port udp:host:port".
 	addr := o.DaemonAddr
 	for _, f := range strings.Fields(addr) {
@@ -96,7 +91,7 @@ func New(o Options) *Tracer {
 			addr = a
 		}
 	}
-	return &Tracer{addr: addr, now: o.Now}
+	return &Tracer{addr: addr}
 }
 
 // Transport returns base wrapped so that each request made in a sampled
@@ -106,44 +101,7 @@ func (t *Tracer) Transport(base http.RoundTripper) http.RoundTripper {
 	if t == nil {
 		return base
 	}
-	return &transport{t: t, base: base}
-}
-
-type transport struct {
-	t    *Tracer
-	base http.RoundTripper
-}
-
-func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return tr.t.trace(req, tr.base.RoundTrip, req.URL.Hostname(), "remote")
-}
-
-// trace makes the request with do and, in a sampled invocation, sends it
-// as a subsegment called name in namespace ("remote" or "aws", which adds
-// the operation and request id).
-func (t *Tracer) trace(req *http.Request, do func(*http.Request) (*http.Response, error), name, namespace string) (*http.Response, error) {
-	h, ok := headerFrom(req.Context())
-	if !ok {
-		return do(req)
-	}
-	start := t.now()
-	resp, err := do(req)
-	seg := t.subsegment(h, name, start)
-	seg.Namespace = namespace
-	seg.HTTP = httpInfo(req, resp)
-	if namespace == "aws" {
-		info := &awsInfo{}
-		if target := req.Header.Get("X-Amz-Target"); target != "" {
-			_, info.Operation, _ = strings.Cut(target, ".")
-		}
-		if resp != nil {
-			info.RequestID = resp.Header.Get("X-Amzn-Requestid")
-		}
-		seg.AWS = info
-	}
-	seg.classify(resp, err)
-	t.send(seg)
-	return resp, err
+	return &traced{t: t, do: base.RoundTrip, namespace: "remote"}
 }
 
 // Doer is the HTTP client interface of the AWS SDK (aws.HTTPClient).
@@ -159,17 +117,45 @@ func (t *Tracer) AWSClient(base Doer, service string) Doer {
 	if t == nil {
 		return base
 	}
-	return &awsClient{t: t, base: base, service: service}
+	return &traced{t: t, do: base.Do, name: service, namespace: "aws"}
 }
 
-type awsClient struct {
-	t       *Tracer
-	base    Doer
-	service string
+// traced makes requests with do and, in a sampled invocation, sends each
+// as a subsegment called name (the request's host when empty) in
+// namespace ("remote" or "aws", which adds the operation and request id).
+// It is both an http.RoundTripper and a Doer.
+type traced struct {
+	t               *Tracer
+	do              func(*http.Request) (*http.Response, error)
+	name, namespace string
 }
 
-func (c *awsClient) Do(req *http.Request) (*http.Response, error) {
-	return c.t.trace(req, c.base.Do, c.service, "aws")
+func (c *traced) RoundTrip(req *http.Request) (*http.Response, error) { return c.Do(req) }
+
+func (c *traced) Do(req *http.Request) (*http.Response, error) {
+	h, ok := headerFrom(req.Context())
+	if !ok {
+		return c.do(req)
+	}
+	t := c.t
+	start := time.Now()
+	resp, err := c.do(req)
+	seg := t.subsegment(h, cmp.Or(c.name, req.URL.Hostname()), start)
+	seg.Namespace = c.namespace
+	seg.HTTP = httpInfo(req, resp)
+	if c.namespace == "aws" {
+		info := &awsInfo{}
+		if target := req.Header.Get("X-Amz-Target"); target != "" {
+			_, info.Operation, _ = strings.Cut(target, ".")
+		}
+		if resp != nil {
+			info.RequestID = resp.Header.Get("X-Amzn-Requestid")
+		}
+		seg.AWS = info
+	}
+	seg.classify(resp, err)
+	t.send(seg)
+	return resp, err
 }
 
 // subsegment is an independent subsegment document.
@@ -223,7 +209,7 @@ type exception struct {
 func (t *Tracer) subsegment(h Header, name string, start time.Time) *subsegment {
 	return &subsegment{
 		Name: name, ID: newID(), TraceID: h.Root, ParentID: h.Parent, Type: "subsegment",
-		StartTime: epoch(start), EndTime: epoch(t.now()),
+		StartTime: epoch(start), EndTime: epoch(time.Now()),
 	}
 }
 

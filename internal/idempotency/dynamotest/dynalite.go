@@ -37,8 +37,9 @@ const (
 	portAttempts = 3
 )
 
-// errNotInstalled reports that the dynalite launcher is missing.
-var errNotInstalled = errors.New("dynalite is not installed")
+// ErrNotInstalled is returned by Launch when dynalite or node is missing:
+// `npm ci` has not been run in the module root.
+var ErrNotInstalled = errors.New("dynalite is not installed")
 
 // errPortInUse reports that dynalite exited because its port was taken.
 var errPortInUse = errors.New("port already in use")
@@ -64,27 +65,20 @@ func Start(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("dynamotest: %v", err)
 	}
-	launcher, err := findLauncher(root)
-	if err != nil {
+	d, err := Launch(root)
+	switch {
+	case errors.Is(err, ErrNotInstalled):
 		notInstalled(t, root, err)
-	}
-	var srv *server
-	for attempt := 1; ; attempt++ {
-		srv, err = startServer(launcher)
-		if err == nil || !errors.Is(err, errPortInUse) || attempt == portAttempts {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("dynamotest: start dynalite: %v", err)
+	case err != nil:
+		t.Fatalf("dynamotest: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := srv.stop(); err != nil {
+		if err := d.Close(); err != nil {
 			t.Errorf("dynamotest: stop dynalite: %v", err)
 		}
 	})
-	t.Logf("dynamotest: dynalite ready at %s in %v", srv.endpoint, srv.startup.Round(time.Millisecond))
-	return srv.endpoint
+	t.Logf("dynamotest: dynalite ready at %s in %v", d.srv.endpoint, d.srv.startup.Round(time.Millisecond))
+	return d.srv.endpoint
 }
 
 // notInstalled skips t, or fails it under CI, because the dynalite
@@ -104,10 +98,10 @@ func notInstalled(t testing.TB, root string, err error) {
 func findLauncher(root string) (string, error) {
 	p := filepath.Join(root, filepath.FromSlash(launcherPath))
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%w: no %s", errNotInstalled, p)
+		return "", fmt.Errorf("%w: no %s", ErrNotInstalled, p)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
-		return "", fmt.Errorf("%w: node is not on PATH", errNotInstalled)
+		return "", fmt.Errorf("%w: node is not on PATH", ErrNotInstalled)
 	}
 	return p, nil
 }

@@ -132,8 +132,8 @@ func TestFindModuleRoot(t *testing.T) {
 func TestFindLauncherNotInstalled(t *testing.T) {
 	root := t.TempDir()
 	_, err := findLauncher(root)
-	if !errors.Is(err, errNotInstalled) {
-		t.Errorf("findLauncher(%q) error = %v, want errNotInstalled", root, err)
+	if !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("findLauncher(%q) error = %v, want ErrNotInstalled", root, err)
 	}
 }
 
@@ -178,7 +178,7 @@ func TestNotInstalledSkipsUnlessCI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("CI", tt.ci)
 			r := &recordingTB{TB: t}
-			notInstalled(r, t.TempDir(), errNotInstalled)
+			notInstalled(r, t.TempDir(), ErrNotInstalled)
 			if r.skipped != tt.wantSkip || r.failed != tt.wantFailed {
 				t.Errorf("notInstalled with CI=%q: skipped=%v failed=%v, want skipped=%v failed=%v",
 					tt.ci, r.skipped, r.failed, tt.wantSkip, tt.wantFailed)

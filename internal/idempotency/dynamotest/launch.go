@@ -8,10 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// ErrNotInstalled is returned by Launch when dynalite or node is missing:
-// `npm ci` has not been run in the module root.
-var ErrNotInstalled = errNotInstalled
-
 // Dynalite is a dynalite process started by Launch, outside a test: for
 // local runs such as `flexhook run`, which must work with or without npm.
 type Dynalite struct {

@@ -6,6 +6,7 @@ package idempotencytest
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -20,8 +21,7 @@ const sweepEvery = 256
 // unit tests and local runs. It is safe for concurrent use. Records live
 // only as long as the process.
 type Memory struct {
-	now       func() time.Time
-	retention time.Duration
+	now func() time.Time
 
 	mu     sync.Mutex
 	items  map[string]idempotency.Record
@@ -30,12 +30,9 @@ type Memory struct {
 
 // NewMemory returns an empty Memory store.
 func NewMemory(opts idempotency.Options) *Memory {
-	m := &Memory{now: opts.Now, retention: opts.ClaimRetention, items: make(map[string]idempotency.Record)}
+	m := &Memory{now: opts.Now, items: make(map[string]idempotency.Record)}
 	if m.now == nil {
 		m.now = time.Now
-	}
-	if m.retention <= 0 {
-		m.retention = idempotency.DefaultClaimRetention
 	}
 	return m
 }
@@ -45,14 +42,11 @@ func NewMemory(opts idempotency.Options) *Memory {
 // outcomes; the two stores behave the same.
 func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil time.Time) (idempotency.Claim, error) {
 	const op = "begin"
-	if err := ctx.Err(); err != nil {
-		return idempotency.Claim{}, idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckBegin(key, payloadHash, lockUntil, now); err != nil {
-		return idempotency.Claim{}, idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckBegin(key, payloadHash, lockUntil, now)); err != nil {
+		return idempotency.Claim{}, err
 	}
 	cur := m.liveLocked(key, now)
 	done, err := idempotency.Judge(cur, payloadHash, now)
@@ -63,7 +57,7 @@ func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil t
 		replay := *done
 		return idempotency.Claim{Done: &replay}, nil
 	}
-	rec := idempotency.NewClaim(key, payloadHash, lockUntil, now, m.retention)
+	rec := idempotency.NewClaim(key, payloadHash, lockUntil, now)
 	m.putLocked(rec, now)
 	c := idempotency.Claim{Owner: rec.Owner, TakenOver: cur != nil}
 	if cur != nil {
@@ -78,21 +72,17 @@ func (m *Memory) Begin(ctx context.Context, key, payloadHash string, lockUntil t
 // idempotency.ErrLockLost when owner does not hold the claim, ErrInvalidArgument.
 func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil time.Time) error {
 	const op = "defer"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckDefer(key, owner, detail, lockUntil, now); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckDefer(key, owner, detail, lockUntil, now)); err != nil {
+		return err
 	}
-	cur := m.liveLocked(key, now)
-	if !heldBy(cur, owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	cur, err := m.heldLocked(op, key, owner, now)
+	if err == nil {
+		m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now), now)
 	}
-	m.putLocked(idempotency.Deferred(*cur, detail, lockUntil, now, m.retention), now)
-	return nil
+	return err
 }
 
 // Complete marks key done with outcome and detail, keeping the record until
@@ -100,21 +90,17 @@ func (m *Memory) Defer(ctx context.Context, key, owner, detail string, lockUntil
 // in-progress claim.
 func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail string, expiresAt time.Time) error {
 	const op = "complete"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if err := idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckComplete(key, owner, outcome, detail, expiresAt, now)); err != nil {
+		return err
 	}
-	cur := m.liveLocked(key, now)
-	if !heldBy(cur, owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	cur, err := m.heldLocked(op, key, owner, now)
+	if err == nil {
+		m.putLocked(idempotency.Completed(*cur, outcome, detail, expiresAt, now), now)
 	}
-	m.putLocked(idempotency.Completed(*cur, outcome, detail, expiresAt, now), now)
-	return nil
+	return err
 }
 
 // Release deletes key's in-progress claim so a retry can claim it again.
@@ -122,29 +108,23 @@ func (m *Memory) Complete(ctx context.Context, key, owner, outcome, detail strin
 // claim.
 func (m *Memory) Release(ctx context.Context, key, owner string) error {
 	const op = "release"
-	if err := ctx.Err(); err != nil {
-		return idempotency.ContextError(op, key, err)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := idempotency.CheckRelease(key, owner); err != nil {
-		return idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckRelease(key, owner)); err != nil {
+		return err
 	}
-	if !heldBy(m.liveLocked(key, m.now()), owner) {
-		return idempotency.OpError(op, key, idempotency.ErrLockLost)
+	_, err := m.heldLocked(op, key, owner, m.now())
+	if err == nil {
+		delete(m.items, key)
 	}
-	delete(m.items, key)
-	return nil
+	return err
 }
 
 // Get returns key's live record, or idempotency.ErrNotFound.
 func (m *Memory) Get(ctx context.Context, key string) (idempotency.Record, error) {
 	const op = "get"
-	if err := ctx.Err(); err != nil {
-		return idempotency.Record{}, idempotency.ContextError(op, key, err)
-	}
-	if err := idempotency.CheckKey(key); err != nil {
-		return idempotency.Record{}, idempotency.OpError(op, key, err)
+	if err := idempotency.Precheck(ctx, op, key, idempotency.CheckKey(key)); err != nil {
+		return idempotency.Record{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -173,14 +153,15 @@ func (m *Memory) putLocked(rec idempotency.Record, now time.Time) {
 		return
 	}
 	m.writes = 0
-	for k, r := range m.items {
-		if !idempotency.Live(r.ExpiresAt.Unix(), now) {
-			delete(m.items, k)
-		}
-	}
+	maps.DeleteFunc(m.items, func(_ string, r idempotency.Record) bool { return !idempotency.Live(r.ExpiresAt.Unix(), now) })
 }
 
-// heldBy reports whether cur is an in-progress claim of owner.
-func heldBy(cur *idempotency.Record, owner string) bool {
-	return cur != nil && cur.Status == idempotency.StatusInProgress && cur.Owner == owner
+// heldLocked returns key's live record if it is an in-progress claim of
+// owner at now, and otherwise ErrLockLost.
+func (m *Memory) heldLocked(op, key, owner string, now time.Time) (*idempotency.Record, error) {
+	cur := m.liveLocked(key, now)
+	if cur == nil || cur.Status != idempotency.StatusInProgress || cur.Owner != owner {
+		return nil, idempotency.OpError(op, key, idempotency.ErrLockLost)
+	}
+	return cur, nil
 }

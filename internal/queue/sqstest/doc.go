@@ -50,6 +50,5 @@
 //     ones.
 //   - goaws listens on all interfaces (0.0.0.0), not only loopback; it has
 //     no option to change that. Clients here use 127.0.0.1.
-//   - It logs message bodies at info level; Start runs it at error level
-//     unless Options.LogLevel says otherwise.
+//   - It logs message bodies at info level; Start runs it at error level.
 package sqstest

@@ -2,24 +2,11 @@
 
 package sqstest
 
-import (
-	"errors"
-	"syscall"
-)
+import "syscall"
 
 // sysProcAttr starts goaws in a process group of its own, so that Close can
 // kill it and anything it starts in one go, and that it dies with the
 // process that started it.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
-// killGroup sends SIGKILL to the process group led by pid. A group that is
-// already gone is not an error.
-func killGroup(pid int) error {
-	err := syscall.Kill(-pid, syscall.SIGKILL)
-	if errors.Is(err, syscall.ESRCH) {
-		return nil
-	}
-	return err
 }

@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package sqstest
 
@@ -6,10 +6,6 @@ import (
 	"errors"
 	"syscall"
 )
-
-// sysProcAttr starts goaws in a process group of its own, so that Close can
-// kill it and anything it starts in one go.
-func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 // killGroup sends SIGKILL to the process group led by pid. A group that is
 // already gone is not an error.

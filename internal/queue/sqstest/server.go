@@ -64,13 +64,8 @@ type Options struct {
 	VisibilityTimeout time.Duration
 	// Port is the TCP port to listen on; 0 picks a free one.
 	Port int
-	// Binary is the goaws executable; empty means the pinned tool (Binary).
-	Binary string
 	// Output receives goaws's log; nil discards it.
 	Output io.Writer
-	// LogLevel is goaws's log level (default "error": at info level goaws
-	// logs message bodies).
-	LogLevel string
 	// StartTimeout bounds the wait for goaws to answer (default
 	// DefaultStartTimeout).
 	StartTimeout time.Duration
@@ -114,24 +109,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = DefaultStartTimeout
 	}
-	if o.LogLevel == "" {
-		o.LogLevel = "error"
-	}
 	if strings.HasSuffix(o.QueueName, ".fifo") || strings.ContainsAny(o.QueueName, "/: ") {
 		return nil, fmt.Errorf("sqstest: invalid queue base name %q", o.QueueName)
 	}
-	bin := o.Binary
-	if bin == "" {
-		var err error
-		if bin, err = Binary(ctx); err != nil {
-			return nil, err
-		}
+	bin, err := Binary(ctx)
+	if err != nil {
+		return nil, err
 	}
 	const attempts = 3
 	for i := 1; ; i++ {
 		port := o.Port
 		if port == 0 {
-			var err error
 			if port, err = process.FreePort(); err != nil {
 				return nil, err
 			}
@@ -236,7 +224,8 @@ func launch(ctx context.Context, o Options, bin string, port int) (*Server, erro
 		out:      &process.Tail{Max: 8 << 10},
 		probe:    probe,
 	}
-	s.cmd = exec.Command(bin, "-config", filepath.Join(dir, "goaws.yaml"), "-loglevel", o.LogLevel, "Local")
+	// At info level goaws logs message bodies.
+	s.cmd = exec.Command(bin, "-config", filepath.Join(dir, "goaws.yaml"), "-loglevel", "error", "Local")
 	// goaws looks for a goaws.yaml under its working directory when no
 	// -config is given; run it where only ours is.
 	s.cmd.Dir = dir

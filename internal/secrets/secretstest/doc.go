@@ -6,14 +6,10 @@
 // github.com/aws/aws-sdk-go-v2/service/secretsmanager client pointed at it with
 // BaseEndpoint (or AWS_ENDPOINT_URL_SECRETS_MANAGER): POST / with
 // X-Amz-Target: secretsmanager.<Operation> and a JSON body. It implements
-//
-//   - GetSecretValue, by secret name, full ARN or partial ARN, with
-//     VersionStage (AWSCURRENT, AWSPREVIOUS, custom labels) and VersionId:
-//     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
-//   - PutSecretValue, which stores a new version, moves AWSCURRENT to it and
-//     AWSPREVIOUS to the version that was current, and is idempotent on
-//     ClientRequestToken:
-//     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html
+// the one operation flexhook calls, GetSecretValue, by secret name, full ARN
+// or partial ARN, with VersionStage (AWSCURRENT, AWSPREVIOUS) and VersionId:
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+// Any other operation is answered UnknownOperationException.
 //
 // Errors are sent as the service sends them (HTTP status, a JSON body with
 // "__type" and "Message", and an x-amzn-RequestId header, see
@@ -23,8 +19,8 @@
 // server errors as it would in production.
 //
 // Tests steer the fake through goroutine-safe Go methods: Put creates or
-// rotates a secret, Inject makes the next calls fail or stall (throttling,
-// access denied, 500s, slow answers), and Calls and Count report how many
+// rotates a secret, Inject makes the next calls fail (throttling, access
+// denied, 500s), and Calls and Count report how many
 // requests arrived, for example to check that warm Lambda invocations make no
 // Secrets Manager call at all. Listen serves the fake on a TCP address for
 // local runs outside tests.

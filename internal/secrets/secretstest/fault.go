@@ -1,44 +1,36 @@
 package secretstest
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Error codes Secrets Manager sends that tests commonly inject. Any other
 // code may be injected as well.
 const (
-	CodeThrottling     = "ThrottlingException"
-	CodeAccessDenied   = "AccessDeniedException"
-	CodeInternal       = "InternalServiceError"
-	CodeDecryption     = "DecryptionFailure"
-	CodeNotFound       = "ResourceNotFoundException"
-	CodeInvalidRequest = "InvalidRequestException"
+	CodeThrottling   = "ThrottlingException"
+	CodeAccessDenied = "AccessDeniedException"
+	CodeInternal     = "InternalServiceError"
+	CodeDecryption   = "DecryptionFailure"
+	CodeNotFound     = "ResourceNotFoundException"
 )
 
 // Fault describes how the Server misbehaves on the next matching calls.
 type Fault struct {
 	// Type is the error code sent as "__type", for example
-	// CodeThrottling. Empty means the call does not fail: it only waits
-	// Delay and is then answered normally.
+	// CodeThrottling. The HTTP status is the one AWS uses: 500 for
+	// InternalServiceError, 503 for ServiceUnavailable and 400 for
+	// everything else, throttling included. Empty means the call does not
+	// fail.
 	Type string
 
 	// Message replaces the message Secrets Manager sends with Type.
 	Message string
 
-	// Status is the HTTP status of the error. Zero picks the one AWS uses:
-	// 500 for InternalServiceError, 503 for ServiceUnavailable and 400 for
-	// everything else, throttling included.
-	Status int
-
 	// Times is how many matching calls the fault affects. Zero or less means
 	// every matching call until ClearFaults.
 	Times int
-
-	// Delay holds each affected answer back for this long, or until the
-	// client gives up, before it is sent.
-	Delay time.Duration
 
 	// Operation limits the fault to one operation such as
 	// OpGetSecretValue. Empty matches every operation.
@@ -64,19 +56,12 @@ func (s *Server) ClearFaults() {
 
 // apiError returns the answer f gives to a call to op.
 func (f *Fault) apiError(op string) *apiError {
-	e := &apiError{status: f.Status, typ: f.Type, message: f.Message}
-	if e.status == 0 {
-		switch f.Type {
-		case CodeInternal:
-			e.status = http.StatusInternalServerError
-		case "ServiceUnavailable", "ServiceUnavailableException":
-			e.status = http.StatusServiceUnavailable
-		default:
-			e.status = http.StatusBadRequest
-		}
-	}
-	if e.message == "" {
-		e.message = defaultMessage(f.Type, op)
+	e := &apiError{status: http.StatusBadRequest, typ: f.Type, message: cmp.Or(f.Message, defaultMessage(f.Type, op))}
+	switch f.Type {
+	case CodeInternal:
+		e.status = http.StatusInternalServerError
+	case "ServiceUnavailable", "ServiceUnavailableException":
+		e.status = http.StatusServiceUnavailable
 	}
 	return e
 }

@@ -24,15 +24,12 @@ const (
 const (
 	StageCurrent  = "AWSCURRENT"
 	StagePrevious = "AWSPREVIOUS"
-	StagePending  = "AWSPENDING"
 )
 
-// Operation names, as they follow "secretsmanager." in the X-Amz-Target
-// header. Count and Fault.Operation take these names.
-const (
-	OpGetSecretValue = "GetSecretValue"
-	OpPutSecretValue = "PutSecretValue"
-)
+// OpGetSecretValue is the operation the Server implements, as it follows
+// "secretsmanager." in the X-Amz-Target header. Count and Fault.Operation
+// take such names.
+const OpGetSecretValue = "GetSecretValue"
 
 // targetPrefix starts the X-Amz-Target header of every Secrets Manager call.
 const targetPrefix = "secretsmanager."
@@ -71,8 +68,7 @@ type secret struct {
 // version is one immutable version of a secret's value.
 type version struct {
 	id      string
-	str     *string
-	bin     []byte
+	str     string
 	created time.Time
 }
 
@@ -126,7 +122,7 @@ func (s *Server) Put(name, secretString string) (versionID string) {
 		sec = s.create(name)
 	}
 	id := newUUID()
-	sec.add(&version{id: id, str: &secretString, created: s.now()}, []string{StageCurrent})
+	sec.add(&version{id: id, str: secretString, created: s.now()})
 	return id
 }
 
@@ -175,18 +171,14 @@ func (s *Server) lookup(id string) *secret {
 	return nil
 }
 
-// add stores v and attaches the staging labels to it. Moving AWSCURRENT away
-// from a version makes that version AWSPREVIOUS.
-func (sec *secret) add(v *version, stages []string) {
+// add stores v as AWSCURRENT; the version that was current becomes
+// AWSPREVIOUS.
+func (sec *secret) add(v *version) {
 	sec.versions[v.id] = v
-	for _, st := range stages {
-		if st == StageCurrent {
-			if old, ok := sec.stages[StageCurrent]; ok && old != v.id {
-				sec.stages[StagePrevious] = old
-			}
-		}
-		sec.stages[st] = v.id
+	if old, ok := sec.stages[StageCurrent]; ok {
+		sec.stages[StagePrevious] = old
 	}
+	sec.stages[StageCurrent] = v.id
 }
 
 // stagesOf returns the sorted staging labels attached to the version id.
@@ -229,45 +221,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{http.StatusBadRequest, "MissingAuthenticationTokenException", "Missing Authentication Token"})
 		return
 	}
-	if r.Method != http.MethodPost || !known || (op != OpGetSecretValue && op != OpPutSecretValue) {
+	if r.Method != http.MethodPost || !known || op != OpGetSecretValue {
 		writeError(w, &apiError{http.StatusBadRequest, "UnknownOperationException", ""})
 		return
 	}
-	// Reading the whole body first lets net/http notice a client that hangs up
-	// during an injected delay, which cancels r.Context().
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		writeError(w, &apiError{http.StatusBadRequest, "SerializationException", "Request body could not be read."})
 		return
 	}
-	if f := s.takeFault(op); f != nil {
-		if f.Delay > 0 {
-			t := time.NewTimer(f.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
-		}
-		if f.Type != "" {
-			writeError(w, f.apiError(op))
-			return
-		}
+	if f := s.takeFault(op); f != nil && f.Type != "" {
+		writeError(w, f.apiError(op))
+		return
 	}
 
-	var out any
-	switch op {
-	case OpGetSecretValue:
-		var in getSecretValueInput
-		if err = decode(body, &in); err == nil {
-			out, err = s.getSecretValue(in)
-		}
-	case OpPutSecretValue:
-		var in putSecretValueInput
-		if err = decode(body, &in); err == nil {
-			out, err = s.putSecretValue(in)
-		}
+	var in getSecretValueInput
+	var out *getSecretValueOutput
+	if err = decode(body, &in); err == nil {
+		out, err = s.getSecretValue(in)
 	}
 	if err != nil {
 		var ae *apiError
@@ -328,8 +299,7 @@ type getSecretValueOutput struct {
 	ARN           string   `json:"ARN"`
 	Name          string   `json:"Name"`
 	VersionID     string   `json:"VersionId"`
-	SecretString  *string  `json:"SecretString,omitempty"`
-	SecretBinary  []byte   `json:"SecretBinary,omitempty"`
+	SecretString  string   `json:"SecretString"`
 	VersionStages []string `json:"VersionStages"`
 	CreatedDate   float64  `json:"CreatedDate"`
 }
@@ -368,68 +338,9 @@ func (s *Server) getSecretValue(in getSecretValueInput) (*getSecretValueOutput, 
 		Name:          sec.name,
 		VersionID:     v.id,
 		SecretString:  v.str,
-		SecretBinary:  v.bin,
 		VersionStages: sec.stagesOf(v.id),
 		CreatedDate:   float64(v.created.UnixMilli()) / 1000,
 	}, nil
-}
-
-// putSecretValueInput is the PutSecretValue request body.
-type putSecretValueInput struct {
-	SecretID           string   `json:"SecretId"`
-	ClientRequestToken string   `json:"ClientRequestToken"`
-	SecretString       *string  `json:"SecretString"`
-	SecretBinary       []byte   `json:"SecretBinary"`
-	VersionStages      []string `json:"VersionStages"`
-}
-
-// putSecretValueOutput is the PutSecretValue response body.
-type putSecretValueOutput struct {
-	ARN           string   `json:"ARN"`
-	Name          string   `json:"Name"`
-	VersionID     string   `json:"VersionId"`
-	VersionStages []string `json:"VersionStages"`
-}
-
-func (s *Server) putSecretValue(in putSecretValueInput) (*putSecretValueOutput, error) {
-	if in.SecretID == "" {
-		return nil, errMissing("secretId")
-	}
-	if (in.SecretString == nil) == (in.SecretBinary == nil) {
-		return nil, &apiError{http.StatusBadRequest, "InvalidParameterException",
-			"You must provide either SecretString or SecretBinary, but not both."}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.lookup(in.SecretID)
-	if sec == nil {
-		return nil, errNotFound()
-	}
-	id := in.ClientRequestToken
-	if id == "" {
-		id = newUUID()
-	}
-	if old, ok := sec.versions[id]; ok {
-		if !sameValue(old, in.SecretString, in.SecretBinary) {
-			return nil, &apiError{http.StatusBadRequest, "ResourceExistsException",
-				"You can't modify an existing version, you can only create a new version."}
-		}
-	} else {
-		stages := in.VersionStages
-		if len(stages) == 0 {
-			stages = []string{StageCurrent}
-		}
-		sec.add(&version{id: id, str: in.SecretString, bin: in.SecretBinary, created: s.now()}, stages)
-	}
-	return &putSecretValueOutput{ARN: sec.arn, Name: sec.name, VersionID: id, VersionStages: sec.stagesOf(id)}, nil
-}
-
-// sameValue reports whether v holds exactly str or bin.
-func sameValue(v *version, str *string, bin []byte) bool {
-	if str != nil {
-		return v.str != nil && *v.str == *str
-	}
-	return v.str == nil && string(v.bin) == string(bin)
 }
 
 // errMissing is the answer for a request without a required member.

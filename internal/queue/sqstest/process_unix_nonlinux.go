@@ -1,0 +1,9 @@
+//go:build unix && !linux
+
+package sqstest
+
+import "syscall"
+
+// sysProcAttr starts goaws in a process group of its own, so that Close can
+// kill it and anything it starts in one go.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
