@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -304,10 +303,14 @@ func buildSource(label string, e sourceJSON) (Source, error) {
 		}
 		return selector{raw: v, ptr: p, isSet: true}, nil
 	}
-	for _, k := range slices.Sorted(maps.Keys(e.Map)) { // sorted: the same error every time
+	var unknown []string
+	for k := range e.Map {
 		if !slices.Contains(mapFields, k) {
-			return Source{}, fail("map."+k, "is not one of interaction_sid, channel_sid, task_sid, status")
+			unknown = append(unknown, k)
 		}
+	}
+	if len(unknown) > 0 { // the first in order, so the error is the same every time
+		return Source{}, fail("map."+slices.Min(unknown), "is not one of interaction_sid, channel_sid, task_sid, status")
 	}
 	s.mapped = make(map[string]selector, len(mapFields))
 	var err error

@@ -201,6 +201,7 @@ func TestParseSourcesErrors(t *testing.T) {
 		{"missing mapping", `[{"name":"zd","scheme":"zendesk","map":{"status":"closed"}}]`, "zd", "map"},
 		{"channel without interaction", `[{"name":"zd","scheme":"zendesk","map":{"channel_sid":"/uo"}}]`, "zd", "map.interaction_sid"},
 		{"unknown map key", `[{"name":"zd","scheme":"zendesk","map":{"ticket":"/t","task_sid":"/wt"}}]`, "zd", "map.ticket"},
+		{"two unknown map keys (the first named)", `[{"name":"zd","scheme":"zendesk","map":{"zz":"/z","ticket":"/t","yy":"/y","task_sid":"/wt"}}]`, "zd", "map.ticket"},
 		{"condition without value", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/wt"},"when":{"pointer":"/s"}}]`, "zd", "when.equals"},
 		{"condition with object", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/wt"},"when":{"pointer":"/s","equals":{}}}]`, "zd", "when.equals"},
 		{"condition without pointer", `[{"name":"zd","scheme":"zendesk","map":{"task_sid":"/wt"},"when":{"equals":"solved"}}]`, "zd", "when.pointer"},
