@@ -130,22 +130,21 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 			}
 			ok = ok && orep.OK()
 		}
-		if *once {
-			if !ok {
-				return exitFailure
-			}
-			return exitOK
+		if *once && !ok {
+			return exitFailure
 		}
-		fmt.Fprintln(std.stdout)
+		if !*once {
+			fmt.Fprintln(std.stdout)
+		}
 	}
 	if *once {
 		return exitOK
 	}
+	lines := "request"
 	if opts.Durable {
-		fmt.Fprintf(std.stdout, "Serving on %s: one line per request and per worker job below. Press Ctrl-C to stop.\n", sys.URL())
-	} else {
-		fmt.Fprintf(std.stdout, "Serving on %s: one line per request below. Press Ctrl-C to stop.\n", sys.URL())
+		lines = "request and per worker job"
 	}
+	fmt.Fprintf(std.stdout, "Serving on %s: one line per %s below. Press Ctrl-C to stop.\n", sys.URL(), lines)
 	sys.Live(std.stdout)
 	<-ctx.Done()
 	sys.Live(nil)
