@@ -86,20 +86,16 @@ func (f Figures) WriteTable(w io.Writer) error {
 		}
 		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + " %"
 	}
-	answers := 0
-	for _, n := range f.Answers {
-		answers += n
-	}
-	injected := Counts(f.Injected).Total()
+	injected := total(f.Injected)
 	round := func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 	rows := [][3]string{
 		{"events sent through the webhook", strconv.Itoa(f.Events), ""},
 		{"  duplicates (an event sent again)", strconv.Itoa(f.Duplicates), pct(f.Duplicates, f.Events)},
 		{"  unique events", strconv.Itoa(f.Events - f.Duplicates), ""},
 		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
-		{"webhook answers", strconv.Itoa(answers), countsOf(f.Answers, "%d ×%d")},
+		{"webhook answers", strconv.Itoa(total(f.Answers)), countsOf(f.Answers, "%d ×%d")},
 		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
-		{"  webhook outcomes", strconv.Itoa(Counts(f.Webhook).Total()), countsByName(f.Webhook)},
+		{"  webhook outcomes", strconv.Itoa(total(f.Webhook)), countsByName(f.Webhook)},
 		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
 		{"channels", strconv.Itoa(f.Channels), countsOf(f.ByKind, "%v %d")},
 		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
@@ -107,7 +103,7 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
 		{"  refusals (400) of the refused channels", strconv.Itoa(f.Refusals), ""},
 		{"worker invocations", strconv.Itoa(f.Invocations), ""},
-		{"worker job lines", strconv.Itoa(Counts(f.Jobs).Total()), countsByName(f.Jobs)},
+		{"worker job lines", strconv.Itoa(total(f.Jobs)), countsByName(f.Jobs)},
 		{"  replaying a recorded outcome", strconv.Itoa(f.Replayed), ""},
 		{"close events failed for good, with a reason", strconv.Itoa(f.FailedPermanent), ""},
 		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
