@@ -123,12 +123,6 @@ func taskCanceled(task flextest.Task) ([]byte, error) {
 	return gatewaytest.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gatewaytest.EventOptions{})
 }
 
-// reopen makes channel i active again, so that its next event closes it.
-func (st *stack) reopen(i int) error {
-	ch := st.channels[i]
-	return st.twilio.ReactivateChannel(ch.InteractionSID, ch.SID)
-}
-
 // env is the function's environment for this stack.
 func (st *stack) env() []string {
 	return []string{
