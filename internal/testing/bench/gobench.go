@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -61,9 +59,8 @@ func RunGoBenchmarks(ctx context.Context, dir, benchtime string, pkgs ...string)
 func parseGoBench(out []byte) ([]GoBench, error) {
 	var res []GoBench
 	pkg := ""
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSuffix(line, "\n")
 		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
 			pkg = strings.TrimSpace(p)
 			continue
