@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 )
 
 // Figures are what a replay did and what it must show: the figures the
@@ -109,28 +109,19 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
 		{"time", round(f.Send + f.Drain), "sending " + round(f.Send) + ", then draining the queue " + round(f.Drain)},
 	}
-	checks := f.Checks()
-	width := 0
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
-		width = max(width, utf8.RuneCountInString(r[0]))
+		fmt.Fprintf(tw, "%s\t%6s  %s\n", r[0], r[1], r[2])
 	}
-	for _, c := range checks {
-		width = max(width, utf8.RuneCountInString(c.Name))
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
-	}
-	fmt.Fprintf(&b, "%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
-	for _, c := range checks {
+	fmt.Fprintf(tw, "CHECK\t%6s  %6s\n", "WANT", "GOT")
+	for _, c := range f.Checks() {
 		mark := "ok"
 		if !c.OK() {
 			mark = "FAILED"
 		}
-		fmt.Fprintf(&b, "%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
+		fmt.Fprintf(tw, "%s\t%6d  %6d  %s\n", c.Name, c.Want, c.Got, mark)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return tw.Flush()
 }
 
 // countsOf renders m in key order, each entry as format renders its key
