@@ -70,12 +70,7 @@ func (f Figures) Checks() []Check {
 
 // OK reports whether every check holds.
 func (f Figures) OK() bool {
-	for _, c := range f.Checks() {
-		if !c.OK() {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(f.Checks(), func(c Check) bool { return !c.OK() })
 }
 
 // WriteTable writes the figures, then the checks, as aligned text.
