@@ -290,21 +290,18 @@ func (p Plan) Key(e Event) string {
 func (p Plan) Duplicates() int { return len(p.Sends) - len(p.Events) }
 
 // CloseEvents returns how many unique events are close events.
-func (p Plan) CloseEvents() int {
-	n := 0
-	for _, e := range p.Events {
-		if e.Closes {
-			n++
-		}
-	}
-	return n
-}
+func (p Plan) CloseEvents() int { return countFunc(p.Events, func(e Event) bool { return e.Closes }) }
 
 // MustClose returns how many channels must end closed.
 func (p Plan) MustClose() int {
+	return countFunc(p.Channels, func(c Channel) bool { return c.Kind.MustClose() })
+}
+
+// countFunc returns how many elements of s satisfy f.
+func countFunc[T any](s []T, f func(T) bool) int {
 	n := 0
-	for _, c := range p.Channels {
-		if c.Kind.MustClose() {
+	for _, v := range s {
+		if f(v) {
 			n++
 		}
 	}
