@@ -20,15 +20,20 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 
 	"github.com/flexhook/flexhook/internal/testing/bench"
 )
 
 func main() {
-	os.Exit(run())
+	code, err := run()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
+	}
+	os.Exit(code)
 }
 
-func run() int {
+func run() (int, error) {
 	var (
 		jsonOut  = flag.String("json", "bench/results.json", "write the results as JSON here (empty: do not)")
 		mdOut    = flag.String("md", "bench/README.md", "write the results as Markdown here (empty: do not)")
@@ -47,20 +52,17 @@ func run() int {
 	defer stop()
 	root, err := os.Getwd()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-		return 1
+		return 1, err
 	}
 	res, err := bench.Run(ctx, bench.Options{
 		Root: root, GoBenchtime: *benchT, ColdStarts: *cold, WarmInvokes: *warm,
 		RSSEvents: *rss, Progress: os.Stderr,
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-		return 1
+		return 1, err
 	}
 	if err := res.WriteTable(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-		return 1
+		return 1, err
 	}
 	if *jsonOut != "" {
 		b, err := json.MarshalIndent(res, "", "  ")
@@ -68,8 +70,7 @@ func run() int {
 			err = writeFile(*jsonOut, append(b, '\n'))
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-			return 1
+			return 1, err
 		}
 	}
 	if *mdOut != "" {
@@ -78,21 +79,18 @@ func run() int {
 			b.Write(pre)
 			b.WriteString("\n")
 		}
-		if err := res.WriteMarkdown(&b); err != nil {
-			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-			return 1
+		err := res.WriteMarkdown(&b)
+		if err == nil {
+			err = writeFile(*mdOut, b.Bytes())
 		}
-		if err := writeFile(*mdOut, b.Bytes()); err != nil {
-			fmt.Fprintln(os.Stderr, "flexhook-bench:", err)
-			return 1
-		}
-	}
-	for _, t := range res.Targets {
-		if !t.Pass {
-			return 2
+		if err != nil {
+			return 1, err
 		}
 	}
-	return 0
+	if slices.ContainsFunc(res.Targets, func(t bench.Target) bool { return !t.Pass }) {
+		return 2, nil
+	}
+	return 0, nil
 }
 
 func writeFile(name string, b []byte) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -89,10 +90,7 @@ func redriveCommand(ctx context.Context, std *stdio, args []string) int {
 	}
 	fmt.Fprintf(std.stdout, "%s: %s → %s, filter %s\n", verb, queue.Name(*dlq), queue.Name(*closeQueue), describeFilter(f))
 	rep, err := run(ctx, f)
-	if werr := rep.WriteTable(std.stdout); werr != nil && err == nil {
-		err = werr
-	}
-	if err != nil {
+	if err := cmp.Or(err, rep.WriteTable(std.stdout)); err != nil {
 		return fs.fail(std, err, exitUsage)
 	}
 	if !*move && rep.Selected > 0 {

@@ -71,15 +71,16 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	if err != nil {
 		return fs.fail(std, err, exitUsage)
 	}
+	if *outage < 0 {
+		return fs.fail(std, usageError("--outage must be 0 or more"), exitUsage)
+	}
 	switch *mode {
 	case "durable":
 		opts.Durable = true
 	case "sync":
+		*outage = 0 // the outage demo needs the queue
 	default:
 		return fs.fail(std, usageError("--mode=%q: want durable or sync", *mode), exitUsage)
-	}
-	if *outage < 0 {
-		return fs.fail(std, usageError("--outage must be 0 or more"), exitUsage)
 	}
 	opts.Bootstrap, opts.WorkerBootstrap, opts.NoTable = *bootstrap, *workerBootstrap, *noTable
 	if *logs {
@@ -111,41 +112,26 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 	}
 
 	if sys.Mode() == stack.Simulator && !*noDemo {
-		rep, err := sys.Demo(ctx, std.stdout, stack.DemoSteps())
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return exitOK // Ctrl-C during the demo
-			}
+		ok, err := demo(ctx, sys, std.stdout, *outage)
+		switch {
+		case errors.Is(err, context.Canceled):
+			return exitOK // Ctrl-C during the demo
+		case err != nil:
 			return fs.fail(std, err, exitFailure)
-		}
-		ok := rep.OK()
-		if opts.Durable && *outage > 0 {
+		case *once && !ok:
+			return exitFailure
+		case !*once:
 			fmt.Fprintln(std.stdout)
-			orep, err := sys.Outage(ctx, std.stdout, *outage)
-			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					return exitOK
-				}
-				return fs.fail(std, err, exitFailure)
-			}
-			ok = ok && orep.OK()
 		}
-		if *once {
-			if !ok {
-				return exitFailure
-			}
-			return exitOK
-		}
-		fmt.Fprintln(std.stdout)
 	}
 	if *once {
 		return exitOK
 	}
+	lines := "request"
 	if opts.Durable {
-		fmt.Fprintf(std.stdout, "Serving on %s: one line per request and per worker job below. Press Ctrl-C to stop.\n", sys.URL())
-	} else {
-		fmt.Fprintf(std.stdout, "Serving on %s: one line per request below. Press Ctrl-C to stop.\n", sys.URL())
+		lines = "request and per worker job"
 	}
+	fmt.Fprintf(std.stdout, "Serving on %s: one line per %s below. Press Ctrl-C to stop.\n", sys.URL(), lines)
 	sys.Live(std.stdout)
 	<-ctx.Done()
 	sys.Live(nil)
@@ -154,6 +140,18 @@ func runCommand(ctx context.Context, std *stdio, args []string) int {
 		return fs.fail(std, err, exitFailure)
 	}
 	return exitOK
+}
+
+// demo plays the scripted demo, then the Flex outage with outage events
+// unless it is 0, and reports whether every outcome was as expected.
+func demo(ctx context.Context, sys *stack.System, w io.Writer, outage int) (bool, error) {
+	rep, err := sys.Demo(ctx, w, stack.DemoSteps())
+	if err != nil || outage == 0 {
+		return rep.OK(), err
+	}
+	fmt.Fprintln(w)
+	orep, err := sys.Outage(ctx, w, outage)
+	return rep.OK() && orep.OK(), err
 }
 
 // runOptions checks the flags that depend on each other and the

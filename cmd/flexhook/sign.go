@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -232,15 +233,11 @@ func signSource(in signInput) (string, error) {
 	if err != nil {
 		return "", usageError("CRM sources: %v", err)
 	}
-	var src *crm.Source
-	for i := range srcs {
-		if srcs[i].Name == in.source {
-			src = &srcs[i]
-		}
-	}
-	if src == nil {
+	i := slices.IndexFunc(srcs, func(s crm.Source) bool { return s.Name == in.source })
+	if i < 0 {
 		return "", usageError("--source %q is not among the CRM sources", in.source)
 	}
+	src := srcs[i]
 	if in.token != "" || in.bearer != "" || len(in.form) > 0 {
 		return "", usageError("--source takes its credential from --secret; --token, --bearer and --form do not apply")
 	}

@@ -48,7 +48,7 @@ func run(args []string) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		osv, err := vulndb.Locate(ctx, "go", *version, *sum)
+		osv, err := vulndb.Locate(ctx, *version, *sum)
 		if err != nil {
 			return err
 		}

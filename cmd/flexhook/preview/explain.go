@@ -6,6 +6,7 @@
 package preview
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -154,25 +155,23 @@ func explainCRM(r *Report, req *gateway.Request, cfg config.Webhook, creds Crede
 		r.Decision, r.Rule = "reject", "400/422: "+err.Error()
 		return
 	}
-	status := in.Status
-	if status == "" {
-		status = cfg.CloseStatus
-	}
+	status := cmp.Or(in.Status, cfg.CloseStatus)
+	job := channelclose.Job{InteractionSID: in.InteractionSID, ChannelSID: in.ChannelSID, Status: status, Routing: cfg.Routing(status)}
 	if in.TaskSID != "" {
 		r.TaskSID = in.TaskSID
 		if cfg.WorkspaceSID == "" {
 			r.Decision, r.Rule = "reject", "422: task_sid needs TASKROUTER_WORKSPACE_SID"
 			return
 		}
+		job.InteractionSID, job.ChannelSID = "<task's KD>", "<task's UO>"
 		r.Decision, r.Rule = "close", "the CRM names task "+in.TaskSID
 		r.Steps = append(r.Steps,
 			"GET TaskRouter task "+in.TaskSID+" and read its flexInteractionSid / flexInteractionChannelSid (not a Flex task → 422)",
-			fetchStep(channelclose.SourceCRM, channelclose.Job{ChannelSID: "<task's UO>", Status: status}),
+			fetchStep(channelclose.SourceCRM, job),
 			"GET the other live tasks on that channel: any → skip (skipped_live_task)",
-			closeStep(cfg, fmt.Sprintf("UpdateInteractionChannel <task's KD>/<task's UO> Status=%s%s", status, routingSuffix(cfg, status))))
+			closeStep(cfg, job.Request()))
 		return
 	}
-	job := channelclose.Job{InteractionSID: in.InteractionSID, ChannelSID: in.ChannelSID, Status: status, Routing: cfg.Routing(status)}
 	r.Decision, r.Rule = "close", "the CRM names channel "+in.ChannelSID
 	r.Request = job.Request()
 	r.Steps = append(r.Steps, fetchStep(channelclose.SourceCRM, job), closeStep(cfg, r.Request))
@@ -210,13 +209,6 @@ func fetchStep(source string, job channelclose.Job) string {
 	}
 	return fmt.Sprintf("GET Interaction Channel %s: %s → go on; %s; 404 → not_found",
 		job.ChannelSID, strings.Join(update, ", "), strings.Join(other, "; "))
-}
-
-func routingSuffix(cfg config.Webhook, status string) string {
-	if cfg.Routing(status) {
-		return ` Routing={"status":"closed"}`
-	}
-	return ""
 }
 
 func closeStep(cfg config.Webhook, request string) string {

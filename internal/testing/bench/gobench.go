@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,18 +28,12 @@ const (
 // tracingCost is the traced benchmark minus the untraced one, or nil
 // without both.
 func tracingCost(bs []GoBench) *TracingRun {
-	var with, without *GoBench
-	for i := range bs {
-		switch bs[i].Name {
-		case TracedBenchmark:
-			with = &bs[i]
-		case UntracedBenchmark:
-			without = &bs[i]
-		}
-	}
-	if with == nil || without == nil {
+	named := func(name string) func(GoBench) bool { return func(b GoBench) bool { return b.Name == name } }
+	w, wo := slices.IndexFunc(bs, named(TracedBenchmark)), slices.IndexFunc(bs, named(UntracedBenchmark))
+	if w < 0 || wo < 0 {
 		return nil
 	}
+	with, without := bs[w], bs[wo]
 	return &TracingRun{
 		NsPerOp:     with.NsPerOp - without.NsPerOp,
 		AllocsPerOp: with.AllocsPerOp - without.AllocsPerOp,
@@ -66,9 +59,8 @@ func RunGoBenchmarks(ctx context.Context, dir, benchtime string, pkgs ...string)
 func parseGoBench(out []byte) ([]GoBench, error) {
 	var res []GoBench
 	pkg := ""
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSuffix(line, "\n")
 		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
 			pkg = strings.TrimSpace(p)
 			continue

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,11 +165,11 @@ type sample struct {
 func (h *harness) invoke(ctx context.Context, c *container) (sample, error) {
 	i := h.n % len(h.st.events)
 	h.n++
-	if err := h.st.reopen(i); err != nil {
+	ch := h.st.channels[i] // made active again, so that the event closes it
+	if err := h.st.twilio.ReactivateChannel(ch.InteractionSID, ch.SID); err != nil {
 		return sample{}, err
 	}
-	ev := h.st.events[i]
-	res, err := c.in.Invoke(ctx, ev)
+	res, err := c.in.Invoke(ctx, h.st.events[i])
 	if err != nil {
 		return sample{}, err
 	}
@@ -313,9 +311,8 @@ func procDir(bin string) (string, error) {
 
 // parseStatus reads VmHWM and VmRSS, in KiB, from a /proc/pid/status file.
 func parseStatus(b []byte) (peak, cur int64, err error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
 		if !ok || (k != "VmHWM" && k != "VmRSS") {
 			continue
 		}
@@ -361,7 +358,7 @@ func binarySize(ctx context.Context, root, goarch string) (int64, error) {
 func machine(ctx context.Context, now time.Time) Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Date: now.UTC().Format("2006-01-02")}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
+		for line := range strings.Lines(string(b)) {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
 				m.CPUModel = strings.TrimSpace(v)
 				break

@@ -72,7 +72,6 @@ func (s *server) take() counters {
 // Manager fake, seeded with channels whose tasks have completed.
 type stack struct {
 	twilio     *flextest.Server
-	secrets    *secretstest.Server
 	twilioSrv  *server
 	secretsSrv *server
 	events     [][]byte // signed task.canceled events, one per channel
@@ -86,12 +85,10 @@ type stack struct {
 const channelPool = 32
 
 func newStack() (*stack, error) {
-	st := &stack{
-		twilio: flextest.New(flextest.Options{AccountSID: samples.AccountSID,
-			Credentials: map[string]string{samples.AccountSID: samples.AuthToken}, LogLimit: 1}),
-		secrets: secretstest.New(),
-	}
-	st.secrets.Put(secretName, samples.SecretJSON())
+	st := &stack{twilio: flextest.New(flextest.Options{AccountSID: samples.AccountSID,
+		Credentials: map[string]string{samples.AccountSID: samples.AuthToken}, LogLimit: 1})}
+	secrets := secretstest.New()
+	secrets.Put(secretName, samples.SecretJSON())
 	st.twilio.AddWorkspace(samples.WorkspaceSID)
 	for range channelPool {
 		ch := st.twilio.AddChannel(flextest.Channel{Type: "web", Status: flextest.ChannelActive})
@@ -103,7 +100,7 @@ func newStack() (*stack, error) {
 		st.events = append(st.events, ev)
 		st.channels = append(st.channels, ch)
 	}
-	st.twilioSrv, st.secretsSrv = serve(st.twilio, twilioAPI), serve(st.secrets, secretsAPI)
+	st.twilioSrv, st.secretsSrv = serve(st.twilio, twilioAPI), serve(secrets, secretsAPI)
 	return st, nil
 }
 
@@ -121,12 +118,6 @@ func taskCanceled(task flextest.Task) ([]byte, error) {
 		"I-Twilio-Idempotency-Token": {"bench-" + task.SID},
 	}
 	return gatewaytest.NewHTTPEvent("POST", u, h, []byte(url.Values(form).Encode()), gatewaytest.EventOptions{})
-}
-
-// reopen makes channel i active again, so that its next event closes it.
-func (st *stack) reopen(i int) error {
-	ch := st.channels[i]
-	return st.twilio.ReactivateChannel(ch.InteractionSID, ch.SID)
 }
 
 // env is the function's environment for this stack.

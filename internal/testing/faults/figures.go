@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 )
 
 // Figures are what a replay did and what it must show: the figures the
@@ -70,12 +70,7 @@ func (f Figures) Checks() []Check {
 
 // OK reports whether every check holds.
 func (f Figures) OK() bool {
-	for _, c := range f.Checks() {
-		if !c.OK() {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(f.Checks(), func(c Check) bool { return !c.OK() })
 }
 
 // WriteTable writes the figures, then the checks, as aligned text.
@@ -86,20 +81,16 @@ func (f Figures) WriteTable(w io.Writer) error {
 		}
 		return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + " %"
 	}
-	answers := 0
-	for _, n := range f.Answers {
-		answers += n
-	}
-	injected := Counts(f.Injected).Total()
+	injected := total(f.Injected)
 	round := func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 	rows := [][3]string{
 		{"events sent through the webhook", strconv.Itoa(f.Events), ""},
 		{"  duplicates (an event sent again)", strconv.Itoa(f.Duplicates), pct(f.Duplicates, f.Events)},
 		{"  unique events", strconv.Itoa(f.Events - f.Duplicates), ""},
 		{"  unique close events (close jobs)", strconv.Itoa(f.CloseEvents), ""},
-		{"webhook answers", strconv.Itoa(answers), countsOf(f.Answers, "%d ×%d")},
+		{"webhook answers", strconv.Itoa(total(f.Answers)), countsOf(f.Answers, "%d ×%d")},
 		{"  first deliveries answered 503 and sent again", strconv.Itoa(f.Resent), ""},
-		{"  webhook outcomes", strconv.Itoa(Counts(f.Webhook).Total()), countsByName(f.Webhook)},
+		{"  webhook outcomes", strconv.Itoa(total(f.Webhook)), countsByName(f.Webhook)},
 		{"  queued, then dropped by SQS FIFO deduplication", strconv.Itoa(f.Queued - f.Messages), "queued " + strconv.Itoa(f.Queued) + ", messages the worker received " + strconv.Itoa(f.Messages)},
 		{"channels", strconv.Itoa(f.Channels), countsOf(f.ByKind, "%v %d")},
 		{"  that must end closed", strconv.Itoa(f.MustClose), ""},
@@ -107,34 +98,25 @@ func (f Figures) WriteTable(w io.Writer) error {
 		{"  injected failures", strconv.Itoa(injected), pct(injected, f.TwilioRequests) + ": " + countsByName(f.Injected)},
 		{"  refusals (400) of the refused channels", strconv.Itoa(f.Refusals), ""},
 		{"worker invocations", strconv.Itoa(f.Invocations), ""},
-		{"worker job lines", strconv.Itoa(Counts(f.Jobs).Total()), countsByName(f.Jobs)},
+		{"worker job lines", strconv.Itoa(total(f.Jobs)), countsByName(f.Jobs)},
 		{"  replaying a recorded outcome", strconv.Itoa(f.Replayed), ""},
 		{"close events failed for good, with a reason", strconv.Itoa(f.FailedPermanent), ""},
 		{"close jobs in the dead-letter queue", strconv.Itoa(f.DeadLetters), ""},
 		{"time", round(f.Send + f.Drain), "sending " + round(f.Send) + ", then draining the queue " + round(f.Drain)},
 	}
-	checks := f.Checks()
-	width := 0
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
-		width = max(width, utf8.RuneCountInString(r[0]))
+		fmt.Fprintf(tw, "%s\t%6s  %s\n", r[0], r[1], r[2])
 	}
-	for _, c := range checks {
-		width = max(width, utf8.RuneCountInString(c.Name))
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		fmt.Fprintf(&b, "%s%s  %6s  %s\n", r[0], strings.Repeat(" ", width-utf8.RuneCountInString(r[0])), r[1], r[2])
-	}
-	fmt.Fprintf(&b, "%s%s  %6s  %6s\n", "CHECK", strings.Repeat(" ", width-5), "WANT", "GOT")
-	for _, c := range checks {
+	fmt.Fprintf(tw, "CHECK\t%6s  %6s\n", "WANT", "GOT")
+	for _, c := range f.Checks() {
 		mark := "ok"
 		if !c.OK() {
 			mark = "FAILED"
 		}
-		fmt.Fprintf(&b, "%s%s  %6d  %6d  %s\n", c.Name, strings.Repeat(" ", width-utf8.RuneCountInString(c.Name)), c.Want, c.Got, mark)
+		fmt.Fprintf(tw, "%s\t%6d  %6d  %s\n", c.Name, c.Want, c.Got, mark)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return tw.Flush()
 }
 
 // countsOf renders m in key order, each entry as format renders its key

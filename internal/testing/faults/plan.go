@@ -59,6 +59,9 @@ func (k Kind) MustClose() bool { return k == Handled || k == Abandoned || k == T
 // kindWeights are the kinds' shares of the channels, per mille.
 var kindWeights = []int{560, 100, 170, 160, 6, 4}
 
+// concurrent is how many channels' events interleave at a time.
+const concurrent = 50
+
 // minRare is the fewest Refused and Throttled channels of a plan.
 const minRare = 2
 
@@ -75,9 +78,6 @@ type PlanOptions struct {
 	// Account and Workspace are the AccountSid and WorkspaceSid of the
 	// events.
 	Account, Workspace string
-	// Concurrent is how many channels' events interleave at a time
-	// (default 50).
-	Concurrent int
 }
 
 // Plan is a replay: channels, the unique events their stories produce, and
@@ -170,9 +170,6 @@ func CloseEvents() []string { return slices.Clone(config.CloseEventTypes) }
 
 // NewPlan makes the replay o describes.
 func NewPlan(o PlanOptions) Plan {
-	if o.Concurrent <= 0 {
-		o.Concurrent = 50
-	}
 	rng := mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x706c616e))
 	dups := int(float64(o.Events)*o.DuplicateShare + 0.5)
 	target := o.Events - dups
@@ -217,7 +214,7 @@ func NewPlan(o PlanOptions) Plan {
 		active = append(active, &script{channel: n, steps: st})
 		generated += len(st)
 	}
-	for len(active) < o.Concurrent && generated < target {
+	for len(active) < concurrent && generated < target {
 		newChannel()
 	}
 	for len(active) > 0 {
@@ -290,21 +287,18 @@ func (p Plan) Key(e Event) string {
 func (p Plan) Duplicates() int { return len(p.Sends) - len(p.Events) }
 
 // CloseEvents returns how many unique events are close events.
-func (p Plan) CloseEvents() int {
-	n := 0
-	for _, e := range p.Events {
-		if e.Closes {
-			n++
-		}
-	}
-	return n
-}
+func (p Plan) CloseEvents() int { return countFunc(p.Events, func(e Event) bool { return e.Closes }) }
 
 // MustClose returns how many channels must end closed.
 func (p Plan) MustClose() int {
+	return countFunc(p.Channels, func(c Channel) bool { return c.Kind.MustClose() })
+}
+
+// countFunc returns how many elements of s satisfy f.
+func countFunc[T any](s []T, f func(T) bool) int {
 	n := 0
-	for _, c := range p.Channels {
-		if c.Kind.MustClose() {
+	for _, v := range s {
+		if f(v) {
 			n++
 		}
 	}

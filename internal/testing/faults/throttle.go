@@ -48,8 +48,8 @@ type Throttle struct {
 	rng       *mrand.Rand
 	share     float64
 	requests  int
-	throttled Counts // by operation
-	next      int    // alternates the error code
+	throttled map[string]int // by operation
+	next      int            // alternates the error code
 }
 
 // NewThrottle returns a Throttle forwarding to the DynamoDB endpoint
@@ -62,7 +62,7 @@ func NewThrottle(target string, seed uint64) (*Throttle, error) {
 	return &Throttle{
 		proxy:     &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = u.Host }},
 		rng:       mrand.New(mrand.NewPCG(seed, seed^0x7468726f74746c65)),
-		throttled: Counts{},
+		throttled: map[string]int{},
 	}, nil
 }
 
@@ -76,12 +76,12 @@ func (t *Throttle) SetShare(share float64) {
 
 // ThrottleStats count what a Throttle did.
 type ThrottleStats struct {
-	Requests  int    // requests received
-	Throttled Counts // throttled requests, by DynamoDB operation (GetItem, UpdateItem…)
+	Requests  int            // requests received
+	Throttled map[string]int // throttled requests, by DynamoDB operation (GetItem, UpdateItem…)
 }
 
 // Total returns the number of throttled requests.
-func (s ThrottleStats) Total() int { return s.Throttled.Total() }
+func (s ThrottleStats) Total() int { return total(s.Throttled) }
 
 // Stats returns the counts so far.
 func (t *Throttle) Stats() ThrottleStats {

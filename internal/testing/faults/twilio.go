@@ -77,7 +77,7 @@ type FlakyTwilio struct {
 	rng      *mrand.Rand
 	seq      int
 	requests int
-	injected Counts
+	injected map[string]int
 	closes   []Close
 }
 
@@ -87,7 +87,7 @@ func NewFlakyTwilio(sim *flextest.Server, o FlakyOptions) *FlakyTwilio {
 		o.Failures = DefaultFailures()
 	}
 	f := &FlakyTwilio{sim: sim, failures: o.Failures, share: o.Share, spare: o.Spare,
-		rng: mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x7477696c696f)), injected: Counts{}}
+		rng: mrand.New(mrand.NewPCG(o.Seed, o.Seed^0x7477696c696f)), injected: map[string]int{}}
 	for _, fl := range o.Failures {
 		f.weights = append(f.weights, fl.Weight)
 	}
@@ -148,13 +148,10 @@ func draw(rng *mrand.Rand, weights []int) int {
 	return len(weights) - 1
 }
 
-// Counts are counts by name.
-type Counts map[string]int
-
-// Total returns the sum of the counts.
-func (c Counts) Total() int {
+// total returns the sum of the counts of m.
+func total[K comparable](m map[K]int) int {
 	n := 0
-	for _, v := range c {
+	for _, v := range m {
 		n += v
 	}
 	return n
@@ -162,12 +159,12 @@ func (c Counts) Total() int {
 
 // FlakyStats count what a FlakyTwilio did.
 type FlakyStats struct {
-	Requests int    // requests served
-	Injected Counts // injected failures, by Failure.Name
+	Requests int            // requests served
+	Injected map[string]int // injected failures, by Failure.Name
 }
 
 // Total returns the number of injected failures.
-func (s FlakyStats) Total() int { return s.Injected.Total() }
+func (s FlakyStats) Total() int { return total(s.Injected) }
 
 // Stats returns the counts so far.
 func (f *FlakyTwilio) Stats() FlakyStats {

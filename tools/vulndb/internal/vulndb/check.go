@@ -70,12 +70,7 @@ type Report struct {
 
 // OK reports whether every finding is accepted and every exception used.
 func (r Report) OK() bool {
-	for _, f := range r.Findings {
-		if f.Accepted == nil {
-			return false
-		}
-	}
-	return len(r.Unused) == 0
+	return len(r.Unused) == 0 && !slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Accepted == nil })
 }
 
 // ErrNoConfig means the input was not govulncheck -format json output.

@@ -42,11 +42,11 @@ const Module = "golang.org/x/vulndb"
 // ErrChecksum means the downloaded module does not have the pinned hash.
 var ErrChecksum = errors.New("vulndb: module checksum does not match the pinned one")
 
-// Locate downloads Module at version with the go command goCmd (through
+// Locate downloads Module at version with `go mod download` (through
 // GOPROXY, into the module cache), checks its go.sum hash against sum
 // ("h1:…"), and returns the directory of its OSV reports, data/osv.
-func Locate(ctx context.Context, goCmd, version, sum string) (string, error) {
-	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", Module+"@"+version)
+func Locate(ctx context.Context, version, sum string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", Module+"@"+version)
 	cmd.Dir = os.TempDir() // outside any module: the project's go.mod is not touched
 	cmd.Env = append(os.Environ(), "GO111MODULE=on")
 	var stderr bytes.Buffer
