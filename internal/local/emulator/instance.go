@@ -281,19 +281,17 @@ func (in *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) 
 		return Result{}, fmt.Errorf("emulator: invoke: %w", ctx.Err())
 	}
 	id := NewRequestID()
-	type outcome struct {
-		res Result
-		err error
-	}
-	done := make(chan outcome, 1)
+	var res Result
+	var err error
+	done := make(chan struct{})
 	go func() {
 		defer func() { <-in.slot }()
-		res, err := in.invoke(id, payload)
-		done <- outcome{res, err}
+		res, err = in.invoke(id, payload)
+		close(done)
 	}()
 	select {
-	case o := <-done:
-		return o.res, o.err
+	case <-done:
+		return res, err
 	case <-ctx.Done():
 		return Result{RequestID: id}, fmt.Errorf("emulator: invoke %s: %w", id, ctx.Err())
 	}
@@ -391,19 +389,8 @@ func (in *Instance) stop() error {
 // waitGone polls until none of pids exists any more, not even as a zombie
 // waiting for its parent to reap it, or until wait passes.
 func waitGone(pids []int, wait time.Duration) {
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if !slices.ContainsFunc(pids, exists) {
-			return
-		}
-		select {
-		case <-deadline.C:
-			return
-		case <-tick.C:
-		}
+	for deadline := time.Now().Add(wait); slices.ContainsFunc(pids, exists) && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

@@ -373,9 +373,7 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 			channel = st.Channel.ChannelSID
 		}
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
-		j, ok := s.durable.jobs.waitMatch(jctx, mark, func(o JobObservation) bool {
-			return o.Job.ChannelSID == channel && o.Job.Final()
-		})
+		j, ok := s.durable.finalJob(jctx, mark, channel)
 		cancel()
 		if ok {
 			r.Job, r.Done = &j, time.Since(answered)
@@ -416,7 +414,7 @@ func (s *System) sendStep(ctx context.Context, client *http.Client, r *StepResul
 // whole answer: its status, the gateway's request id, and the client's wall
 // time.
 func (s *System) send(ctx context.Context, client *http.Client, build func(string, time.Time) (Request, error)) (status int, id string, latency time.Duration, err error) {
-	req, err := build(s.url, s.now())
+	req, err := build(s.url, time.Now())
 	var hreq *http.Request
 	if err == nil {
 		hreq, err = req.HTTP(ctx)

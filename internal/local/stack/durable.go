@@ -119,7 +119,7 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	if err != nil {
 		return nil, err
 	}
-	d.live = s.printJob
+	d.live = func(o JobObservation) { s.printLive(func() string { return formatJob(time.Now(), o) }) }
 	s.durable = d
 	s.closers = append(s.closers, d.stop)
 	return d.env(), nil
@@ -224,6 +224,12 @@ func (d *durable) observe(id string, n int) {
 	}
 }
 
+// finalJob waits for the first final job line about channel recorded after
+// mark, until ctx ends.
+func (d *durable) finalJob(ctx context.Context, mark int, channel string) (JobObservation, bool) {
+	return d.jobs.waitMatch(ctx, mark, func(o JobObservation) bool { return o.Job.ChannelSID == channel && o.Job.Final() })
+}
+
 // callsFor keeps the requests about channel: its own path, or a task list
 // filtered on it.
 func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
@@ -280,14 +286,9 @@ func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string 
 	return append(append(env, queueEnv...), extra...)
 }
 
-// printJob prints one worker job in live mode:
+// formatJob renders a worker job as one live line:
 //
 //	15:04:05 worker: task.completed WT…f1a1: closed, channel UO…f1a1, queued 0.8s; Twilio: GET tasks, POST channel
-func (s *System) printJob(o JobObservation) {
-	s.printLive(func() string { return formatJob(time.Now(), o) })
-}
-
-// formatJob renders a worker job as one live line.
 func formatJob(at time.Time, o JobObservation) string {
 	j := o.Job
 	var b strings.Builder

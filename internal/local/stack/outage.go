@@ -154,9 +154,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	dctx, cancel := context.WithTimeout(ctx, outageDrainWait)
 	defer cancel()
 	for _, oc := range chans {
-		o, ok := s.durable.jobs.waitMatch(dctx, mark, func(o JobObservation) bool {
-			return o.Job.ChannelSID == oc.ch.SID && o.Job.Final()
-		})
+		o, ok := s.durable.finalJob(dctx, mark, oc.ch.SID)
 		if !ok {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("channel %s: no final job within %s of the recovery", oc.ch.SID, outageDrainWait))
 			continue

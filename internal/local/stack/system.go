@@ -65,10 +65,6 @@ type Options struct {
 	// nil discards them.
 	Logs io.Writer
 
-	// Now is the clock of the demo's signatures and timestamps; nil means
-	// time.Now.
-	Now func() time.Time
-
 	// Durable runs durable mode: the webhook puts close jobs on a local SQS
 	// FIFO queue (goaws) and the worker function, under a second emulator
 	// fed by the event source mapping emulator, closes the channels. False
@@ -92,7 +88,6 @@ type System struct {
 	awsURL     string
 	publicURL  string
 	accountSID string
-	now        func() time.Time
 
 	twilio  *flextest.Server // nil in RealTwilio mode
 	secrets *secretstest.Server
@@ -126,10 +121,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if o.Addr == "" {
 		o.Addr = DefaultAddr
 	}
-	s := &System{mode: o.Mode, publicURL: o.PublicBaseURL, now: o.Now, seen: newRecent[Observation]()}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &System{mode: o.Mode, publicURL: o.PublicBaseURL, seen: newRecent[Observation]()}
 	defer func() {
 		if err != nil {
 			s.Close() // stop whatever started before the failure
