@@ -67,9 +67,6 @@ type durable struct {
 	mapping *sqstrigger.Mapping
 	jobs    *recent[JobObservation]
 	live    func(JobObservation) // prints a job in live mode; nil before Start ends
-
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // startDurable starts what durable mode adds — goaws, dynalite when it is
@@ -77,7 +74,7 @@ type durable struct {
 // emulator and the event source mapping (not yet polling) — and returns the
 // variables the webhook needs to enqueue. workerBin is the worker binary.
 func (s *System) startDurable(ctx context.Context, o Options, workerBin string) ([]string, error) {
-	d := &durable{jobs: newRecent[JobObservation](), done: make(chan struct{})}
+	d := &durable{jobs: newRecent[JobObservation]()}
 	d.jobs.limit = keep * 4
 	var err error
 	d.sqs, err = sqstest.Start(ctx, sqstest.Options{
@@ -121,7 +118,6 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	}
 	d.live = func(o JobObservation) { s.printLive(func() string { return formatJob(time.Now(), o) }) }
 	s.durable = d
-	s.closers = append(s.closers, d.stop)
 	return d.env(), nil
 }
 
@@ -165,28 +161,23 @@ func (d *durable) tableEnv() []string {
 	return []string{config.EnvIdempotencyTable + "=" + TableName, "AWS_ENDPOINT_URL_DYNAMODB=" + d.tableURL}
 }
 
-// run starts the event source mapping: from now on the worker consumes the
-// queue.
-func (d *durable) run() {
+// run starts the event source mapping, from now on the worker consumes the
+// queue, and returns what stops it and waits, bounded, until it has.
+func (d *durable) run() func() error {
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	done := make(chan struct{})
 	go func() {
-		defer close(d.done)
+		defer close(done)
 		d.mapping.Run(ctx)
 	}()
-}
-
-// stop stops the event source mapping and waits, bounded, until it has.
-func (d *durable) stop() error {
-	if d.cancel == nil {
-		return nil
-	}
-	d.cancel()
-	select {
-	case <-d.done:
-		return nil
-	case <-time.After(stopMappingWait):
-		return errors.New("the event source mapping did not stop")
+	return func() error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-time.After(stopMappingWait):
+			return errors.New("the event source mapping did not stop")
+		}
 	}
 }
 

@@ -205,7 +205,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 	s.traced = &tracedFunction{fn: fn, calls: webhookTap, traces: newRecent[trace]()}
 	if s.durable != nil {
-		s.durable.run()
+		s.closers = append(s.closers, s.durable.run())
 	}
 
 	gw, err := apigateway.New([]apigateway.Invoker{s.traced}, apigateway.Options{
