@@ -103,8 +103,7 @@ type Instance struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
-	closeOnce sync.Once
-	closeErr  error
+	close func() error // stops everything once, returning the first result
 }
 
 // Start launches the emulator for o.Bootstrap on two free loopback ports and
@@ -192,6 +191,11 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 		ctx:    ictx,
 		cancel: cancel,
 	}
+	in.close = sync.OnceValue(func() error {
+		in.cancel()
+		defer in.client.CloseIdleConnections()
+		return in.stop()
+	})
 	go func() {
 		_ = cmd.Wait()
 		close(in.exited)
@@ -209,8 +213,6 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 func (in *Instance) waitReady(ctx context.Context, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		if in.ready(ctx, probe) {
@@ -224,7 +226,7 @@ func (in *Instance) waitReady(ctx context.Context, wait time.Duration) error {
 				return fmt.Errorf("%w within %v; log: %s", ErrNotReady, wait, in.stderr)
 			}
 			return fmt.Errorf("emulator: start: %w", ctx.Err())
-		case <-tick.C:
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
@@ -340,14 +342,7 @@ func (in *Instance) invoke(id string, payload []byte) (Result, error) {
 // so their ports are free again when it returns. In-flight invocations end
 // with ErrClosed. It is safe to call more than once; later calls return the
 // first call's result.
-func (in *Instance) Close() error {
-	in.closeOnce.Do(func() {
-		in.cancel()
-		in.closeErr = in.stop()
-		in.client.CloseIdleConnections()
-	})
-	return in.closeErr
-}
+func (in *Instance) Close() error { return in.close() }
 
 // stop kills the function processes, lets the emulator reap them, then kills
 // the emulator's process group and waits for it.
