@@ -11,10 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/retry"
-
-	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
 
 // sqsClient is what a Mapping needs from SQS (*sqsreceive.Client).

@@ -17,7 +17,7 @@ func playSID(prefix string, n int) string { return fmt.Sprintf("%s%028x%04x", pr
 
 // PlaygroundChannel is an Interaction Channel the simulator holds, active,
 // for the requests printed in the banner; n is 1 for the TaskRouter example
-// and 2 for the CRM example.
+// and 2 for the CRM example (the demo's flows play on more).
 func PlaygroundChannel(n int) flextest.Channel {
 	return flextest.Channel{InteractionSID: playSID("KD", n), SID: playSID("UO", n), Type: "chat", Status: flextest.ChannelActive}
 }

@@ -11,15 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/process"
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 	"github.com/flexhook/flexhook/internal/retry"
-
-	"github.com/flexhook/flexhook/internal/local/process"
 )
 
 // WorkerPackage is the queue worker function durable mode builds and runs.
@@ -184,9 +185,7 @@ func (d *durable) run() func() error {
 // Invoke implements sqstrigger.Target: it runs the worker on one batch and
 // records what it did with each record.
 func (d *durable) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var batch struct {
-		Records []json.RawMessage `json:"Records"`
-	}
+	var batch events.SQSEvent
 	_ = json.Unmarshal(payload, &batch)
 	res, err := d.worker.Invoke(ctx, payload)
 	if err != nil {
