@@ -1,6 +1,7 @@
 package sqstrigger
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,9 +90,7 @@ func New(client sqsClient, queueURL string, target Target, o Options) (*Mapping,
 	if o.InvokeTimeout <= 0 {
 		o.InvokeTimeout = DefaultInvokeTimeout
 	}
-	if o.Region == "" {
-		o.Region = DefaultRegion
-	}
+	o.Region = cmp.Or(o.Region, DefaultRegion)
 	if o.QueueARN == "" {
 		arn, err := arnFromURL(queueURL, o.Region)
 		if err != nil {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,12 +116,7 @@ type System struct {
 // gateway accepts connections. ctx bounds the start-up only. The caller must
 // Close the System, which stops everything Start started.
 func Start(ctx context.Context, o Options) (_ *System, err error) {
-	if o.Mode == "" {
-		o.Mode = Simulator
-	}
-	if o.Addr == "" {
-		o.Addr = DefaultAddr
-	}
+	o.Mode, o.Addr = cmp.Or(o.Mode, Simulator), cmp.Or(o.Addr, DefaultAddr)
 	s := &System{mode: o.Mode, publicURL: o.PublicBaseURL, seen: newRecent[Observation]()}
 	defer func() {
 		if err != nil {
