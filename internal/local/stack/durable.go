@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,17 +224,13 @@ func (d *durable) finalJob(ctx context.Context, mark int, channel string) (JobOb
 // callsFor keeps the requests about channel: its own path, or a task list
 // filtered on it.
 func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
-	if channel == "" || reqs == nil {
+	if channel == "" {
 		return reqs
 	}
-	out := []flextest.Request{}
-	for _, r := range reqs {
-		// A SID is letters and digits, which query encoding keeps as they are.
-		if strings.Contains(r.Path+"?"+r.Query.Encode(), channel) {
-			out = append(out, r)
-		}
-	}
-	return out
+	// A SID is letters and digits, which query encoding keeps as they are.
+	return slices.DeleteFunc(slices.Clone(reqs), func(r flextest.Request) bool {
+		return !strings.Contains(r.Path+"?"+r.Query.Encode(), channel)
+	})
 }
 
 // Job is what the local system reads of the worker's log line for one
