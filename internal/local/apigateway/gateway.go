@@ -354,12 +354,7 @@ func remoteIP(addr string) string {
 
 // isInvokePath matches /2015-03-31/functions/{name}/invocations.
 func isInvokePath(p string) bool {
-	rest, ok := strings.CutPrefix(p, "/2015-03-31/functions/")
-	if !ok {
-		return false
-	}
-	name, ok := strings.CutSuffix(rest, "/invocations")
-	return ok && name != "" && !strings.Contains(name, "/")
+	return matchRoute(map[string]bool{"/2015-03-31/functions/{name}/invocations": true}, p)
 }
 
 // randomID returns 16 characters shaped like an HTTP API request id.

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,7 @@ var ErrNoModule = errors.New("emulator: not inside a Go module")
 // lambda.norpc, -trimpath and -ldflags="-s -w". outDir is created if needed.
 // A failed build's error includes the compiler's output.
 func Build(ctx context.Context, pkg, outDir string) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -58,7 +59,7 @@ func Build(ctx context.Context, pkg, outDir string) (string, error) {
 // the cached executable. If that does not yield an executable it builds the
 // emulator into the user cache directory instead.
 func RIEPath(ctx context.Context) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -78,8 +79,12 @@ func buildRIE(ctx context.Context, root, cacheDir string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Version}}", rieModule)
 	cmd.Dir = root
 	v, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+		err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+	}
 	if err != nil {
-		return "", fmt.Errorf("emulator: find %s version: %w", rieModule, commandError(err))
+		return "", fmt.Errorf("emulator: find %s version: %w", rieModule, err)
 	}
 	p := filepath.Join(cacheDir, rieTool, strings.TrimSpace(string(v)), runtime.GOOS+"_"+runtime.GOARCH, rieTool)
 	if process.IsExecutable(p) {
@@ -105,18 +110,9 @@ func goBuild(ctx context.Context, root, out, pkg string, env []string, flags ...
 	return nil
 }
 
-// commandError adds a failed command's standard error to err.
-func commandError(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
-	}
-	return err
-}
-
 // moduleRoot returns the root of the module that contains the working
 // directory, or ErrNoModule.
-func moduleRoot(context.Context) (string, error) {
+func moduleRoot() (string, error) {
 	root, err := process.ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrNoModule, err)

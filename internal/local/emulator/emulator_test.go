@@ -419,7 +419,7 @@ func contains(s []int, v int) bool {
 func TestBuildRIEFallback(t *testing.T) {
 	needEmulator(t)
 	cache := t.TempDir()
-	root, err := moduleRoot(context.Background())
+	root, err := moduleRoot()
 	if err != nil {
 		t.Fatalf("moduleRoot() error = %v", err)
 	}

@@ -103,8 +103,7 @@ type Instance struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 
-	closeOnce sync.Once
-	closeErr  error
+	close func() error // stops everything once, returning the first result
 }
 
 // Start launches the emulator for o.Bootstrap on two free loopback ports and
@@ -192,6 +191,11 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 		ctx:    ictx,
 		cancel: cancel,
 	}
+	in.close = sync.OnceValue(func() error {
+		in.cancel()
+		defer in.client.CloseIdleConnections()
+		return in.stop()
+	})
 	go func() {
 		_ = cmd.Wait()
 		close(in.exited)
@@ -209,8 +213,6 @@ func launch(ctx context.Context, o Options, rie, bootstrap string, env []string,
 func (in *Instance) waitReady(ctx context.Context, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
 	probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		if in.ready(ctx, probe) {
@@ -224,7 +226,7 @@ func (in *Instance) waitReady(ctx context.Context, wait time.Duration) error {
 				return fmt.Errorf("%w within %v; log: %s", ErrNotReady, wait, in.stderr)
 			}
 			return fmt.Errorf("emulator: start: %w", ctx.Err())
-		case <-tick.C:
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
@@ -281,19 +283,17 @@ func (in *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) 
 		return Result{}, fmt.Errorf("emulator: invoke: %w", ctx.Err())
 	}
 	id := NewRequestID()
-	type outcome struct {
-		res Result
-		err error
-	}
-	done := make(chan outcome, 1)
+	var res Result
+	var err error
+	done := make(chan struct{})
 	go func() {
 		defer func() { <-in.slot }()
-		res, err := in.invoke(id, payload)
-		done <- outcome{res, err}
+		res, err = in.invoke(id, payload)
+		close(done)
 	}()
 	select {
-	case o := <-done:
-		return o.res, o.err
+	case <-done:
+		return res, err
 	case <-ctx.Done():
 		return Result{RequestID: id}, fmt.Errorf("emulator: invoke %s: %w", id, ctx.Err())
 	}
@@ -342,14 +342,7 @@ func (in *Instance) invoke(id string, payload []byte) (Result, error) {
 // so their ports are free again when it returns. In-flight invocations end
 // with ErrClosed. It is safe to call more than once; later calls return the
 // first call's result.
-func (in *Instance) Close() error {
-	in.closeOnce.Do(func() {
-		in.cancel()
-		in.closeErr = in.stop()
-		in.client.CloseIdleConnections()
-	})
-	return in.closeErr
-}
+func (in *Instance) Close() error { return in.close() }
 
 // stop kills the function processes, lets the emulator reap them, then kills
 // the emulator's process group and waits for it.
@@ -391,19 +384,8 @@ func (in *Instance) stop() error {
 // waitGone polls until none of pids exists any more, not even as a zombie
 // waiting for its parent to reap it, or until wait passes.
 func waitGone(pids []int, wait time.Duration) {
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if !slices.ContainsFunc(pids, exists) {
-			return
-		}
-		select {
-		case <-deadline.C:
-			return
-		case <-tick.C:
-		}
+	for deadline := time.Now().Add(wait); slices.ContainsFunc(pids, exists) && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

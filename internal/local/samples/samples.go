@@ -81,9 +81,10 @@ type Sample struct {
 	// Channel is the channel the event concerns, if any.
 	Channel *Channel
 	// Also are more channels that must end in WantChannel too.
-	Also  []*Channel
-	build func() ([]byte, error)
-	at    func(time.Time) ([]byte, error) // a signature covering a time
+	Also []*Channel
+	// event builds the event; t is the time a signature covers, for the
+	// samples whose signature covers one.
+	event func(t time.Time) ([]byte, error)
 }
 
 // Event returns the event document.
@@ -138,7 +139,7 @@ func All() []Sample {
 			Name:        "taskrouter-task-canceled",
 			Description: "task.canceled of a Flex task: the channel is closed",
 			WantStatus:  http.StatusNoContent, WantChannel: "closed", Channel: canceled,
-			build: func() ([]byte, error) {
+			event: func(time.Time) ([]byte, error) {
 				return taskRouterEvent("task.canceled", canceled.Tasks[0], AuthToken)
 			},
 		},
@@ -146,7 +147,7 @@ func All() []Sample {
 			Name:        "taskrouter-task-completed-transferred",
 			Description: "task.completed of a task transferred away: ignored by default (task.completed is opt-in); with it configured, another task is live on the channel, which stays open",
 			WantStatus:  http.StatusNoContent, WantChannel: "active", Channel: transferred,
-			build: func() ([]byte, error) {
+			event: func(time.Time) ([]byte, error) {
 				return taskRouterEvent("task.completed", transferred.Tasks[0], AuthToken)
 			},
 		},
@@ -154,7 +155,7 @@ func All() []Sample {
 			Name:        "taskrouter-task-completed",
 			Description: "task.completed of the channel's last task: ignored with the default TASKROUTER_CLOSE_EVENTS (Flex closes the channel itself when the agent ends the chat, and Park and Leave complete tasks of open conversations)",
 			WantStatus:  http.StatusNoContent, WantChannel: "active", Channel: completed,
-			build: func() ([]byte, error) {
+			event: func(time.Time) ([]byte, error) {
 				return taskRouterEvent("task.completed", completed.Tasks[0], AuthToken)
 			},
 		},
@@ -162,13 +163,13 @@ func All() []Sample {
 			Name:        "taskrouter-non-flex-task",
 			Description: "task.canceled of a voice task with no Interaction Channel: ignored",
 			WantStatus:  http.StatusNoContent,
-			build:       func() ([]byte, error) { return taskRouterEvent("task.canceled", VoiceTask(), AuthToken) },
+			event:       func(time.Time) ([]byte, error) { return taskRouterEvent("task.canceled", VoiceTask(), AuthToken) },
 		},
 		{
 			Name:        "taskrouter-bad-signature",
 			Description: "a task.canceled signed with the wrong auth token: refused with 403, nothing closed",
 			WantStatus:  http.StatusForbidden, WantChannel: "active", Channel: completed,
-			build: func() ([]byte, error) {
+			event: func(time.Time) ([]byte, error) {
 				// A forgery of a task.canceled: its status agrees with the
 				// event, so only the signature refuses it.
 				task := completed.Tasks[0]
@@ -180,7 +181,7 @@ func All() []Sample {
 			Name:        "crm-close",
 			Description: "a CRM closes a channel by its SIDs, with a bearer token",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: crmCh,
-			build: func() ([]byte, error) {
+			event: func(time.Time) ([]byte, error) {
 				body, _ := json.Marshal(map[string]string{"interaction_sid": crmCh.InteractionSID, "channel_sid": crmCh.ChannelSID, "status": "closed"})
 				h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + CRMAPIToken}}
 				return gatewaytest.NewHTTPEvent("POST", "https://"+Host+"/crm", h, body, eventOptions())

@@ -69,31 +69,26 @@ func Sources() []Sample {
 			Name:        SourcesDir + "/zendesk-ticket-solved",
 			Description: "a Zendesk trigger webhook with a custom JSON body, signed by Zendesk: the ticket is solved, the channel is closed",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: zd,
-			at: func(t time.Time) ([]byte, error) { return sourceEvent(zendeskRequest(zd), t) },
+			event: func(t time.Time) ([]byte, error) { return sourceEvent(zendeskRequest(zd), t) },
 		},
 		{
 			Name:        SourcesDir + "/hubspot-ticket-closed",
 			Description: "a HubSpot workflow webhook (v3 signature) with the ticket's properties: the ticket reached the closed stage, the channel is closed",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: hs,
-			at: func(t time.Time) ([]byte, error) { return sourceEvent(hubSpotRequest(hs), t) },
+			event: func(t time.Time) ([]byte, error) { return sourceEvent(hubSpotRequest(hs), t) },
 		},
 		{
 			Name:        SourcesDir + "/salesforce-two-cases-closed",
 			Description: "a Salesforce Outbound Message with two closed Cases: both channels are closed and the message is acknowledged",
 			WantStatus:  http.StatusOK, WantChannel: "closed", Channel: sf1, Also: []*Channel{sf2},
-			at: func(t time.Time) ([]byte, error) { return sourceEvent(salesforceRequest(sf1, sf2), t) },
+			event: func(t time.Time) ([]byte, error) { return sourceEvent(salesforceRequest(sf1, sf2), t) },
 		},
 	}
 }
 
 // EventAt returns the event signed at t, for samples whose signature
 // covers a time (the CRM source samples); others ignore t.
-func (s Sample) EventAt(t time.Time) ([]byte, error) {
-	if s.at == nil {
-		return s.build()
-	}
-	return s.at(t)
-}
+func (s Sample) EventAt(t time.Time) ([]byte, error) { return s.event(t) }
 
 // sourceRequest builds a preset's request to the API at baseURL
 // (scheme://host[/base path]), signed at t: its URL, headers and body.

@@ -1,6 +1,7 @@
 package sqstrigger
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,10 +12,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/queue"
 	"github.com/flexhook/flexhook/internal/retry"
-
-	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 )
 
 // sqsClient is what a Mapping needs from SQS (*sqsreceive.Client).
@@ -90,9 +90,7 @@ func New(client sqsClient, queueURL string, target Target, o Options) (*Mapping,
 	if o.InvokeTimeout <= 0 {
 		o.InvokeTimeout = DefaultInvokeTimeout
 	}
-	if o.Region == "" {
-		o.Region = DefaultRegion
-	}
+	o.Region = cmp.Or(o.Region, DefaultRegion)
 	if o.QueueARN == "" {
 		arn, err := arnFromURL(queueURL, o.Region)
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/local/emulator"
@@ -18,7 +17,7 @@ func playSID(prefix string, n int) string { return fmt.Sprintf("%s%028x%04x", pr
 
 // PlaygroundChannel is an Interaction Channel the simulator holds, active,
 // for the requests printed in the banner; n is 1 for the TaskRouter example
-// and 2 for the CRM example.
+// and 2 for the CRM example (the demo's flows play on more).
 func PlaygroundChannel(n int) flextest.Channel {
 	return flextest.Channel{InteractionSID: playSID("KD", n), SID: playSID("UO", n), Type: "chat", Status: flextest.ChannelActive}
 }
@@ -43,18 +42,8 @@ func seedPlayground(s *flextest.Server) {
 // PlaygroundChannel(1). (task.completed is not a default close event.)
 func TaskRouterExample(baseURL string) (Request, error) {
 	t := playgroundTask(1)
-	t.AssignmentStatus = flextest.TaskCanceled
-	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, taskRouterForm("task.canceled", t))
-}
-
-// taskRouterForm is the form TaskRouter posts for eventType on a task of
-// the simulator's sample workspace.
-func taskRouterForm(eventType string, t flextest.Task) url.Values {
-	return url.Values{
-		"EventType": {eventType}, "AccountSid": {samples.AccountSID}, "WorkspaceSid": {samples.WorkspaceSID},
-		"ResourceType": {"Task"}, "ResourceSid": {t.SID}, "TaskSid": {t.SID},
-		"TaskAssignmentStatus": {t.AssignmentStatus}, "TaskAttributes": {t.Attributes},
-	}
+	form := samples.TaskRouterForm("task.canceled", samples.Task{SID: t.SID, AssignmentStatus: flextest.TaskCanceled, Attributes: t.Attributes})
+	return TaskRouterRequest(baseURL+webhook.RouteTaskRouter, samples.AuthToken, form)
 }
 
 // CRMExample is a CRM "conversation done" callback for PlaygroundChannel(2),
@@ -110,8 +99,15 @@ func (s *System) Banner(w io.Writer) error {
 	p.printf("\n")
 	if s.mode == RealTwilio {
 		p.printf("Local CRM credentials (the Twilio ones come from your environment):\n")
-		p.printf("  CRM webhook secret    %s   (Standard Webhooks)\n", samples.CRMWebhookSecret)
-		p.printf("  CRM API token         %s   (Authorization: Bearer)\n\n", samples.CRMAPIToken)
+	} else {
+		p.printf("Local test credentials (they exist only here; never use them anywhere real):\n")
+		p.printf("  Twilio account SID    %s\n", samples.AccountSID)
+		p.printf("  Twilio auth token     %s   (signs X-Twilio-Signature)\n", samples.AuthToken)
+	}
+	p.printf("  CRM webhook secret    %s   (Standard Webhooks)\n", samples.CRMWebhookSecret)
+	p.printf("  CRM API token         %s   (Authorization: Bearer)\n", samples.CRMAPIToken)
+	if s.mode == RealTwilio {
+		p.printf("\n")
 		base := s.publicURL
 		if base == "" {
 			base = s.url
@@ -120,11 +116,6 @@ func (s *System) Banner(w io.Writer) error {
 		p.printf("Set the TaskRouter Workspace EventCallbackUrl to %s%s\n\n", base, webhook.RouteTaskRouter)
 		return p.err
 	}
-	p.printf("Local test credentials (they exist only here; never use them anywhere real):\n")
-	p.printf("  Twilio account SID    %s\n", samples.AccountSID)
-	p.printf("  Twilio auth token     %s   (signs X-Twilio-Signature)\n", samples.AuthToken)
-	p.printf("  CRM webhook secret    %s   (Standard Webhooks)\n", samples.CRMWebhookSecret)
-	p.printf("  CRM API token         %s   (Authorization: Bearer)\n", samples.CRMAPIToken)
 	p.printf("  CRM source secrets    zendesk %s, hubspot %s, salesforce ?token=%s\n\n",
 		samples.ZendeskSigningSecret, samples.HubSpotClientSecret, samples.SalesforceToken)
 	tr, err := TaskRouterExample(s.url)

@@ -224,10 +224,11 @@ const (
 	demoTransfer
 )
 
-// demoChannel is the channel of demo conversation n, at fixed SIDs so that
-// the demo's table can show it.
+// demoChannel is the channel of demo conversation n, PlaygroundChannel(n), as
+// the demo's table shows it.
 func demoChannel(n int) *samples.Channel {
-	return &samples.Channel{InteractionSID: playSID("KD", n), ChannelSID: playSID("UO", n)}
+	ch := PlaygroundChannel(n)
+	return &samples.Channel{InteractionSID: ch.InteractionSID, ChannelSID: ch.SID}
 }
 
 // flowSteps are the demo's Flex flows: conversations agents leave open on
@@ -240,8 +241,8 @@ func flowSteps() []Step {
 	// agent (task.created), and ends it.
 	flow := func(n int, end func(flextest.Flows, flextest.Task) error) func(*flextest.Server) error {
 		return func(tw *flextest.Server) error {
-			fl, ch := tw.Flows(samples.WorkspaceSID), demoChannel(n)
-			_, task := fl.Start(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+			fl := tw.Flows(samples.WorkspaceSID)
+			_, task := fl.Start(PlaygroundChannel(n))
 			return end(fl, task)
 		}
 	}
@@ -306,9 +307,7 @@ func (s *System) Demo(ctx context.Context, w io.Writer, steps []Step) (Report, e
 	}
 	samples.Seed(s.twilio)
 	for _, n := range []int{demoLeave, demoPark, demoTransfer} {
-		// The flows' conversations start on these channels, active.
-		ch := demoChannel(n)
-		s.twilio.AddChannel(flextest.Channel{InteractionSID: ch.InteractionSID, SID: ch.ChannelSID, Type: "chat"})
+		s.twilio.AddChannel(PlaygroundChannel(n)) // where the flows' conversations start
 	}
 	p := &printer{w: w}
 	if s.durable != nil {
@@ -373,9 +372,7 @@ func (s *System) runStep(ctx context.Context, client *http.Client, st Step) Step
 			channel = st.Channel.ChannelSID
 		}
 		jctx, cancel := context.WithTimeout(ctx, jobWait)
-		j, ok := s.durable.jobs.waitMatch(jctx, mark, func(o JobObservation) bool {
-			return o.Job.ChannelSID == channel && o.Job.Final()
-		})
+		j, ok := s.durable.finalJob(jctx, mark, channel)
 		cancel()
 		if ok {
 			r.Job, r.Done = &j, time.Since(answered)
@@ -416,7 +413,7 @@ func (s *System) sendStep(ctx context.Context, client *http.Client, r *StepResul
 // whole answer: its status, the gateway's request id, and the client's wall
 // time.
 func (s *System) send(ctx context.Context, client *http.Client, build func(string, time.Time) (Request, error)) (status int, id string, latency time.Duration, err error) {
-	req, err := build(s.url, s.now())
+	req, err := build(s.url, time.Now())
 	var hreq *http.Request
 	if err == nil {
 		hreq, err = req.HTTP(ctx)
@@ -497,15 +494,11 @@ func check(want Expect, r StepResult, durable bool) []string {
 	if r.Status != wantStatus {
 		problems = append(problems, fmt.Sprintf("HTTP %d, want %d", r.Status, wantStatus))
 	}
-	outcome := ""
-	if r.Observation.Summary != nil {
-		outcome = r.Observation.Summary.Outcome
-	}
-	switch {
-	case !r.Observed || r.Observation.Summary == nil:
+	switch sum := r.Observation.Summary; {
+	case !r.Observed || sum == nil:
 		problems = append(problems, fmt.Sprintf("no summary log line from the function, want outcome %s", webhookOutcome))
-	case outcome != webhookOutcome:
-		problems = append(problems, withError(fmt.Sprintf("outcome %s, want %s", outcome, webhookOutcome), r.Observation.Summary.Error))
+	case sum.Outcome != webhookOutcome:
+		problems = append(problems, withError(fmt.Sprintf("outcome %s, want %s", sum.Outcome, webhookOutcome), sum.Error))
 	case queued && r.Job == nil:
 		problems = append(problems, fmt.Sprintf("no final job line from the worker within %s, want outcome %s", jobWait, want.Outcome))
 	case queued && r.Job.Job.Outcome != want.Outcome:

@@ -8,18 +8,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/flexhook/flexhook/internal/config"
 	"github.com/flexhook/flexhook/internal/flex/flextest"
 	"github.com/flexhook/flexhook/internal/idempotency/dynamotest"
+	"github.com/flexhook/flexhook/internal/local/process"
 	"github.com/flexhook/flexhook/internal/local/sqsreceive"
 	"github.com/flexhook/flexhook/internal/local/sqstrigger"
 	"github.com/flexhook/flexhook/internal/queue/sqstest"
 	"github.com/flexhook/flexhook/internal/retry"
-
-	"github.com/flexhook/flexhook/internal/local/process"
 )
 
 // WorkerPackage is the queue worker function durable mode builds and runs.
@@ -67,9 +69,6 @@ type durable struct {
 	mapping *sqstrigger.Mapping
 	jobs    *recent[JobObservation]
 	live    func(JobObservation) // prints a job in live mode; nil before Start ends
-
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // startDurable starts what durable mode adds — goaws, dynalite when it is
@@ -77,7 +76,7 @@ type durable struct {
 // emulator and the event source mapping (not yet polling) — and returns the
 // variables the webhook needs to enqueue. workerBin is the worker binary.
 func (s *System) startDurable(ctx context.Context, o Options, workerBin string) ([]string, error) {
-	d := &durable{jobs: newRecent[JobObservation](), done: make(chan struct{})}
+	d := &durable{jobs: newRecent[JobObservation]()}
 	d.jobs.limit = keep * 4
 	var err error
 	d.sqs, err = sqstest.Start(ctx, sqstest.Options{
@@ -119,9 +118,8 @@ func (s *System) startDurable(ctx context.Context, o Options, workerBin string) 
 	if err != nil {
 		return nil, err
 	}
-	d.live = s.printJob
+	d.live = func(o JobObservation) { s.printLive(func() string { return formatJob(time.Now(), o) }) }
 	s.durable = d
-	s.closers = append(s.closers, d.stop)
 	return d.env(), nil
 }
 
@@ -165,37 +163,30 @@ func (d *durable) tableEnv() []string {
 	return []string{config.EnvIdempotencyTable + "=" + TableName, "AWS_ENDPOINT_URL_DYNAMODB=" + d.tableURL}
 }
 
-// run starts the event source mapping: from now on the worker consumes the
-// queue.
-func (d *durable) run() {
+// run starts the event source mapping, from now on the worker consumes the
+// queue, and returns what stops it and waits, bounded, until it has.
+func (d *durable) run() func() error {
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	done := make(chan struct{})
 	go func() {
-		defer close(d.done)
+		defer close(done)
 		d.mapping.Run(ctx)
 	}()
-}
-
-// stop stops the event source mapping and waits, bounded, until it has.
-func (d *durable) stop() error {
-	if d.cancel == nil {
-		return nil
-	}
-	d.cancel()
-	select {
-	case <-d.done:
-		return nil
-	case <-time.After(stopMappingWait):
-		return errors.New("the event source mapping did not stop")
+	return func() error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-time.After(stopMappingWait):
+			return errors.New("the event source mapping did not stop")
+		}
 	}
 }
 
 // Invoke implements sqstrigger.Target: it runs the worker on one batch and
 // records what it did with each record.
 func (d *durable) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	var batch struct {
-		Records []json.RawMessage `json:"Records"`
-	}
+	var batch events.SQSEvent
 	_ = json.Unmarshal(payload, &batch)
 	res, err := d.worker.Invoke(ctx, payload)
 	if err != nil {
@@ -224,20 +215,22 @@ func (d *durable) observe(id string, n int) {
 	}
 }
 
+// finalJob waits for the first final job line about channel recorded after
+// mark, until ctx ends.
+func (d *durable) finalJob(ctx context.Context, mark int, channel string) (JobObservation, bool) {
+	return d.jobs.waitMatch(ctx, mark, func(o JobObservation) bool { return o.Job.ChannelSID == channel && o.Job.Final() })
+}
+
 // callsFor keeps the requests about channel: its own path, or a task list
 // filtered on it.
 func callsFor(reqs []flextest.Request, channel string) []flextest.Request {
-	if channel == "" || reqs == nil {
+	if channel == "" {
 		return reqs
 	}
-	out := []flextest.Request{}
-	for _, r := range reqs {
-		// A SID is letters and digits, which query encoding keeps as they are.
-		if strings.Contains(r.Path+"?"+r.Query.Encode(), channel) {
-			out = append(out, r)
-		}
-	}
-	return out
+	// A SID is letters and digits, which query encoding keeps as they are.
+	return slices.DeleteFunc(slices.Clone(reqs), func(r flextest.Request) bool {
+		return !strings.Contains(r.Path+"?"+r.Query.Encode(), channel)
+	})
 }
 
 // Job is what the local system reads of the worker's log line for one
@@ -280,14 +273,9 @@ func workerEnv(secretsURL, twilioURL string, queueEnv, extra []string) []string 
 	return append(append(env, queueEnv...), extra...)
 }
 
-// printJob prints one worker job in live mode:
+// formatJob renders a worker job as one live line:
 //
 //	15:04:05 worker: task.completed WT…f1a1: closed, channel UO…f1a1, queued 0.8s; Twilio: GET tasks, POST channel
-func (s *System) printJob(o JobObservation) {
-	s.printLive(func() string { return formatJob(time.Now(), o) })
-}
-
-// formatJob renders a worker job as one live line.
 func formatJob(at time.Time, o JobObservation) string {
 	j := o.Job
 	var b strings.Builder

@@ -194,13 +194,9 @@ func (l *logTap) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		l.parse(l.partial[:i])
-		l.partial = l.partial[i+1:]
+	for line, rest, ok := bytes.Cut(l.partial, []byte("\n")); ok; line, rest, ok = bytes.Cut(rest, []byte("\n")) {
+		l.parse(line)
+		l.partial = rest
 	}
 	if len(l.partial) > maxLine {
 		l.partial = l.partial[:0]

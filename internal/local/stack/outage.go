@@ -34,8 +34,6 @@ const (
 
 // OutageReport is the result of the outage demo.
 type OutageReport struct {
-	// Events is how many events were sent during the outage.
-	Events int
 	// Accepted counts the events the webhook accepted (2xx) during the
 	// outage.
 	Accepted int
@@ -44,15 +42,8 @@ type OutageReport struct {
 	Depth int
 	// Failures counts the worker's failed deliveries during the outage.
 	Failures int
-	// Closed counts the outage's channels closed after recovery; CloseCounts
-	// holds each channel's number of close effects in the simulator.
-	Closed      int
-	CloseCounts []int
-	// DeadLetters is the dead-letter queue's depth at the end.
-	DeadLetters int
-	// Drain is the time from Twilio's recovery to the last channel closed
-	// and the queue empty.
-	Drain time.Duration
+	// Closed counts the outage's channels closed after recovery.
+	Closed int
 	// Problems lists every difference from what must happen; empty when as
 	// expected.
 	Problems []string
@@ -85,7 +76,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	case s.twilio == nil:
 		return OutageReport{}, ErrNoSimulator
 	}
-	rep := OutageReport{Events: n}
+	var rep OutageReport
 	p := &printer{w: w}
 	chans := make([]outageChannel, n)
 	for i := range chans {
@@ -154,9 +145,7 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 	dctx, cancel := context.WithTimeout(ctx, outageDrainWait)
 	defer cancel()
 	for _, oc := range chans {
-		o, ok := s.durable.jobs.waitMatch(dctx, mark, func(o JobObservation) bool {
-			return o.Job.ChannelSID == oc.ch.SID && o.Job.Final()
-		})
+		o, ok := s.durable.finalJob(dctx, mark, oc.ch.SID)
 		if !ok {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("channel %s: no final job within %s of the recovery", oc.ch.SID, outageDrainWait))
 			continue
@@ -171,11 +160,12 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 			jobDecision(o.Job), shortSID(oc.ch.SID), plural(tries, "failed delivery", "failed deliveries"), o.Job.QueueAgeS, flexCalls(o.FlexCalls))
 	}
 	_ = s.Drained(dctx) // the depth at the end says whether it drained
-	rep.Drain = time.Since(recovered)
+	drain := time.Since(recovered)
+	var closeCounts []int // each channel's number of close effects in the simulator
 	for _, oc := range chans {
 		c, _ := s.twilio.Channel(oc.ch.InteractionSID, oc.ch.SID)
 		cc := s.twilio.CloseCount(oc.ch.SID)
-		rep.CloseCounts = append(rep.CloseCounts, cc)
+		closeCounts = append(closeCounts, cc)
 		if c.Status == flextest.ChannelClosed {
 			rep.Closed++
 		}
@@ -183,16 +173,15 @@ func (s *System) Outage(ctx context.Context, w io.Writer, n int) (OutageReport, 
 			rep.Problems = append(rep.Problems, fmt.Sprintf("channel %s is %s after %d closes, want closed once", oc.ch.SID, c.Status, cc))
 		}
 	}
-	rep.DeadLetters = max(s.depth(ctx, s.durable.sqs.DLQURL()), 0)
-	if rep.DeadLetters != 0 {
-		rep.Problems = append(rep.Problems, fmt.Sprintf("%d jobs in the dead-letter queue, want none", rep.DeadLetters))
+	if dead := max(s.depth(ctx, s.durable.sqs.DLQURL()), 0); dead != 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d jobs in the dead-letter queue, want none", dead))
 	}
 	if depth := s.depth(ctx, s.durable.sqs.QueueURL()); depth != 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("close queue depth %d at the end, want 0", depth))
 	}
 	if rep.OK() {
 		p.printf("Outage: queue drained %s after the recovery; %d/%d channels closed, each exactly once (close counts %s); dead-letter queue empty.\n",
-			formatLatency(rep.Drain), rep.Closed, n, joinInts(rep.CloseCounts))
+			formatLatency(drain), rep.Closed, n, joinInts(closeCounts))
 	} else {
 		p.printf("Outage: NOT as expected:\n")
 		for _, pr := range rep.Problems {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -72,13 +73,7 @@ func CRMRequest(rawURL string, body []byte, auth CRMAuth) (Request, error) {
 	h := http.Header{"Content-Type": {"application/json"}}
 	switch {
 	case auth.Secret != "":
-		if auth.ID == "" {
-			auth.ID = NewMessageID()
-		}
-		if auth.Time.IsZero() {
-			auth.Time = time.Now()
-		}
-		signed, err := crm.Sign(auth.Secret, auth.ID, auth.Time, body)
+		signed, err := crm.Sign(auth.Secret, cmp.Or(auth.ID, NewMessageID()), cmp.Or(auth.Time, time.Now()), body)
 		if err != nil {
 			return Request{}, err
 		}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,10 +66,6 @@ type Options struct {
 	// nil discards them.
 	Logs io.Writer
 
-	// Now is the clock of the demo's signatures and timestamps; nil means
-	// time.Now.
-	Now func() time.Time
-
 	// Durable runs durable mode: the webhook puts close jobs on a local SQS
 	// FIFO queue (goaws) and the worker function, under a second emulator
 	// fed by the event source mapping emulator, closes the channels. False
@@ -92,7 +89,6 @@ type System struct {
 	awsURL     string
 	publicURL  string
 	accountSID string
-	now        func() time.Time
 
 	twilio  *flextest.Server // nil in RealTwilio mode
 	secrets *secretstest.Server
@@ -120,16 +116,8 @@ type System struct {
 // gateway accepts connections. ctx bounds the start-up only. The caller must
 // Close the System, which stops everything Start started.
 func Start(ctx context.Context, o Options) (_ *System, err error) {
-	if o.Mode == "" {
-		o.Mode = Simulator
-	}
-	if o.Addr == "" {
-		o.Addr = DefaultAddr
-	}
-	s := &System{mode: o.Mode, publicURL: o.PublicBaseURL, now: o.Now, seen: newRecent[Observation]()}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	o.Mode, o.Addr = cmp.Or(o.Mode, Simulator), cmp.Or(o.Addr, DefaultAddr)
+	s := &System{mode: o.Mode, publicURL: o.PublicBaseURL, seen: newRecent[Observation]()}
 	defer func() {
 		if err != nil {
 			s.Close() // stop whatever started before the failure
@@ -213,7 +201,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 	s.traced = &tracedFunction{fn: fn, calls: webhookTap, traces: newRecent[trace]()}
 	if s.durable != nil {
-		s.durable.run()
+		s.closers = append(s.closers, s.durable.run())
 	}
 
 	gw, err := apigateway.New([]apigateway.Invoker{s.traced}, apigateway.Options{
