@@ -189,30 +189,24 @@ func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
 	}
 }
 
-// ended records when t ended, for retention. s.mu must be held.
-func (s *Server) ended(t *task, at time.Time) {
-	if !liveTask(t.AssignmentStatus) {
-		t.endedAt = at
-	}
-}
-
 // expire deletes the ended tasks whose retention has run out, in the order
 // of their deadlines, emitting task.system-deleted dated at the deadline,
-// and drops events older than the Events resource keeps. s.mu must be held.
+// and drops events older than the Events resource keeps. An ended task
+// ended when it was last updated. s.mu must be held.
 func (s *Server) expire() {
 	now := s.Now()
 	var due []*task
 	for _, ws := range slices.Sorted(maps.Keys(s.workspaces)) {
 		for _, t := range s.workspaces[ws] {
-			if !t.endedAt.IsZero() && !now.Before(t.endedAt.Add(taskRetention)) {
+			if !liveTask(t.AssignmentStatus) && !now.Before(t.DateUpdated.Add(taskRetention)) {
 				due = append(due, t)
 			}
 		}
 	}
-	slices.SortStableFunc(due, func(a, b *task) int { return a.endedAt.Compare(b.endedAt) })
+	slices.SortStableFunc(due, func(a, b *task) int { return a.DateUpdated.Compare(b.DateUpdated) })
 	for _, t := range due {
 		s.removeTask(t)
-		s.emit(EventTaskSystemDeleted, t, t.endedAt.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
+		s.emit(EventTaskSystemDeleted, t, t.DateUpdated.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/flexhook/flexhook/internal/sid"
 )
@@ -291,7 +290,6 @@ func (f Flows) DeleteTask(wt string) error {
 			return fmt.Errorf("task %s: %w", wt, ErrNotFound)
 		}
 		f.s.removeTask(t)
-		t.endedAt = time.Time{}
 		f.s.emit(EventTaskDeleted, t, f.s.Now(), "Task "+wt+" deleted")
 		return nil
 	})

@@ -73,9 +73,6 @@ type Task struct {
 type task struct {
 	Task
 	attrs map[string]any
-	// endedAt is when the task was canceled or completed; zero while it
-	// is live. It is deleted taskRetention later.
-	endedAt time.Time
 }
 
 func channelKey(kd, uo string) string { return kd + "/" + uo }
@@ -177,8 +174,6 @@ func (s *Server) AddTask(t Task) Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.storeTask(stored)
-	// A task seeded as ended ended when it was last updated.
-	s.ended(stored, t.DateUpdated)
 	return t
 }
 
@@ -290,5 +285,4 @@ func (s *Server) setTaskStatus(t *task, status, reason string) {
 	if ev, ok := statusEvents[status]; ok {
 		s.emit(ev, t, now, "Task "+t.SID+" "+status)
 	}
-	s.ended(t, now)
 }

@@ -142,14 +142,8 @@ type response struct {
 // documentation for the endpoints. The request is recorded in the log before
 // the answer is written, so a client that has its answer sees it in Requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Query:  r.URL.Query(),
-		Time:   s.Now(),
-	}
 	user, pass, hasAuth := r.BasicAuth()
-	rec.User = user
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), User: user, Time: s.Now()}
 
 	var formErr error
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
@@ -175,14 +169,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resp == nil {
 		resp = s.handle(r, user, pass, hasAuth, formErr)
 	}
-	s.mu.Lock()
-	pending := len(s.outbox) > 0
-	s.mu.Unlock()
-	if pending {
-		// Events this request caused (a close, a retention deletion) are
-		// delivered as TaskRouter does: after, and apart from, the answer.
-		go s.flush()
-	}
+	// Events this request caused (a close, a retention deletion) are
+	// delivered as TaskRouter does: after, and apart from, the answer.
+	go s.flush()
 
 	h := w.Header()
 	maps.Copy(h, resp.header)

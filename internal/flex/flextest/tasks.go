@@ -141,19 +141,11 @@ func parseListQuery(q url.Values) (listQuery, *response) {
 }
 
 func (lq *listQuery) matches(t *task) bool {
-	switch {
-	case lq.statuses != nil && !lq.statuses[t.AssignmentStatus]:
-		return false
-	case lq.priority != nil && *lq.priority != t.Priority:
-		return false
-	case lq.workflow != "" && lq.workflow != t.WorkflowSID:
-		return false
-	case lq.queue != "" && lq.queue != t.TaskQueueSID:
-		return false
-	case lq.expr != nil && !lq.expr.eval(t.attrs):
-		return false
-	}
-	return true
+	return (lq.statuses == nil || lq.statuses[t.AssignmentStatus]) &&
+		(lq.priority == nil || *lq.priority == t.Priority) &&
+		(lq.workflow == "" || lq.workflow == t.WorkflowSID) &&
+		(lq.queue == "" || lq.queue == t.TaskQueueSID) &&
+		(lq.expr == nil || lq.expr.eval(t.attrs))
 }
 
 // taskKeyOf returns the sort key of t: its creation, priority and SID.
