@@ -79,11 +79,15 @@ func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Ch
 	return t, c, nil
 }
 
-// channel finds a channel. s.mu must be held.
-func (f Flows) channel(kd, uo string) (*Channel, error) {
+// channel finds channel uo for flow op and checks that it is in one of
+// statuses. s.mu must be held.
+func (f Flows) channel(op, kd, uo string, statuses ...string) (*Channel, error) {
 	c, ok := f.s.channels[channelKey(kd, uo)]
-	if !ok {
+	switch {
+	case !ok:
 		return nil, fmt.Errorf("channel %s: %w", uo, ErrNotFound)
+	case !slices.Contains(statuses, c.Status):
+		return nil, wrongStatus(op, uo, c.Status)
 	}
 	return c, nil
 }
@@ -169,12 +173,9 @@ func (f Flows) complete(op, wt, reason, status string) error {
 func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 	var out Task
 	err := f.flow(func() error {
-		c, err := f.channel(kd, uo)
+		c, err := f.channel("customer message", kd, uo, ChannelActive, ChannelInactive)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive && c.Status != ChannelInactive {
-			return wrongStatus("customer message", uo, c.Status)
 		}
 		if t := f.liveTaskOf(uo); t != nil && c.Status == ChannelActive {
 			out = t.Task
@@ -202,12 +203,9 @@ func (f Flows) Park(wt string) error {
 func (f Flows) Unpark(kd, uo string) (Task, error) {
 	var out Task
 	err := f.flow(func() error {
-		c, err := f.channel(kd, uo)
+		c, err := f.channel("unpark", kd, uo, ChannelActive)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("unpark", uo, c.Status)
 		}
 		if t := f.liveTaskOf(uo); t != nil {
 			return wrongStatus("unpark", uo, "in use by live task "+t.SID)
@@ -300,12 +298,9 @@ func (f Flows) DeleteTask(wt string) error {
 // tasks are canceled (task.canceled). Nothing is left to close.
 func (f Flows) FailChannel(kd, uo string) error {
 	return f.flow(func() error {
-		c, err := f.channel(kd, uo)
+		c, err := f.channel("fail channel", kd, uo, ChannelSetup, ChannelActive, ChannelInactive, ChannelPause, ChannelTransfer)
 		if err != nil {
 			return err
-		}
-		if c.Status == ChannelClosed || c.Status == ChannelFailed {
-			return wrongStatus("fail channel", uo, c.Status)
 		}
 		c.Status, c.ErrorCode, c.ErrorMessage = ChannelFailed, 45000, "Interaction creation failed"
 		for _, t := range f.s.byChannel[uo] {
