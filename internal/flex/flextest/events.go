@@ -3,6 +3,7 @@ package flextest
 import (
 	"cmp"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -332,16 +333,18 @@ var reasonKeys = map[string][2]string{
 	TaskCompleted: {"TaskCompletedReason", "task_completed_reason"},
 }
 
-// parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a
-// plain date.
-func parseDate(v string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true
+// dateParam reads the date parameter name of q, or def when it is absent:
+// an ISO 8601 date as twilio-go sends it (RFC 3339), or a plain date.
+func dateParam(q url.Values, name string, def time.Time) (time.Time, *response) {
+	if !q.Has(name) {
+		return def, nil
 	}
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, true
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, q.Get(name)); err == nil {
+			return t, nil
+		}
 	}
-	return time.Time{}, false
+	return time.Time{}, badParam(name)
 }
 
 // eventKey returns the sort key of e: its date, emission order and SID.
@@ -371,25 +374,17 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
 	}
 	now := s.Now()
-	start, end := now.Add(-defaultEventMinutes*time.Minute), now
-	if q.Has("Minutes") {
-		n, err := strconv.Atoi(q.Get("Minutes"))
-		if err != nil || n < 1 {
-			return badParam("Minutes")
-		}
-		start = now.Add(-time.Duration(n) * time.Minute)
+	minutes, bad := intParam(q, "Minutes", defaultEventMinutes, 1, math.MaxInt)
+	if bad != nil {
+		return bad
 	}
-	for _, d := range []struct {
-		name string
-		t    *time.Time
-	}{{"StartDate", &start}, {"EndDate", &end}} {
-		if q.Has(d.name) {
-			t, ok := parseDate(q.Get(d.name))
-			if !ok {
-				return badParam(d.name)
-			}
-			*d.t = t
-		}
+	start, bad := dateParam(q, "StartDate", now.Add(-time.Duration(minutes)*time.Minute))
+	if bad != nil {
+		return bad
+	}
+	end, bad := dateParam(q, "EndDate", now)
+	if bad != nil {
+		return bad
 	}
 	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
 

@@ -166,7 +166,7 @@ func (f Fault) response() *response {
 		if strings.HasPrefix(strings.TrimSpace(f.RawBody), "<") {
 			ct = "text/html; charset=utf-8"
 		}
-		resp = &response{status: f.Status, header: http.Header{"Content-Type": {ct}}, body: []byte(f.RawBody), noRequestID: true}
+		resp = &response{status: f.Status, header: http.Header{"Content-Type": {ct}}, body: []byte(f.RawBody)}
 	}
 	maps.Copy(resp.header, f.Header)
 	return resp

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,30 +68,36 @@ func badParam(name string) *response {
 	return twilioError(http.StatusBadRequest, 20001, "Invalid "+name+" parameter")
 }
 
+// intParam reads the integer parameter name of q, or def when it is
+// absent, and answers 400 when it is not an integer from lo to hi.
+func intParam(q url.Values, name string, def, lo, hi int) (int, *response) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < lo || n > hi {
+		return 0, badParam(name)
+	}
+	return n, nil
+}
+
 // parsePaging reads PageSize, Page and PageToken, rejecting the parameters
 // in unsupported (answered 400 rather than ignored, so that a test does not
 // pass on a filter that was never applied), and keeps the filters in q for
 // the paging URLs.
 func parsePaging(q url.Values, unsupported, filters []string) (paging, *response) {
-	pg := paging{size: defaultPageSize, args: url.Values{}}
+	pg := paging{args: url.Values{}}
 	for _, name := range unsupported {
 		if q.Has(name) {
 			return pg, twilioError(http.StatusBadRequest, 20001, "Parameter "+name+" is not supported by flextest")
 		}
 	}
-	if q.Has("PageSize") {
-		n, err := strconv.Atoi(q.Get("PageSize"))
-		if err != nil || n < 1 || n > maxPageSize {
-			return pg, badParam("PageSize")
-		}
-		pg.size = n
+	var bad *response
+	if pg.size, bad = intParam(q, "PageSize", defaultPageSize, 1, maxPageSize); bad != nil {
+		return pg, bad
 	}
-	if q.Has("Page") {
-		n, err := strconv.Atoi(q.Get("Page"))
-		if err != nil || n < 0 {
-			return pg, badParam("Page")
-		}
-		pg.num = n
+	if pg.num, bad = intParam(q, "Page", 0, 0, math.MaxInt); bad != nil {
+		return pg, bad
 	}
 	if q.Has("PageToken") {
 		t, ok := parsePageToken(q.Get("PageToken"))

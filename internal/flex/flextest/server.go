@@ -133,9 +133,6 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	// noRequestID leaves out the Twilio-Request-Id header, for answers that
-	// stand for an intermediary rather than Twilio.
-	noRequestID bool
 }
 
 // ServeHTTP answers r like the Twilio API would. See the package
@@ -175,11 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	h := w.Header()
 	maps.Copy(h, resp.header)
-	if !resp.noRequestID {
-		rec.RequestID = newRequestID()
-		h.Set("Twilio-Request-Id", rec.RequestID)
-	}
-	rec.Status = resp.status
+	rec.RequestID, rec.Status = h.Get("Twilio-Request-Id"), resp.status
 	s.record(rec)
 
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
@@ -281,7 +274,8 @@ func notFound(p string) *response {
 	return twilioError(http.StatusNotFound, 20404, "The requested resource "+p+" was not found")
 }
 
-// jsonResponse returns an answer carrying v as JSON.
+// jsonResponse returns an answer carrying v as JSON, with the
+// Twilio-Request-Id header of an answer that comes from Twilio.
 func jsonResponse(status int, v any) *response {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -289,8 +283,7 @@ func jsonResponse(status int, v any) *response {
 		// numbers and maps of them; a failure is a bug in the fake.
 		panic("flextest: encode answer: " + err.Error())
 	}
-	h := make(http.Header)
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Twilio-Request-Id": {"RQ" + randomHex()}}
 	return &response{status: status, header: h, body: body}
 }
 

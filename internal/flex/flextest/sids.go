@@ -27,9 +27,6 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
-// newRequestID returns a value for the Twilio-Request-Id header.
-func newRequestID() string { return "RQ" + randomHex() }
-
 // Attributes are the task attributes Flex Conversations writes on the tasks
 // it creates for an interaction channel. See the Interactions API examples
 // and https://www.twilio.com/docs/flex/developer/conversations/interactions-api/interactions.

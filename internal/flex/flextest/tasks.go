@@ -2,10 +2,10 @@ package flextest
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -103,20 +103,17 @@ func parseListQuery(q url.Values) (listQuery, *response) {
 	}
 	if vs, ok := q["AssignmentStatus"]; ok {
 		lq.statuses = make(map[string]bool)
-		for _, v := range vs {
-			for _, st := range strings.Split(v, ",") {
-				st = strings.TrimSpace(st)
-				if !validTaskStatus(st) {
-					return lq, badParam("AssignmentStatus")
-				}
-				lq.statuses[st] = true
+		for _, st := range strings.Split(strings.Join(vs, ","), ",") {
+			if st = strings.TrimSpace(st); !validTaskStatus(st) {
+				return lq, badParam("AssignmentStatus")
 			}
+			lq.statuses[st] = true
 		}
 	}
 	if q.Has("Priority") {
-		n, err := strconv.Atoi(q.Get("Priority"))
-		if err != nil {
-			return lq, badParam("Priority")
+		n, bad := intParam(q, "Priority", 0, math.MinInt, math.MaxInt)
+		if bad != nil {
+			return lq, bad
 		}
 		lq.priority = &n
 	}
