@@ -104,11 +104,17 @@ func (s *Server) Advance(d time.Duration) {
 }
 
 // tick applies retention at the current time and sends pending callbacks.
-func (s *Server) tick() {
+func (s *Server) tick() { _ = s.update(func() error { return nil }) }
+
+// update runs fn under the lock with retention applied, then sends the
+// callbacks of the events it emitted, and returns fn's error.
+func (s *Server) update(fn func() error) error {
 	s.mu.Lock()
 	s.expire()
+	err := fn()
 	s.mu.Unlock()
 	s.flush()
+	return err
 }
 
 // SetEventCallbackURL sets (or, with "", clears) the URL that receives the

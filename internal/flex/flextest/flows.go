@@ -1,11 +1,8 @@
 package flextest
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-
-	"github.com/flexhook/flexhook/internal/sid"
 )
 
 // Flows drives the Flex Conversations flows of one workspace. Each method
@@ -26,31 +23,11 @@ func (s *Server) Flows(ws string) Flows {
 	return Flows{s: s, ws: ws}
 }
 
-// flow runs fn under the lock with retention applied, then sends the
-// callbacks of the events it emitted.
-func (f Flows) flow(fn func() error) error {
-	f.s.mu.Lock()
-	f.s.expire()
-	err := fn()
-	f.s.mu.Unlock()
-	f.s.flush()
-	return err
-}
-
 // newTask creates a task on channel c in status pending, emits
 // task.created, then moves it to status. s.mu must be held.
 func (f Flows) newTask(c *Channel, status string) *task {
-	now := f.s.Now()
-	doc := NewAttributes(*c).JSON()
-	var attrs map[string]any
-	_ = json.Unmarshal([]byte(doc), &attrs) // our own JSON object
-	t := &task{Task: Task{
-		SID: NewSID(sid.Task), WorkspaceSID: f.ws, AssignmentStatus: TaskPending,
-		Attributes: doc, TaskChannelUniqueName: c.Type, Timeout: 86400,
-		DateCreated: now, DateUpdated: now,
-	}, attrs: attrs}
-	f.s.storeTask(t)
-	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
+	t := f.s.addTask(Task{WorkspaceSID: f.ws, Attributes: NewAttributes(*c).JSON(), TaskChannelUniqueName: c.Type})
+	f.s.emit(EventTaskCreated, t, t.DateCreated, "Task "+t.SID+" created")
 	if status != TaskPending {
 		f.s.setTaskStatus(t, status, "")
 	}
@@ -113,7 +90,7 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 	ch.Status = ""
 	ch = f.s.AddChannel(ch)
 	var t *task
-	_ = f.flow(func() error {
+	_ = f.s.update(func() error {
 		c := f.s.channels[channelKey(ch.InteractionSID, ch.SID)]
 		t = f.newTask(c, TaskAssigned)
 		return nil
@@ -126,7 +103,7 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 // task is canceled), then the agents finish wrap-up and the tasks complete
 // (task.completed). This is not an API close: CloseCount is unchanged.
 func (f Flows) AgentEndsChat(wt string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		_, c, err := f.check("agent ends chat", wt, true, liveStatuses...)
 		if err != nil {
 			return err
@@ -153,7 +130,7 @@ func (f Flows) Leave(wt string) error {
 // complete completes task wt, assigned or wrapping on an active channel,
 // with reason, and leaves the channel in status.
 func (f Flows) complete(op, wt, reason, status string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, c, err := f.check(op, wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
@@ -172,7 +149,7 @@ func (f Flows) complete(op, wt, reason, status string) error {
 // changes. A closed or failed channel answers ErrInvalidStatus.
 func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
+	err := f.s.update(func() error {
 		c, err := f.channel("customer message", kd, uo, ChannelActive, ChannelInactive)
 		if err != nil {
 			return err
@@ -202,7 +179,7 @@ func (f Flows) Park(wt string) error {
 // answers ErrInvalidStatus.
 func (f Flows) Unpark(kd, uo string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
+	err := f.s.update(func() error {
 		c, err := f.channel("unpark", kd, uo, ChannelActive)
 		if err != nil {
 			return err
@@ -232,7 +209,7 @@ func (f Flows) TransferToQueue(wt string) (Task, error) { return f.transfer(wt, 
 
 func (f Flows) transfer(wt, newStatus string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
+	err := f.s.update(func() error {
 		t, c, err := f.check("transfer", wt, true, TaskAssigned)
 		if err != nil {
 			return err
@@ -263,7 +240,7 @@ func (f Flows) WorkflowTimeout(wt string) error {
 // cancel cancels task wt, pending or reserved, with reason, after a
 // workflow.timeout event if timeout is set.
 func (f Flows) cancel(op, wt, reason string, timeout bool) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, _, err := f.check(op, wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
@@ -282,7 +259,7 @@ func (f Flows) cancel(op, wt, reason string, timeout bool) error {
 // task.deleted carries the status it had. The channel is not changed, so
 // deleting a live task leaves its conversation orphaned.
 func (f Flows) DeleteTask(wt string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, ok := f.s.tasks[taskKey(f.ws, wt)]
 		if !ok {
 			return fmt.Errorf("task %s: %w", wt, ErrNotFound)
@@ -297,7 +274,7 @@ func (f Flows) DeleteTask(wt string) error {
 // channel becomes failed (error 45xxx-style code and message) and its live
 // tasks are canceled (task.canceled). Nothing is left to close.
 func (f Flows) FailChannel(kd, uo string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		c, err := f.channel("fail channel", kd, uo, ChannelSetup, ChannelActive, ChannelInactive, ChannelPause, ChannelTransfer)
 		if err != nil {
 			return err

@@ -149,6 +149,13 @@ func (s *Server) AddWorkspace(ws string) {
 // dates the current time. AddTask panics if t.WorkspaceSID or t.SID is not
 // a valid SID, the status is unknown or Attributes is not a JSON object.
 func (s *Server) AddTask(t Task) Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addTask(t).Task
+}
+
+// addTask is AddTask with s.mu held; it returns the stored task.
+func (s *Server) addTask(t Task) *task {
 	t.SID = cmp.Or(t.SID, NewSID(sid.Task))
 	t.AssignmentStatus = cmp.Or(t.AssignmentStatus, TaskPending)
 	t.Attributes = cmp.Or(t.Attributes, "{}")
@@ -171,10 +178,8 @@ func (s *Server) AddTask(t Task) Task {
 		t.DateUpdated = t.DateCreated
 	}
 	stored := &task{Task: t, attrs: attrs}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.storeTask(stored)
-	return t
+	return stored
 }
 
 // storeTask adds t to every index, replacing the task with its SIDs.
@@ -249,21 +254,18 @@ func (s *Server) SetTaskStatus(ws, wt, status string) error {
 	if !validTaskStatus(status) {
 		return fmt.Errorf("set task %s status %q: %w", wt, status, ErrInvalidStatus)
 	}
-	s.mu.Lock()
-	s.expire()
-	t, ok := s.tasks[taskKey(ws, wt)]
-	if !ok {
-		s.mu.Unlock()
-		return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
-	}
-	reason := ""
-	if status == TaskCanceled || status == TaskCompleted {
-		reason = "Task " + status + " by flextest"
-	}
-	s.setTaskStatus(t, status, reason)
-	s.mu.Unlock()
-	s.flush()
-	return nil
+	return s.update(func() error {
+		t, ok := s.tasks[taskKey(ws, wt)]
+		if !ok {
+			return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
+		}
+		reason := ""
+		if status == TaskCanceled || status == TaskCompleted {
+			reason = "Task " + status + " by flextest"
+		}
+		s.setTaskStatus(t, status, reason)
+		return nil
+	})
 }
 
 // statusEvents are the events TaskRouter emits when a task enters a status.
