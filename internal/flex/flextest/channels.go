@@ -43,8 +43,6 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 }
 
 func (s *Server) fetchChannel(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
 		return notFound(r.URL.Path)
@@ -54,8 +52,6 @@ func (s *Server) fetchChannel(r *http.Request, ids []string) *response {
 
 // updateChannel applies POST /v1/Interactions/{KD}/Channels/{UO}.
 func (s *Server) updateChannel(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
 		return notFound(r.URL.Path)

@@ -394,8 +394,6 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 	}
 	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.workspaces[ws]; !ok {
 		return notFound(p)
 	}

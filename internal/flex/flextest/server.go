@@ -198,8 +198,8 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 			return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
 		default:
 			s.mu.Lock()
+			defer s.mu.Unlock()
 			s.expire()
-			s.mu.Unlock()
 			return rt.serve(s, r, ids)
 		}
 	}
@@ -220,7 +220,7 @@ func (s *Server) authorized(user, pass string) bool {
 	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
 }
 
-// routes are the served requests. "{XX}" in a path is a SID with prefix
+// routes are the served requests, each served with s.mu held. "{XX}" in a path is a SID with prefix
 // XX: a path whose SIDs do not have the documented format does not match,
 // so it answers 404 as on Twilio.
 var routes = []struct {

@@ -65,8 +65,6 @@ func (s *Server) taskJSON(t *task) map[string]any {
 }
 
 func (s *Server) fetchTask(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, ok := s.tasks[taskKey(ids[0], ids[1])]
 	if !ok {
 		return notFound(r.URL.Path)
@@ -174,9 +172,6 @@ func (lq *listQuery) compare(a, b pageToken) int {
 func (s *Server) listTasks(r *http.Request, ids []string) *response {
 	p, ws := r.URL.Path, ids[0]
 	lq, bad := parseListQuery(r.URL.Query())
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	all, ok := s.workspaces[ws]
 	if !ok {
 		return notFound(p)
