@@ -2,7 +2,6 @@ package flextest
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net/http"
 	"path"
@@ -92,19 +91,13 @@ func BadGateway(times int) Fault {
 // panics if f is invalid: a 1xx or 2xx status, a 0 status without Delay, a
 // negative Times or Delay, or a bad Path pattern.
 func (s *Server) Inject(f Fault) {
-	switch {
-	case f.Status == 0 && f.Delay <= 0:
-		panic("flextest: Inject: a fault needs a Status or a Delay")
-	case f.Status != 0 && (f.Status < 300 || f.Status > 599):
-		panic(fmt.Sprintf("flextest: Inject: status %d is not an error status", f.Status))
-	case f.Times < 0 || f.Delay < 0:
-		panic("flextest: Inject: negative Times or Delay")
-	}
+	mustf(f.Status != 0 || f.Delay > 0, "Inject: a fault needs a Status or a Delay")
+	mustf(f.Status == 0 || (f.Status >= 300 && f.Status <= 599), "Inject: status %d is not an error status", f.Status)
+	mustf(f.Times >= 0 && f.Delay >= 0, "Inject: negative Times or Delay")
 	pattern := splitPath(f.Path)
 	for _, seg := range pattern {
-		if _, err := path.Match(seg, ""); err != nil {
-			panic(fmt.Sprintf("flextest: Inject: bad path pattern %q: %v", f.Path, err))
-		}
+		_, err := path.Match(seg, "")
+		mustf(err == nil, "Inject: bad path pattern %q: %v", f.Path, err)
 	}
 	f.Header = f.Header.Clone()
 	s.mu.Lock()

@@ -87,12 +87,8 @@ func (s *Server) AddChannel(ch Channel) Channel {
 	ch.SID = cmp.Or(ch.SID, NewSID(sid.Channel))
 	ch.Type = cmp.Or(ch.Type, "chat")
 	ch.Status = cmp.Or(ch.Status, ChannelActive)
-	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
-		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
-	}
-	if !slices.Contains(channelStatuses, ch.Status) {
-		panic(fmt.Sprintf("flextest: AddChannel: invalid status %q", ch.Status))
-	}
+	mustf(sid.Valid(sid.Interaction, ch.InteractionSID) && sid.Valid(sid.Channel, ch.SID), "AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID)
+	mustf(slices.Contains(channelStatuses, ch.Status), "AddChannel: invalid status %q", ch.Status)
 	c := ch
 	s.mu.Lock()
 	s.channels[channelKey(ch.InteractionSID, ch.SID)] = &c
@@ -132,9 +128,7 @@ func (s *Server) ReactivateChannel(kd, uo string) error {
 // AddWorkspace makes the workspace ws exist, so that listing its tasks
 // answers an empty page rather than 404. It panics if ws is not a WS SID.
 func (s *Server) AddWorkspace(ws string) {
-	if !sid.Valid(sid.Workspace, ws) {
-		panic(fmt.Sprintf("flextest: AddWorkspace: invalid SID %q", ws))
-	}
+	mustf(sid.Valid(sid.Workspace, ws), "AddWorkspace: invalid SID %q", ws)
 	s.mu.Lock()
 	if _, ok := s.workspaces[ws]; !ok {
 		s.workspaces[ws] = nil
@@ -161,16 +155,11 @@ func (s *Server) addTask(t Task) *task {
 	t.Attributes = cmp.Or(t.Attributes, "{}")
 	t.TaskChannelUniqueName = cmp.Or(t.TaskChannelUniqueName, "default")
 	t.Timeout = cmp.Or(t.Timeout, 86400)
-	if !sid.Valid(sid.Workspace, t.WorkspaceSID) || !sid.Valid(sid.Task, t.SID) {
-		panic(fmt.Sprintf("flextest: AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID))
-	}
-	if !validTaskStatus(t.AssignmentStatus) {
-		panic(fmt.Sprintf("flextest: AddTask: invalid status %q", t.AssignmentStatus))
-	}
+	mustf(sid.Valid(sid.Workspace, t.WorkspaceSID) && sid.Valid(sid.Task, t.SID), "AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID)
+	mustf(validTaskStatus(t.AssignmentStatus), "AddTask: invalid status %q", t.AssignmentStatus)
 	var attrs map[string]any
-	if err := json.Unmarshal([]byte(t.Attributes), &attrs); err != nil || attrs == nil {
-		panic(fmt.Sprintf("flextest: AddTask: attributes are not a JSON object: %q", t.Attributes))
-	}
+	err := json.Unmarshal([]byte(t.Attributes), &attrs)
+	mustf(err == nil && attrs != nil, "AddTask: attributes are not a JSON object: %q", t.Attributes)
 	if t.DateCreated.IsZero() {
 		t.DateCreated = s.Now()
 	}

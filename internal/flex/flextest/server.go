@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -293,6 +294,14 @@ func cloneValues(v url.Values) url.Values {
 		c[k] = slices.Clone(vs)
 	}
 	return c
+}
+
+// mustf panics with the message format makes of args unless ok: the methods
+// that seed data or inject faults reject what the test wrote wrong.
+func mustf(ok bool, format string, args ...any) {
+	if !ok {
+		panic(fmt.Sprintf("flextest: "+format, args...))
+	}
 }
 
 // Errors returned by the methods that change existing resources.

@@ -5,16 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 )
 
 // NewSID returns a random SID with the given two-letter prefix, such as
 // NewSID("UO"): the prefix followed by 32 lower-case hexadecimal digits.
 // It panics if prefix is not two upper-case ASCII letters.
 func NewSID(prefix string) string {
-	if len(prefix) != 2 || !upper(prefix[0]) || !upper(prefix[1]) {
-		panic(fmt.Sprintf("flextest: NewSID: invalid prefix %q", prefix))
-	}
+	mustf(len(prefix) == 2 && upper(prefix[0]) && upper(prefix[1]), "NewSID: invalid prefix %q", prefix)
 	return prefix + randomHex()
 }
 
