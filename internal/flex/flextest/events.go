@@ -73,10 +73,7 @@ type Callback struct {
 func (s *Server) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
-	if s.manual {
-		return s.manualAt
-	}
-	return s.o.Now().Add(s.offset)
+	return s.base().Add(s.offset)
 }
 
 // SetNow sets the simulator's clock to t; it stays there until the next
@@ -85,7 +82,7 @@ func (s *Server) Now() time.Time {
 // callbacks of those events are sent before SetNow returns.
 func (s *Server) SetNow(t time.Time) {
 	s.clockMu.Lock()
-	s.manual, s.manualAt = true, t
+	s.base, s.offset = func() time.Time { return t }, 0
 	s.clockMu.Unlock()
 	s.tick()
 }
@@ -94,11 +91,7 @@ func (s *Server) SetNow(t time.Time) {
 // SetNow.
 func (s *Server) Advance(d time.Duration) {
 	s.clockMu.Lock()
-	if s.manual {
-		s.manualAt = s.manualAt.Add(d)
-	} else {
-		s.offset += d
-	}
+	s.offset += d
 	s.clockMu.Unlock()
 	s.tick()
 }
@@ -217,9 +210,7 @@ func (s *Server) expire() {
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {
-		if len(evs) > 0 && evs[0].Date.Before(cut) {
-			s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
-		}
+		s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
 	}
 }
 

@@ -85,11 +85,11 @@ type Server struct {
 	log         []Request
 	closeCounts map[string]int
 
-	// The simulator's clock: o.Now shifted by offset, or fixed at manualAt.
-	clockMu  sync.Mutex
-	manual   bool
-	manualAt time.Time
-	offset   time.Duration
+	// The simulator's clock: base (o.Now, or the time SetNow fixed) plus
+	// offset.
+	clockMu sync.Mutex
+	base    func() time.Time
+	offset  time.Duration
 
 	events      map[string][]*Event // by workspace SID, in emission order
 	eventSeq    uint64
@@ -110,6 +110,7 @@ func New(opts Options) *Server {
 	}
 	return &Server{
 		o:           opts,
+		base:        opts.Now,
 		events:      make(map[string][]*Event),
 		creds:       maps.Clone(opts.Credentials),
 		channels:    make(map[string]*Channel),
