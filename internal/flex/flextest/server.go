@@ -81,7 +81,7 @@ type Server struct {
 	tasks       map[string]*task    // by taskKey
 	workspaces  map[string][]*task  // by workspace SID, in insertion order
 	byChannel   map[string][]*task  // by flexInteractionChannelSid
-	faults      []*activeFault
+	faults      []*Fault
 	log         []Request
 	closeCounts map[string]int
 
