@@ -42,8 +42,8 @@
 //
 // A channel closed through the API moves its tasks (completed with
 // Routing, else wrapping; pending ones canceled) and emits their events;
-// SetTaskStatus emits the event of the new status. Those callbacks are sent
-// in the background: FlushCallbacks waits for them; Callbacks lists what
+// SetTaskStatus emits the event of the new status. The callbacks of an API
+// close are sent in the background, after its answer; Callbacks lists what
 // was sent and how the receiver answered.
 //
 // The clock is Options.Now, moved by SetNow and Advance. An ended

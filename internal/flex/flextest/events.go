@@ -151,12 +151,6 @@ func (s *Server) AddEvent(e Event) Event {
 	return e
 }
 
-// FlushCallbacks returns once every event emitted so far has been sent to
-// the callback URL. Flows send their callbacks before returning; events
-// caused by API requests (a close, a retention deletion) are sent in the
-// background, and tests wait for them with FlushCallbacks.
-func (s *Server) FlushCallbacks() { s.flush() }
-
 // Callbacks returns the event callbacks sent so far, in order.
 func (s *Server) Callbacks() []Callback {
 	s.deliverMu.Lock()

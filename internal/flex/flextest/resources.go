@@ -100,11 +100,10 @@ func (s *Server) AddChannel(ch Channel) Channel {
 func (s *Server) Channel(kd, uo string) (Channel, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
-	if !ok {
-		return Channel{}, false
+	if c, ok := s.channels[channelKey(kd, uo)]; ok {
+		return *c, true
 	}
-	return *c, true
+	return Channel{}, false
 }
 
 // ReactivateChannel moves a closed or inactive channel back to active, as
@@ -211,11 +210,10 @@ func (s *Server) Task(ws, wt string) (Task, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expire()
-	t, ok := s.tasks[taskKey(ws, wt)]
-	if !ok {
-		return Task{}, false
+	if t, ok := s.tasks[taskKey(ws, wt)]; ok {
+		return t.Task, true
 	}
-	return t.Task, true
+	return Task{}, false
 }
 
 // Tasks returns the tasks of workspace ws, oldest first (ties by SID).

@@ -229,8 +229,8 @@ var routes = []struct {
 	method, path string
 	serve        func(s *Server, r *http.Request, ids []string) *response
 }{
-	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).fetchChannel},
-	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).updateChannel},
+	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).serveChannel},
+	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).serveChannel},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks", (*Server).listTasks},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks/{WT}", (*Server).fetchTask},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Events", (*Server).listEvents},

@@ -152,11 +152,9 @@ func taskKeyOf(t *task) pageToken {
 // creation, then by SID, so that every task has one place in the list.
 func (lq *listQuery) compare(a, b pageToken) int {
 	for _, k := range lq.order {
-		var c int
+		c := cmp.Compare(a.Time, b.Time)
 		if k.field == "Priority" {
 			c = cmp.Compare(a.N, b.N)
-		} else {
-			c = cmp.Compare(a.Time, b.Time)
 		}
 		if k.desc {
 			c = -c
