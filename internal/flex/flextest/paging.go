@@ -47,16 +47,6 @@ func (t pageToken) String() string {
 	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-func parsePageToken(s string) (*pageToken, bool) {
-	raw, ok := strings.CutPrefix(s, tokenPrefix)
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	var t pageToken
-	if !ok || err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
-		return nil, false
-	}
-	return &t, true
-}
-
 // paging is the paging part of a list request.
 type paging struct {
 	size, num int
@@ -100,11 +90,12 @@ func parsePaging(q url.Values, unsupported, filters []string) (paging, *response
 		return pg, bad
 	}
 	if q.Has("PageToken") {
-		t, ok := parsePageToken(q.Get("PageToken"))
-		if !ok {
+		raw, ok := strings.CutPrefix(q.Get("PageToken"), tokenPrefix)
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		pg.token = new(pageToken)
+		if !ok || err != nil || json.Unmarshal(b, pg.token) != nil || pg.token.SID == "" {
 			return pg, badParam("PageToken")
 		}
-		pg.token = t
 	}
 	for _, k := range filters {
 		if vs, ok := q[k]; ok {
