@@ -141,7 +141,7 @@ type response struct {
 // documentation for the endpoints. The request is recorded in the log before
 // the answer is written, so a client that has its answer sees it in Requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user, pass, hasAuth := r.BasicAuth()
+	user, _, _ := r.BasicAuth()
 	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), User: user, Time: s.Now()}
 
 	var formErr error
@@ -166,7 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if resp == nil {
-		resp = s.handle(r, user, pass, hasAuth, formErr)
+		resp = s.handle(r, formErr)
 	}
 	// Events this request caused (a close, a retention deletion) are
 	// delivered as TaskRouter does: after, and apart from, the answer.
@@ -182,9 +182,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp.body)
 }
 
-// handle authenticates and routes one request.
-func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formErr error) *response {
-	if !hasAuth || !s.authorized(user, pass) {
+// handle authenticates and routes one request. The password is compared in
+// constant time.
+func (s *Server) handle(r *http.Request, formErr error) *response {
+	user, pass, hasAuth := r.BasicAuth()
+	s.mu.Lock()
+	want, known := s.creds[user]
+	s.mu.Unlock()
+	if !hasAuth || !known || user == "" || subtle.ConstantTimeCompare([]byte(pass), []byte(want)) != 1 {
 		resp := twilioError(http.StatusUnauthorized, 20003, "Authenticate")
 		resp.header.Set("WWW-Authenticate", `Basic realm="Twilio API"`)
 		return resp
@@ -211,15 +216,6 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 	resp := twilioError(http.StatusMethodNotAllowed, 20004, "Method not allowed")
 	resp.header.Set("Allow", strings.Join(allow, ", "))
 	return resp
-}
-
-// authorized reports whether user and pass are an accepted pair. The
-// password is compared in constant time.
-func (s *Server) authorized(user, pass string) bool {
-	s.mu.Lock()
-	want, ok := s.creds[user]
-	s.mu.Unlock()
-	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
 }
 
 // routes are the served requests, each served with s.mu held. "{XX}" in a path is a SID with prefix
