@@ -275,12 +275,10 @@ func notFound(p string) *response {
 // jsonResponse returns an answer carrying v as JSON, with the
 // Twilio-Request-Id header of an answer that comes from Twilio.
 func jsonResponse(status int, v any) *response {
+	// Every value passed here is built by this package from strings,
+	// numbers and maps of them; a failure is a bug in the fake.
 	body, err := json.Marshal(v)
-	if err != nil {
-		// Every value passed here is built by this package from strings,
-		// numbers and maps of them; a failure is a bug in the fake.
-		panic("flextest: encode answer: " + err.Error())
-	}
+	mustf(err == nil, "encode answer: %v", err)
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Twilio-Request-Id": {"RQ" + randomHex()}}
 	return &response{status: status, header: h, body: body}
 }
