@@ -394,6 +394,5 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 			matched = append(matched, e)
 		}
 	}
-	slices.SortFunc(matched, func(a, b *Event) int { return compareEvents(eventKey(a), eventKey(b)) })
-	return listPage(pg, p, "events", matched, eventKey, compareEvents, func(e *Event) any { return s.eventJSON(e) })
+	return listPage(pg, p, "events", matched, eventKey, compareEvents, s.eventJSON)
 }

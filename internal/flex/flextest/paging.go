@@ -116,13 +116,14 @@ func (pg paging) link(p string, num int, tok *pageToken) string {
 	return taskRouterURL + p + "?" + v.Encode()
 }
 
-// listPage answers the requested page of sorted, a list ordered by compare
-// on the keys keyOf gives, as a Twilio v1 list page under key with its
-// paging links.
-func listPage[T any](pg paging, p, key string, sorted []T, keyOf func(T) pageToken, compare func(a, b pageToken) int, render func(T) any) *response {
-	n := len(sorted)
+// listPage sorts list by compare on the keys keyOf gives and answers the
+// requested page of it as a Twilio v1 list page under key with its paging
+// links.
+func listPage[T any](pg paging, p, key string, list []T, keyOf func(T) pageToken, compare func(a, b pageToken) int, render func(T) map[string]any) *response {
+	slices.SortFunc(list, func(a, b T) int { return compare(keyOf(a), keyOf(b)) })
+	n := len(list)
 	search := func() (int, bool) {
-		return slices.BinarySearchFunc(sorted, *pg.token, func(x T, k pageToken) int { return compare(keyOf(x), k) })
+		return slices.BinarySearchFunc(list, *pg.token, func(x T, k pageToken) int { return compare(keyOf(x), k) })
 	}
 	var start, end int
 	switch {
@@ -145,19 +146,19 @@ func listPage[T any](pg paging, p, key string, sorted []T, keyOf func(T) pageTok
 		start, end = i, min(n, i+pg.size)
 	}
 	items := make([]any, 0, end-start)
-	for _, x := range sorted[start:end] {
+	for _, x := range list[start:end] {
 		items = append(items, render(x))
 	}
 	m := pageMeta{Page: pg.num, PageSize: pg.size, FirstPageURL: pg.link(p, 0, nil), URL: pg.link(p, pg.num, pg.token), Key: key}
 	if end < n {
-		tok := keyOf(sorted[end-1])
+		tok := keyOf(list[end-1])
 		next := pg.link(p, pg.num+1, &tok)
 		m.NextPageURL = &next
 	}
 	if start > 0 {
 		var tok *pageToken // past the end: the previous page by number
 		if start < n {
-			k := keyOf(sorted[start])
+			k := keyOf(list[start])
 			k.Before = true
 			tok = &k
 		}

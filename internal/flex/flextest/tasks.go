@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 )
@@ -183,6 +182,5 @@ func (s *Server) listTasks(r *http.Request, ids []string) *response {
 			matched = append(matched, t)
 		}
 	}
-	slices.SortFunc(matched, func(a, b *task) int { return lq.compare(taskKeyOf(a), taskKeyOf(b)) })
-	return listPage(lq.paging, p, "tasks", matched, taskKeyOf, lq.compare, func(t *task) any { return s.taskJSON(t) })
+	return listPage(lq.paging, p, "tasks", matched, taskKeyOf, lq.compare, s.taskJSON)
 }
