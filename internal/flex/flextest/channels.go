@@ -42,23 +42,15 @@ func (s *Server) channelJSON(c *Channel) channelJSON {
 	return j
 }
 
-func (s *Server) fetchChannel(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// serveChannel answers GET /v1/Interactions/{KD}/Channels/{UO} (fetch)
+// and POST (update).
+func (s *Server) serveChannel(r *http.Request, ids []string) *response {
 	c, ok := s.channels[channelKey(ids[0], ids[1])]
 	if !ok {
 		return notFound(r.URL.Path)
 	}
-	return jsonResponse(http.StatusOK, s.channelJSON(c))
-}
-
-// updateChannel applies POST /v1/Interactions/{KD}/Channels/{UO}.
-func (s *Server) updateChannel(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(ids[0], ids[1])]
-	if !ok {
-		return notFound(r.URL.Path)
+	if r.Method == http.MethodGet {
+		return jsonResponse(http.StatusOK, s.channelJSON(c))
 	}
 	form := r.PostForm
 

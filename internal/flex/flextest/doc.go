@@ -37,24 +37,13 @@
 // are sent one at a time: a receiver must not call a Flows method (which
 // waits for its own callbacks) while handling one.
 //
-//	fl := srv.Flows(ws)
-//	ch, task := fl.Start(flextest.Channel{})   // task.created; assigned, agent joined
-//	fl.AgentEndsChat(task.SID)                 // channel closed; task.wrapup, task.completed
-//	fl.Leave(task.SID)                         // task.completed; channel inactive
-//	fl.CustomerMessage(kd, uo)                 // reactivates inactive/parked channel: task.created
-//	fl.Park(task.SID)                          // participant closed; task.completed; channel active
-//	fl.Unpark(kd, uo)                          // invite: task.created (reserved)
-//	fl.Transfer(task.SID)                      // task.created (new, assigned); old task.wrapup, task.completed
-//	fl.TransferToQueue(task.SID)               // task.created (new, pending); old task.wrapup, task.completed
-//	fl.DeclineInvite(task.SID)                 // task.canceled; channel active, no agent
-//	fl.WorkflowTimeout(task.SID)               // workflow.timeout, task.canceled
-//	fl.DeleteTask(task.SID)                    // task.deleted carrying the live status
-//	fl.FailChannel(kd, uo)                     // channel failed; its task.canceled
+// Each Flows method documents its effects; ExampleFlows plays one
+// conversation.
 //
 // A channel closed through the API moves its tasks (completed with
 // Routing, else wrapping; pending ones canceled) and emits their events;
-// SetTaskStatus emits the event of the new status. Those callbacks are sent
-// in the background: FlushCallbacks waits for them; Callbacks lists what
+// SetTaskStatus emits the event of the new status. The callbacks of an API
+// close are sent in the background, after its answer; Callbacks lists what
 // was sent and how the receiver answered.
 //
 // The clock is Options.Now, moved by SetNow and Advance. An ended

@@ -3,6 +3,7 @@ package flextest
 import (
 	"cmp"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -72,10 +73,7 @@ type Callback struct {
 func (s *Server) Now() time.Time {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
-	if s.manual {
-		return s.manualAt
-	}
-	return s.o.Now().Add(s.offset)
+	return s.base().Add(s.offset)
 }
 
 // SetNow sets the simulator's clock to t; it stays there until the next
@@ -84,7 +82,7 @@ func (s *Server) Now() time.Time {
 // callbacks of those events are sent before SetNow returns.
 func (s *Server) SetNow(t time.Time) {
 	s.clockMu.Lock()
-	s.manual, s.manualAt = true, t
+	s.base, s.offset = func() time.Time { return t }, 0
 	s.clockMu.Unlock()
 	s.tick()
 }
@@ -93,21 +91,23 @@ func (s *Server) SetNow(t time.Time) {
 // SetNow.
 func (s *Server) Advance(d time.Duration) {
 	s.clockMu.Lock()
-	if s.manual {
-		s.manualAt = s.manualAt.Add(d)
-	} else {
-		s.offset += d
-	}
+	s.offset += d
 	s.clockMu.Unlock()
 	s.tick()
 }
 
 // tick applies retention at the current time and sends pending callbacks.
-func (s *Server) tick() {
+func (s *Server) tick() { _ = s.update(func() error { return nil }) }
+
+// update runs fn under the lock with retention applied, then sends the
+// callbacks of the events it emitted, and returns fn's error.
+func (s *Server) update(fn func() error) error {
 	s.mu.Lock()
 	s.expire()
+	err := fn()
 	s.mu.Unlock()
 	s.flush()
+	return err
 }
 
 // SetEventCallbackURL sets (or, with "", clears) the URL that receives the
@@ -151,12 +151,6 @@ func (s *Server) AddEvent(e Event) Event {
 	return e
 }
 
-// FlushCallbacks returns once every event emitted so far has been sent to
-// the callback URL. Flows send their callbacks before returning; events
-// caused by API requests (a close, a retention deletion) are sent in the
-// background, and tests wait for them with FlushCallbacks.
-func (s *Server) FlushCallbacks() { s.flush() }
-
 // Callbacks returns the event callbacks sent so far, in order.
 func (s *Server) Callbacks() []Callback {
 	s.deliverMu.Lock()
@@ -189,36 +183,28 @@ func (s *Server) emit(typ string, t *task, at time.Time, desc string) {
 	}
 }
 
-// ended records when t ended, for retention. s.mu must be held.
-func (s *Server) ended(t *task, at time.Time) {
-	if !liveTask(t.AssignmentStatus) {
-		t.endedAt = at
-	}
-}
-
 // expire deletes the ended tasks whose retention has run out, in the order
 // of their deadlines, emitting task.system-deleted dated at the deadline,
-// and drops events older than the Events resource keeps. s.mu must be held.
+// and drops events older than the Events resource keeps. An ended task
+// ended when it was last updated. s.mu must be held.
 func (s *Server) expire() {
 	now := s.Now()
 	var due []*task
 	for _, ws := range slices.Sorted(maps.Keys(s.workspaces)) {
 		for _, t := range s.workspaces[ws] {
-			if !t.endedAt.IsZero() && !now.Before(t.endedAt.Add(taskRetention)) {
+			if !liveTask(t.AssignmentStatus) && !now.Before(t.DateUpdated.Add(taskRetention)) {
 				due = append(due, t)
 			}
 		}
 	}
-	slices.SortStableFunc(due, func(a, b *task) int { return a.endedAt.Compare(b.endedAt) })
+	slices.SortStableFunc(due, func(a, b *task) int { return a.DateUpdated.Compare(b.DateUpdated) })
 	for _, t := range due {
 		s.removeTask(t)
-		s.emit(EventTaskSystemDeleted, t, t.endedAt.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
+		s.emit(EventTaskSystemDeleted, t, t.DateUpdated.Add(taskRetention), "Task "+t.SID+" deleted after its retention")
 	}
 	cut := now.Add(-EventRetention)
 	for ws, evs := range s.events {
-		if len(evs) > 0 && evs[0].Date.Before(cut) {
-			s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
-		}
+		s.events[ws] = slices.DeleteFunc(evs, func(e *Event) bool { return e.Date.Before(cut) })
 	}
 }
 
@@ -338,16 +324,18 @@ var reasonKeys = map[string][2]string{
 	TaskCompleted: {"TaskCompletedReason", "task_completed_reason"},
 }
 
-// parseDate reads an ISO 8601 date as twilio-go sends it (RFC 3339), or a
-// plain date.
-func parseDate(v string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true
+// dateParam reads the date parameter name of q, or def when it is absent:
+// an ISO 8601 date as twilio-go sends it (RFC 3339), or a plain date.
+func dateParam(q url.Values, name string, def time.Time) (time.Time, *response) {
+	if !q.Has(name) {
+		return def, nil
 	}
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, true
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, q.Get(name)); err == nil {
+			return t, nil
+		}
 	}
-	return time.Time{}, false
+	return time.Time{}, badParam(name)
 }
 
 // eventKey returns the sort key of e: its date, emission order and SID.
@@ -377,30 +365,20 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 		return twilioError(http.StatusBadRequest, 20001, "Page is not supported on Events; follow meta.next_page_url")
 	}
 	now := s.Now()
-	start, end := now.Add(-defaultEventMinutes*time.Minute), now
-	if q.Has("Minutes") {
-		n, err := strconv.Atoi(q.Get("Minutes"))
-		if err != nil || n < 1 {
-			return badParam("Minutes")
-		}
-		start = now.Add(-time.Duration(n) * time.Minute)
+	minutes, bad := intParam(q, "Minutes", defaultEventMinutes, 1, math.MaxInt)
+	if bad != nil {
+		return bad
 	}
-	for _, d := range []struct {
-		name string
-		t    *time.Time
-	}{{"StartDate", &start}, {"EndDate", &end}} {
-		if q.Has(d.name) {
-			t, ok := parseDate(q.Get(d.name))
-			if !ok {
-				return badParam(d.name)
-			}
-			*d.t = t
-		}
+	start, bad := dateParam(q, "StartDate", now.Add(-time.Duration(minutes)*time.Minute))
+	if bad != nil {
+		return bad
+	}
+	end, bad := dateParam(q, "EndDate", now)
+	if bad != nil {
+		return bad
 	}
 	typ, taskSID, evSID := q.Get("EventType"), q.Get("TaskSid"), q.Get("Sid")
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.workspaces[ws]; !ok {
 		return notFound(p)
 	}
@@ -416,6 +394,5 @@ func (s *Server) listEvents(r *http.Request, ids []string) *response {
 			matched = append(matched, e)
 		}
 	}
-	slices.SortFunc(matched, func(a, b *Event) int { return compareEvents(eventKey(a), eventKey(b)) })
-	return listPage(pg, p, "events", matched, eventKey, compareEvents, func(e *Event) any { return s.eventJSON(e) })
+	return listPage(pg, p, "events", matched, eventKey, compareEvents, s.eventJSON)
 }

@@ -2,10 +2,10 @@ package flextest
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,13 +51,6 @@ type Fault struct {
 	Delay time.Duration
 }
 
-// activeFault is an injected fault with its remaining uses.
-type activeFault struct {
-	Fault
-	pattern []string
-	left    int // remaining answers; unlimited when Times is 0
-}
-
 // RateLimited returns a fault answering 429 with code 20429 and a
 // Retry-After header of retryAfter in whole seconds (rounded up; no header
 // when retryAfter is not positive), times times (0: until cleared).
@@ -92,23 +85,16 @@ func BadGateway(times int) Fault {
 // panics if f is invalid: a 1xx or 2xx status, a 0 status without Delay, a
 // negative Times or Delay, or a bad Path pattern.
 func (s *Server) Inject(f Fault) {
-	switch {
-	case f.Status == 0 && f.Delay <= 0:
-		panic("flextest: Inject: a fault needs a Status or a Delay")
-	case f.Status != 0 && (f.Status < 300 || f.Status > 599):
-		panic(fmt.Sprintf("flextest: Inject: status %d is not an error status", f.Status))
-	case f.Times < 0 || f.Delay < 0:
-		panic("flextest: Inject: negative Times or Delay")
-	}
-	pattern := splitPath(f.Path)
-	for _, seg := range pattern {
-		if _, err := path.Match(seg, ""); err != nil {
-			panic(fmt.Sprintf("flextest: Inject: bad path pattern %q: %v", f.Path, err))
-		}
+	mustf(f.Status != 0 || f.Delay > 0, "Inject: a fault needs a Status or a Delay")
+	mustf(f.Status == 0 || (f.Status >= 300 && f.Status <= 599), "Inject: status %d is not an error status", f.Status)
+	mustf(f.Times >= 0 && f.Delay >= 0, "Inject: negative Times or Delay")
+	for _, seg := range splitPath(f.Path) {
+		_, err := path.Match(seg, "")
+		mustf(err == nil, "Inject: bad path pattern %q: %v", f.Path, err)
 	}
 	f.Header = f.Header.Clone()
 	s.mu.Lock()
-	s.faults = append(s.faults, &activeFault{Fault: f, pattern: pattern, left: f.Times})
+	s.faults = append(s.faults, &f)
 	s.mu.Unlock()
 }
 
@@ -136,21 +122,23 @@ func (s *Server) takeFault(method, p string) (Fault, bool) {
 		if !f.matches(method, segs) {
 			continue
 		}
+		// An injected fault's Times counts the answers it has left.
 		if f.Times > 0 {
-			if f.left--; f.left == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			if f.Times--; f.Times == 0 {
+				s.faults = slices.Delete(s.faults, i, i+1)
 			}
 		}
-		return f.Fault, true
+		return *f, true
 	}
 	return Fault{}, false
 }
 
-func (f *activeFault) matches(method string, segs []string) bool {
-	if (f.Method != "" && !strings.EqualFold(f.Method, method)) || len(f.pattern) > len(segs) {
+func (f *Fault) matches(method string, segs []string) bool {
+	pattern := splitPath(f.Path)
+	if (f.Method != "" && !strings.EqualFold(f.Method, method)) || len(pattern) > len(segs) {
 		return false
 	}
-	for i, pat := range f.pattern {
+	for i, pat := range pattern {
 		if ok, _ := path.Match(pat, segs[i]); !ok {
 			return false
 		}
@@ -166,7 +154,7 @@ func (f Fault) response() *response {
 		if strings.HasPrefix(strings.TrimSpace(f.RawBody), "<") {
 			ct = "text/html; charset=utf-8"
 		}
-		resp = &response{status: f.Status, header: http.Header{"Content-Type": {ct}}, body: []byte(f.RawBody), noRequestID: true}
+		resp = &response{status: f.Status, header: http.Header{"Content-Type": {ct}}, body: []byte(f.RawBody)}
 	}
 	maps.Copy(resp.header, f.Header)
 	return resp

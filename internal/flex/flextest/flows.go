@@ -1,12 +1,8 @@
 package flextest
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
-
-	"github.com/flexhook/flexhook/internal/sid"
 )
 
 // Flows drives the Flex Conversations flows of one workspace. Each method
@@ -27,31 +23,11 @@ func (s *Server) Flows(ws string) Flows {
 	return Flows{s: s, ws: ws}
 }
 
-// flow runs fn under the lock with retention applied, then sends the
-// callbacks of the events it emitted.
-func (f Flows) flow(fn func() error) error {
-	f.s.mu.Lock()
-	f.s.expire()
-	err := fn()
-	f.s.mu.Unlock()
-	f.s.flush()
-	return err
-}
-
 // newTask creates a task on channel c in status pending, emits
 // task.created, then moves it to status. s.mu must be held.
 func (f Flows) newTask(c *Channel, status string) *task {
-	now := f.s.Now()
-	doc := NewAttributes(*c).JSON()
-	var attrs map[string]any
-	_ = json.Unmarshal([]byte(doc), &attrs) // our own JSON object
-	t := &task{Task: Task{
-		SID: NewSID(sid.Task), WorkspaceSID: f.ws, AssignmentStatus: TaskPending,
-		Attributes: doc, TaskChannelUniqueName: c.Type, Timeout: 86400,
-		DateCreated: now, DateUpdated: now,
-	}, attrs: attrs}
-	f.s.storeTask(t)
-	f.s.emit(EventTaskCreated, t, now, "Task "+t.SID+" created")
+	t := f.s.addTask(Task{WorkspaceSID: f.ws, Attributes: NewAttributes(*c).JSON(), TaskChannelUniqueName: c.Type})
+	f.s.emit(EventTaskCreated, t, t.DateCreated, "Task "+t.SID+" created")
 	if status != TaskPending {
 		f.s.setTaskStatus(t, status, "")
 	}
@@ -80,11 +56,15 @@ func (f Flows) check(op, wt string, active bool, statuses ...string) (*task, *Ch
 	return t, c, nil
 }
 
-// channel finds a channel. s.mu must be held.
-func (f Flows) channel(kd, uo string) (*Channel, error) {
+// channel finds channel uo for flow op and checks that it is in one of
+// statuses. s.mu must be held.
+func (f Flows) channel(op, kd, uo string, statuses ...string) (*Channel, error) {
 	c, ok := f.s.channels[channelKey(kd, uo)]
-	if !ok {
+	switch {
+	case !ok:
 		return nil, fmt.Errorf("channel %s: %w", uo, ErrNotFound)
+	case !slices.Contains(statuses, c.Status):
+		return nil, wrongStatus(op, uo, c.Status)
 	}
 	return c, nil
 }
@@ -110,7 +90,7 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 	ch.Status = ""
 	ch = f.s.AddChannel(ch)
 	var t *task
-	_ = f.flow(func() error {
+	_ = f.s.update(func() error {
 		c := f.s.channels[channelKey(ch.InteractionSID, ch.SID)]
 		t = f.newTask(c, TaskAssigned)
 		return nil
@@ -123,7 +103,7 @@ func (f Flows) Start(ch Channel) (Channel, Task) {
 // task is canceled), then the agents finish wrap-up and the tasks complete
 // (task.completed). This is not an API close: CloseCount is unchanged.
 func (f Flows) AgentEndsChat(wt string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		_, c, err := f.check("agent ends chat", wt, true, liveStatuses...)
 		if err != nil {
 			return err
@@ -150,7 +130,7 @@ func (f Flows) Leave(wt string) error {
 // complete completes task wt, assigned or wrapping on an active channel,
 // with reason, and leaves the channel in status.
 func (f Flows) complete(op, wt, reason, status string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, c, err := f.check(op, wt, true, TaskAssigned, TaskWrapping)
 		if err != nil {
 			return err
@@ -169,13 +149,10 @@ func (f Flows) complete(op, wt, reason, status string) error {
 // changes. A closed or failed channel answers ErrInvalidStatus.
 func (f Flows) CustomerMessage(kd, uo string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
-		c, err := f.channel(kd, uo)
+	err := f.s.update(func() error {
+		c, err := f.channel("customer message", kd, uo, ChannelActive, ChannelInactive)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive && c.Status != ChannelInactive {
-			return wrongStatus("customer message", uo, c.Status)
 		}
 		if t := f.liveTaskOf(uo); t != nil && c.Status == ChannelActive {
 			out = t.Task
@@ -202,13 +179,10 @@ func (f Flows) Park(wt string) error {
 // answers ErrInvalidStatus.
 func (f Flows) Unpark(kd, uo string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
-		c, err := f.channel(kd, uo)
+	err := f.s.update(func() error {
+		c, err := f.channel("unpark", kd, uo, ChannelActive)
 		if err != nil {
 			return err
-		}
-		if c.Status != ChannelActive {
-			return wrongStatus("unpark", uo, c.Status)
 		}
 		if t := f.liveTaskOf(uo); t != nil {
 			return wrongStatus("unpark", uo, "in use by live task "+t.SID)
@@ -235,7 +209,7 @@ func (f Flows) TransferToQueue(wt string) (Task, error) { return f.transfer(wt, 
 
 func (f Flows) transfer(wt, newStatus string) (Task, error) {
 	var out Task
-	err := f.flow(func() error {
+	err := f.s.update(func() error {
 		t, c, err := f.check("transfer", wt, true, TaskAssigned)
 		if err != nil {
 			return err
@@ -266,7 +240,7 @@ func (f Flows) WorkflowTimeout(wt string) error {
 // cancel cancels task wt, pending or reserved, with reason, after a
 // workflow.timeout event if timeout is set.
 func (f Flows) cancel(op, wt, reason string, timeout bool) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, _, err := f.check(op, wt, false, TaskPending, TaskReserved)
 		if err != nil {
 			return err
@@ -285,13 +259,12 @@ func (f Flows) cancel(op, wt, reason string, timeout bool) error {
 // task.deleted carries the status it had. The channel is not changed, so
 // deleting a live task leaves its conversation orphaned.
 func (f Flows) DeleteTask(wt string) error {
-	return f.flow(func() error {
+	return f.s.update(func() error {
 		t, ok := f.s.tasks[taskKey(f.ws, wt)]
 		if !ok {
 			return fmt.Errorf("task %s: %w", wt, ErrNotFound)
 		}
 		f.s.removeTask(t)
-		t.endedAt = time.Time{}
 		f.s.emit(EventTaskDeleted, t, f.s.Now(), "Task "+wt+" deleted")
 		return nil
 	})
@@ -301,13 +274,10 @@ func (f Flows) DeleteTask(wt string) error {
 // channel becomes failed (error 45xxx-style code and message) and its live
 // tasks are canceled (task.canceled). Nothing is left to close.
 func (f Flows) FailChannel(kd, uo string) error {
-	return f.flow(func() error {
-		c, err := f.channel(kd, uo)
+	return f.s.update(func() error {
+		c, err := f.channel("fail channel", kd, uo, ChannelSetup, ChannelActive, ChannelInactive, ChannelPause, ChannelTransfer)
 		if err != nil {
 			return err
-		}
-		if c.Status == ChannelClosed || c.Status == ChannelFailed {
-			return wrongStatus("fail channel", uo, c.Status)
 		}
 		c.Status, c.ErrorCode, c.ErrorMessage = ChannelFailed, 45000, "Interaction creation failed"
 		for _, t := range f.s.byChannel[uo] {

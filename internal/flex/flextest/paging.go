@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,16 +47,6 @@ func (t pageToken) String() string {
 	return tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
-func parsePageToken(s string) (*pageToken, bool) {
-	raw, ok := strings.CutPrefix(s, tokenPrefix)
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	var t pageToken
-	if !ok || err != nil || json.Unmarshal(b, &t) != nil || t.SID == "" {
-		return nil, false
-	}
-	return &t, true
-}
-
 // paging is the paging part of a list request.
 type paging struct {
 	size, num int
@@ -67,37 +58,44 @@ func badParam(name string) *response {
 	return twilioError(http.StatusBadRequest, 20001, "Invalid "+name+" parameter")
 }
 
+// intParam reads the integer parameter name of q, or def when it is
+// absent, and answers 400 when it is not an integer from lo to hi.
+func intParam(q url.Values, name string, def, lo, hi int) (int, *response) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < lo || n > hi {
+		return 0, badParam(name)
+	}
+	return n, nil
+}
+
 // parsePaging reads PageSize, Page and PageToken, rejecting the parameters
 // in unsupported (answered 400 rather than ignored, so that a test does not
 // pass on a filter that was never applied), and keeps the filters in q for
 // the paging URLs.
 func parsePaging(q url.Values, unsupported, filters []string) (paging, *response) {
-	pg := paging{size: defaultPageSize, args: url.Values{}}
+	pg := paging{args: url.Values{}}
 	for _, name := range unsupported {
 		if q.Has(name) {
 			return pg, twilioError(http.StatusBadRequest, 20001, "Parameter "+name+" is not supported by flextest")
 		}
 	}
-	if q.Has("PageSize") {
-		n, err := strconv.Atoi(q.Get("PageSize"))
-		if err != nil || n < 1 || n > maxPageSize {
-			return pg, badParam("PageSize")
-		}
-		pg.size = n
+	var bad *response
+	if pg.size, bad = intParam(q, "PageSize", defaultPageSize, 1, maxPageSize); bad != nil {
+		return pg, bad
 	}
-	if q.Has("Page") {
-		n, err := strconv.Atoi(q.Get("Page"))
-		if err != nil || n < 0 {
-			return pg, badParam("Page")
-		}
-		pg.num = n
+	if pg.num, bad = intParam(q, "Page", 0, 0, math.MaxInt); bad != nil {
+		return pg, bad
 	}
 	if q.Has("PageToken") {
-		t, ok := parsePageToken(q.Get("PageToken"))
-		if !ok {
+		raw, ok := strings.CutPrefix(q.Get("PageToken"), tokenPrefix)
+		b, err := base64.RawURLEncoding.DecodeString(raw)
+		pg.token = new(pageToken)
+		if !ok || err != nil || json.Unmarshal(b, pg.token) != nil || pg.token.SID == "" {
 			return pg, badParam("PageToken")
 		}
-		pg.token = t
 	}
 	for _, k := range filters {
 		if vs, ok := q[k]; ok {
@@ -118,13 +116,14 @@ func (pg paging) link(p string, num int, tok *pageToken) string {
 	return taskRouterURL + p + "?" + v.Encode()
 }
 
-// listPage answers the requested page of sorted, a list ordered by compare
-// on the keys keyOf gives, as a Twilio v1 list page under key with its
-// paging links.
-func listPage[T any](pg paging, p, key string, sorted []T, keyOf func(T) pageToken, compare func(a, b pageToken) int, render func(T) any) *response {
-	n := len(sorted)
+// listPage sorts list by compare on the keys keyOf gives and answers the
+// requested page of it as a Twilio v1 list page under key with its paging
+// links.
+func listPage[T any](pg paging, p, key string, list []T, keyOf func(T) pageToken, compare func(a, b pageToken) int, render func(T) map[string]any) *response {
+	slices.SortFunc(list, func(a, b T) int { return compare(keyOf(a), keyOf(b)) })
+	n := len(list)
 	search := func() (int, bool) {
-		return slices.BinarySearchFunc(sorted, *pg.token, func(x T, k pageToken) int { return compare(keyOf(x), k) })
+		return slices.BinarySearchFunc(list, *pg.token, func(x T, k pageToken) int { return compare(keyOf(x), k) })
 	}
 	var start, end int
 	switch {
@@ -147,19 +146,19 @@ func listPage[T any](pg paging, p, key string, sorted []T, keyOf func(T) pageTok
 		start, end = i, min(n, i+pg.size)
 	}
 	items := make([]any, 0, end-start)
-	for _, x := range sorted[start:end] {
+	for _, x := range list[start:end] {
 		items = append(items, render(x))
 	}
 	m := pageMeta{Page: pg.num, PageSize: pg.size, FirstPageURL: pg.link(p, 0, nil), URL: pg.link(p, pg.num, pg.token), Key: key}
 	if end < n {
-		tok := keyOf(sorted[end-1])
+		tok := keyOf(list[end-1])
 		next := pg.link(p, pg.num+1, &tok)
 		m.NextPageURL = &next
 	}
 	if start > 0 {
 		var tok *pageToken // past the end: the previous page by number
 		if start < n {
-			k := keyOf(sorted[start])
+			k := keyOf(list[start])
 			k.Before = true
 			tok = &k
 		}

@@ -73,9 +73,6 @@ type Task struct {
 type task struct {
 	Task
 	attrs map[string]any
-	// endedAt is when the task was canceled or completed; zero while it
-	// is live. It is deleted taskRetention later.
-	endedAt time.Time
 }
 
 func channelKey(kd, uo string) string { return kd + "/" + uo }
@@ -90,12 +87,8 @@ func (s *Server) AddChannel(ch Channel) Channel {
 	ch.SID = cmp.Or(ch.SID, NewSID(sid.Channel))
 	ch.Type = cmp.Or(ch.Type, "chat")
 	ch.Status = cmp.Or(ch.Status, ChannelActive)
-	if !sid.Valid(sid.Interaction, ch.InteractionSID) || !sid.Valid(sid.Channel, ch.SID) {
-		panic(fmt.Sprintf("flextest: AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID))
-	}
-	if !slices.Contains(channelStatuses, ch.Status) {
-		panic(fmt.Sprintf("flextest: AddChannel: invalid status %q", ch.Status))
-	}
+	mustf(sid.Valid(sid.Interaction, ch.InteractionSID) && sid.Valid(sid.Channel, ch.SID), "AddChannel: invalid SIDs %q, %q", ch.InteractionSID, ch.SID)
+	mustf(slices.Contains(channelStatuses, ch.Status), "AddChannel: invalid status %q", ch.Status)
 	c := ch
 	s.mu.Lock()
 	s.channels[channelKey(ch.InteractionSID, ch.SID)] = &c
@@ -107,11 +100,10 @@ func (s *Server) AddChannel(ch Channel) Channel {
 func (s *Server) Channel(kd, uo string) (Channel, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.channels[channelKey(kd, uo)]
-	if !ok {
-		return Channel{}, false
+	if c, ok := s.channels[channelKey(kd, uo)]; ok {
+		return *c, true
 	}
-	return *c, true
+	return Channel{}, false
 }
 
 // ReactivateChannel moves a closed or inactive channel back to active, as
@@ -135,9 +127,7 @@ func (s *Server) ReactivateChannel(kd, uo string) error {
 // AddWorkspace makes the workspace ws exist, so that listing its tasks
 // answers an empty page rather than 404. It panics if ws is not a WS SID.
 func (s *Server) AddWorkspace(ws string) {
-	if !sid.Valid(sid.Workspace, ws) {
-		panic(fmt.Sprintf("flextest: AddWorkspace: invalid SID %q", ws))
-	}
+	mustf(sid.Valid(sid.Workspace, ws), "AddWorkspace: invalid SID %q", ws)
 	s.mu.Lock()
 	if _, ok := s.workspaces[ws]; !ok {
 		s.workspaces[ws] = nil
@@ -152,21 +142,23 @@ func (s *Server) AddWorkspace(ws string) {
 // dates the current time. AddTask panics if t.WorkspaceSID or t.SID is not
 // a valid SID, the status is unknown or Attributes is not a JSON object.
 func (s *Server) AddTask(t Task) Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addTask(t).Task
+}
+
+// addTask is AddTask with s.mu held; it returns the stored task.
+func (s *Server) addTask(t Task) *task {
 	t.SID = cmp.Or(t.SID, NewSID(sid.Task))
 	t.AssignmentStatus = cmp.Or(t.AssignmentStatus, TaskPending)
 	t.Attributes = cmp.Or(t.Attributes, "{}")
 	t.TaskChannelUniqueName = cmp.Or(t.TaskChannelUniqueName, "default")
 	t.Timeout = cmp.Or(t.Timeout, 86400)
-	if !sid.Valid(sid.Workspace, t.WorkspaceSID) || !sid.Valid(sid.Task, t.SID) {
-		panic(fmt.Sprintf("flextest: AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID))
-	}
-	if !validTaskStatus(t.AssignmentStatus) {
-		panic(fmt.Sprintf("flextest: AddTask: invalid status %q", t.AssignmentStatus))
-	}
+	mustf(sid.Valid(sid.Workspace, t.WorkspaceSID) && sid.Valid(sid.Task, t.SID), "AddTask: invalid SIDs %q, %q", t.WorkspaceSID, t.SID)
+	mustf(validTaskStatus(t.AssignmentStatus), "AddTask: invalid status %q", t.AssignmentStatus)
 	var attrs map[string]any
-	if err := json.Unmarshal([]byte(t.Attributes), &attrs); err != nil || attrs == nil {
-		panic(fmt.Sprintf("flextest: AddTask: attributes are not a JSON object: %q", t.Attributes))
-	}
+	err := json.Unmarshal([]byte(t.Attributes), &attrs)
+	mustf(err == nil && attrs != nil, "AddTask: attributes are not a JSON object: %q", t.Attributes)
 	if t.DateCreated.IsZero() {
 		t.DateCreated = s.Now()
 	}
@@ -174,12 +166,8 @@ func (s *Server) AddTask(t Task) Task {
 		t.DateUpdated = t.DateCreated
 	}
 	stored := &task{Task: t, attrs: attrs}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.storeTask(stored)
-	// A task seeded as ended ended when it was last updated.
-	s.ended(stored, t.DateUpdated)
-	return t
+	return stored
 }
 
 // storeTask adds t to every index, replacing the task with its SIDs.
@@ -222,11 +210,10 @@ func (s *Server) Task(ws, wt string) (Task, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expire()
-	t, ok := s.tasks[taskKey(ws, wt)]
-	if !ok {
-		return Task{}, false
+	if t, ok := s.tasks[taskKey(ws, wt)]; ok {
+		return t.Task, true
 	}
-	return t.Task, true
+	return Task{}, false
 }
 
 // Tasks returns the tasks of workspace ws, oldest first (ties by SID).
@@ -254,21 +241,18 @@ func (s *Server) SetTaskStatus(ws, wt, status string) error {
 	if !validTaskStatus(status) {
 		return fmt.Errorf("set task %s status %q: %w", wt, status, ErrInvalidStatus)
 	}
-	s.mu.Lock()
-	s.expire()
-	t, ok := s.tasks[taskKey(ws, wt)]
-	if !ok {
-		s.mu.Unlock()
-		return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
-	}
-	reason := ""
-	if status == TaskCanceled || status == TaskCompleted {
-		reason = "Task " + status + " by flextest"
-	}
-	s.setTaskStatus(t, status, reason)
-	s.mu.Unlock()
-	s.flush()
-	return nil
+	return s.update(func() error {
+		t, ok := s.tasks[taskKey(ws, wt)]
+		if !ok {
+			return fmt.Errorf("set task %s status: %w", wt, ErrNotFound)
+		}
+		reason := ""
+		if status == TaskCanceled || status == TaskCompleted {
+			reason = "Task " + status + " by flextest"
+		}
+		s.setTaskStatus(t, status, reason)
+		return nil
+	})
 }
 
 // statusEvents are the events TaskRouter emits when a task enters a status.
@@ -290,5 +274,4 @@ func (s *Server) setTaskStatus(t *task, status, reason string) {
 	if ev, ok := statusEvents[status]; ok {
 		s.emit(ev, t, now, "Task "+t.SID+" "+status)
 	}
-	s.ended(t, now)
 }

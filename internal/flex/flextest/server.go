@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -80,15 +81,15 @@ type Server struct {
 	tasks       map[string]*task    // by taskKey
 	workspaces  map[string][]*task  // by workspace SID, in insertion order
 	byChannel   map[string][]*task  // by flexInteractionChannelSid
-	faults      []*activeFault
+	faults      []*Fault
 	log         []Request
 	closeCounts map[string]int
 
-	// The simulator's clock: o.Now shifted by offset, or fixed at manualAt.
-	clockMu  sync.Mutex
-	manual   bool
-	manualAt time.Time
-	offset   time.Duration
+	// The simulator's clock: base (o.Now, or the time SetNow fixed) plus
+	// offset.
+	clockMu sync.Mutex
+	base    func() time.Time
+	offset  time.Duration
 
 	events      map[string][]*Event // by workspace SID, in emission order
 	eventSeq    uint64
@@ -109,6 +110,7 @@ func New(opts Options) *Server {
 	}
 	return &Server{
 		o:           opts,
+		base:        opts.Now,
 		events:      make(map[string][]*Event),
 		creds:       maps.Clone(opts.Credentials),
 		channels:    make(map[string]*Channel),
@@ -133,23 +135,14 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	// noRequestID leaves out the Twilio-Request-Id header, for answers that
-	// stand for an intermediary rather than Twilio.
-	noRequestID bool
 }
 
 // ServeHTTP answers r like the Twilio API would. See the package
 // documentation for the endpoints. The request is recorded in the log before
 // the answer is written, so a client that has its answer sees it in Requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := Request{
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Query:  r.URL.Query(),
-		Time:   s.Now(),
-	}
-	user, pass, hasAuth := r.BasicAuth()
-	rec.User = user
+	user, _, _ := r.BasicAuth()
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), User: user, Time: s.Now()}
 
 	var formErr error
 	if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
@@ -173,24 +166,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if resp == nil {
-		resp = s.handle(r, user, pass, hasAuth, formErr)
+		resp = s.handle(r, formErr)
 	}
-	s.mu.Lock()
-	pending := len(s.outbox) > 0
-	s.mu.Unlock()
-	if pending {
-		// Events this request caused (a close, a retention deletion) are
-		// delivered as TaskRouter does: after, and apart from, the answer.
-		go s.flush()
-	}
+	// Events this request caused (a close, a retention deletion) are
+	// delivered as TaskRouter does: after, and apart from, the answer.
+	go s.flush()
 
 	h := w.Header()
 	maps.Copy(h, resp.header)
-	if !resp.noRequestID {
-		rec.RequestID = newRequestID()
-		h.Set("Twilio-Request-Id", rec.RequestID)
-	}
-	rec.Status = resp.status
+	rec.RequestID, rec.Status = h.Get("Twilio-Request-Id"), resp.status
 	s.record(rec)
 
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
@@ -198,9 +182,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp.body)
 }
 
-// handle authenticates and routes one request.
-func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formErr error) *response {
-	if !hasAuth || !s.authorized(user, pass) {
+// handle authenticates and routes one request. The password is compared in
+// constant time.
+func (s *Server) handle(r *http.Request, formErr error) *response {
+	user, pass, hasAuth := r.BasicAuth()
+	s.mu.Lock()
+	want, known := s.creds[user]
+	s.mu.Unlock()
+	if !hasAuth || !known || user == "" || subtle.ConstantTimeCompare([]byte(pass), []byte(want)) != 1 {
 		resp := twilioError(http.StatusUnauthorized, 20003, "Authenticate")
 		resp.header.Set("WWW-Authenticate", `Basic realm="Twilio API"`)
 		return resp
@@ -216,8 +205,8 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 			return twilioError(http.StatusBadRequest, 20001, "Invalid request body")
 		default:
 			s.mu.Lock()
+			defer s.mu.Unlock()
 			s.expire()
-			s.mu.Unlock()
 			return rt.serve(s, r, ids)
 		}
 	}
@@ -229,24 +218,15 @@ func (s *Server) handle(r *http.Request, user, pass string, hasAuth bool, formEr
 	return resp
 }
 
-// authorized reports whether user and pass are an accepted pair. The
-// password is compared in constant time.
-func (s *Server) authorized(user, pass string) bool {
-	s.mu.Lock()
-	want, ok := s.creds[user]
-	s.mu.Unlock()
-	return ok && user != "" && subtle.ConstantTimeCompare([]byte(pass), []byte(want)) == 1
-}
-
-// routes are the served requests. "{XX}" in a path is a SID with prefix
+// routes are the served requests, each served with s.mu held. "{XX}" in a path is a SID with prefix
 // XX: a path whose SIDs do not have the documented format does not match,
 // so it answers 404 as on Twilio.
 var routes = []struct {
 	method, path string
 	serve        func(s *Server, r *http.Request, ids []string) *response
 }{
-	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).fetchChannel},
-	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).updateChannel},
+	{http.MethodGet, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).serveChannel},
+	{http.MethodPost, "/v1/Interactions/{KD}/Channels/{UO}", (*Server).serveChannel},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks", (*Server).listTasks},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Tasks/{WT}", (*Server).fetchTask},
 	{http.MethodGet, "/v1/Workspaces/{WS}/Events", (*Server).listEvents},
@@ -292,16 +272,14 @@ func notFound(p string) *response {
 	return twilioError(http.StatusNotFound, 20404, "The requested resource "+p+" was not found")
 }
 
-// jsonResponse returns an answer carrying v as JSON.
+// jsonResponse returns an answer carrying v as JSON, with the
+// Twilio-Request-Id header of an answer that comes from Twilio.
 func jsonResponse(status int, v any) *response {
+	// Every value passed here is built by this package from strings,
+	// numbers and maps of them; a failure is a bug in the fake.
 	body, err := json.Marshal(v)
-	if err != nil {
-		// Every value passed here is built by this package from strings,
-		// numbers and maps of them; a failure is a bug in the fake.
-		panic("flextest: encode answer: " + err.Error())
-	}
-	h := make(http.Header)
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	mustf(err == nil, "encode answer: %v", err)
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Twilio-Request-Id": {"RQ" + randomHex()}}
 	return &response{status: status, header: h, body: body}
 }
 
@@ -311,6 +289,14 @@ func cloneValues(v url.Values) url.Values {
 		c[k] = slices.Clone(vs)
 	}
 	return c
+}
+
+// mustf panics with the message format makes of args unless ok: the methods
+// that seed data or inject faults reject what the test wrote wrong.
+func mustf(ok bool, format string, args ...any) {
+	if !ok {
+		panic(fmt.Sprintf("flextest: "+format, args...))
+	}
 }
 
 // Errors returned by the methods that change existing resources.

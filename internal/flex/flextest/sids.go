@@ -5,16 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 )
 
 // NewSID returns a random SID with the given two-letter prefix, such as
 // NewSID("UO"): the prefix followed by 32 lower-case hexadecimal digits.
 // It panics if prefix is not two upper-case ASCII letters.
 func NewSID(prefix string) string {
-	if len(prefix) != 2 || !upper(prefix[0]) || !upper(prefix[1]) {
-		panic(fmt.Sprintf("flextest: NewSID: invalid prefix %q", prefix))
-	}
+	mustf(len(prefix) == 2 && upper(prefix[0]) && upper(prefix[1]), "NewSID: invalid prefix %q", prefix)
 	return prefix + randomHex()
 }
 
@@ -26,9 +23,6 @@ func randomHex() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails.
 	return hex.EncodeToString(b[:])
 }
-
-// newRequestID returns a value for the Twilio-Request-Id header.
-func newRequestID() string { return "RQ" + randomHex() }
 
 // Attributes are the task attributes Flex Conversations writes on the tasks
 // it creates for an interaction channel. See the Interactions API examples

@@ -2,10 +2,9 @@ package flextest
 
 import (
 	"cmp"
+	"math"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -65,8 +64,6 @@ func (s *Server) taskJSON(t *task) map[string]any {
 }
 
 func (s *Server) fetchTask(r *http.Request, ids []string) *response {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, ok := s.tasks[taskKey(ids[0], ids[1])]
 	if !ok {
 		return notFound(r.URL.Path)
@@ -103,20 +100,17 @@ func parseListQuery(q url.Values) (listQuery, *response) {
 	}
 	if vs, ok := q["AssignmentStatus"]; ok {
 		lq.statuses = make(map[string]bool)
-		for _, v := range vs {
-			for _, st := range strings.Split(v, ",") {
-				st = strings.TrimSpace(st)
-				if !validTaskStatus(st) {
-					return lq, badParam("AssignmentStatus")
-				}
-				lq.statuses[st] = true
+		for _, st := range strings.Split(strings.Join(vs, ","), ",") {
+			if st = strings.TrimSpace(st); !validTaskStatus(st) {
+				return lq, badParam("AssignmentStatus")
 			}
+			lq.statuses[st] = true
 		}
 	}
 	if q.Has("Priority") {
-		n, err := strconv.Atoi(q.Get("Priority"))
-		if err != nil {
-			return lq, badParam("Priority")
+		n, bad := intParam(q, "Priority", 0, math.MinInt, math.MaxInt)
+		if bad != nil {
+			return lq, bad
 		}
 		lq.priority = &n
 	}
@@ -141,19 +135,11 @@ func parseListQuery(q url.Values) (listQuery, *response) {
 }
 
 func (lq *listQuery) matches(t *task) bool {
-	switch {
-	case lq.statuses != nil && !lq.statuses[t.AssignmentStatus]:
-		return false
-	case lq.priority != nil && *lq.priority != t.Priority:
-		return false
-	case lq.workflow != "" && lq.workflow != t.WorkflowSID:
-		return false
-	case lq.queue != "" && lq.queue != t.TaskQueueSID:
-		return false
-	case lq.expr != nil && !lq.expr.eval(t.attrs):
-		return false
-	}
-	return true
+	return (lq.statuses == nil || lq.statuses[t.AssignmentStatus]) &&
+		(lq.priority == nil || *lq.priority == t.Priority) &&
+		(lq.workflow == "" || lq.workflow == t.WorkflowSID) &&
+		(lq.queue == "" || lq.queue == t.TaskQueueSID) &&
+		(lq.expr == nil || lq.expr.eval(t.attrs))
 }
 
 // taskKeyOf returns the sort key of t: its creation, priority and SID.
@@ -165,11 +151,9 @@ func taskKeyOf(t *task) pageToken {
 // creation, then by SID, so that every task has one place in the list.
 func (lq *listQuery) compare(a, b pageToken) int {
 	for _, k := range lq.order {
-		var c int
+		c := cmp.Compare(a.Time, b.Time)
 		if k.field == "Priority" {
 			c = cmp.Compare(a.N, b.N)
-		} else {
-			c = cmp.Compare(a.Time, b.Time)
 		}
 		if k.desc {
 			c = -c
@@ -185,9 +169,6 @@ func (lq *listQuery) compare(a, b pageToken) int {
 func (s *Server) listTasks(r *http.Request, ids []string) *response {
 	p, ws := r.URL.Path, ids[0]
 	lq, bad := parseListQuery(r.URL.Query())
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	all, ok := s.workspaces[ws]
 	if !ok {
 		return notFound(p)
@@ -201,6 +182,5 @@ func (s *Server) listTasks(r *http.Request, ids []string) *response {
 			matched = append(matched, t)
 		}
 	}
-	slices.SortFunc(matched, func(a, b *task) int { return lq.compare(taskKeyOf(a), taskKeyOf(b)) })
-	return listPage(lq.paging, p, "tasks", matched, taskKeyOf, lq.compare, func(t *task) any { return s.taskJSON(t) })
+	return listPage(lq.paging, p, "tasks", matched, taskKeyOf, lq.compare, s.taskJSON)
 }
