@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,8 @@ func TestSignSource(t *testing.T) {
 			return crm.VerifyHubSpotV3(r.Method, r.PublicURL, r.Header, r.Body, []string{s}, now, 0)
 		}},
 		{"salesforce", xmlFile, samples.SalesforceToken, func(r *gateway.Request, s string) error {
-			return crm.VerifyToken(crm.TokenFromQuery(r.RawQuery), []string{s})
+			q, _ := url.ParseQuery(r.RawQuery)
+			return crm.VerifyToken(q.Get(crm.TokenParam), []string{s})
 		}},
 	}
 	for _, tt := range tests {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -506,14 +505,4 @@ func (s *Source) check(r *Request) error {
 		return &ValidationError{Field: name(fieldTask), Reason: "is missing or empty: nothing to close"}
 	}
 	return checkValues(*r, name)
-}
-
-// TokenFromQuery returns the salesforce-outbound token of a raw query
-// string, "" when absent or unreadable.
-func TokenFromQuery(rawQuery string) string {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return ""
-	}
-	return q.Get(TokenParam)
 }
